@@ -1,0 +1,223 @@
+//! Command-line flags (clap), each with an environment variable for Airflow, and their
+//! validation into the library's [`ExtractConfig`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::genesys::conversations::DetailsSettings;
+use crate::genesys::{Credentials, RetryPolicy, SecretSource, regions};
+use crate::pipeline::ExtractConfig;
+use crate::plan::Range;
+use crate::sink::{Output, WriterSettings};
+
+/// The variable holding the client secret when no file is given.
+pub const SECRET_ENV: &str = "GENESYS_CLIENT_SECRET";
+
+#[derive(Debug, Parser)]
+#[command(name = "genesys-loader", version, about = "Genesys Cloud history → partitioned Parquet → Snowflake", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "GENESYS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing syntax, e.g. `info`, `genesys_loader=debug`).
+    #[arg(long, global = true, env = "GENESYS_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract a date range into partitioned Parquet plus a manifest and a Snowflake load script.
+    Extract(Box<ExtractArgs>),
+    /// Print CREATE TABLE statements for every output table.
+    Ddl(DdlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Dataset to extract (repeatable, or comma-separated).
+    #[arg(long = "dataset", env = "GENESYS_DATASETS", value_delimiter = ',', default_value = "conversations")]
+    pub datasets: Vec<String>,
+    /// Start of the range, inclusive: a UTC date (YYYY-MM-DD) or an RFC 3339 instant.
+    #[arg(long, env = "GENESYS_FROM")]
+    pub from: Option<String>,
+    /// End of the range, exclusive (default with --from: the start of today, UTC).
+    #[arg(long, env = "GENESYS_TO")]
+    pub to: Option<String>,
+    /// One UTC day. Without --date or --from: yesterday, UTC.
+    #[arg(long, env = "GENESYS_DATE")]
+    pub date: Option<String>,
+    /// Output root: a local path, file://..., or s3://bucket/prefix.
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Genesys Cloud region domain, e.g. mypurecloud.ie or euw2.pure.cloud.
+    #[arg(long, env = "GENESYS_REGION")]
+    pub region: Option<String>,
+    /// API base URL (instead of --region; needs --login-url).
+    #[arg(long, env = "GENESYS_API_URL")]
+    pub api_url: Option<String>,
+    /// Login (OAuth) base URL (instead of --region; needs --api-url).
+    #[arg(long, env = "GENESYS_LOGIN_URL")]
+    pub login_url: Option<String>,
+    /// OAuth client id of a client-credentials client.
+    #[arg(long, env = "GENESYS_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// File holding the client secret (wins over GENESYS_CLIENT_SECRET); re-read on every token request.
+    #[arg(long, env = "GENESYS_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Snowflake stage that points at the output root.
+    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
+    pub stage: String,
+    /// Days fetched at once.
+    #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Page size of the synchronous details query (the API allows at most 100).
+    #[arg(long, env = "GENESYS_PAGE_SIZE", default_value_t = 100)]
+    pub page_size: u32,
+    /// Page size of async job results.
+    #[arg(long, env = "GENESYS_JOB_PAGE_SIZE", default_value_t = 1000)]
+    pub job_page_size: u32,
+    /// Milliseconds between job status polls.
+    #[arg(long, env = "GENESYS_JOB_POLL_MS", default_value_t = 3000)]
+    pub job_poll_ms: u64,
+    /// Roll Parquet files at about this many MiB.
+    #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
+    pub target_file_mb: usize,
+    /// Attempts per API request before the run fails.
+    #[arg(long, env = "GENESYS_MAX_ATTEMPTS", default_value_t = 6)]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {}
+
+impl ExtractArgs {
+    /// Checks the flags and resolves them into the library's configuration.
+    pub fn into_config(self) -> Result<ExtractConfig> {
+        let now = Utc::now();
+        let range = Range::from_flags(self.from.as_deref(), self.to.as_deref(), self.date.as_deref(), now)?
+            .clamp_to_now(now, chrono::Duration::minutes(5))?;
+        let (api_url, login_url) = match (&self.region, &self.api_url, &self.login_url) {
+            (Some(r), None, None) => regions::hosts(r).ok_or_else(|| {
+                Error::Input(format!(
+                    "--region {r:?} is not a Genesys Cloud region domain; known: {}",
+                    regions::REGIONS.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+            (None, Some(a), Some(l)) => (check_url("--api-url", a)?, check_url("--login-url", l)?),
+            (Some(_), _, _) => return Err(Error::Input("give either --region or --api-url with --login-url, not both".into())),
+            (None, Some(_), None) => return Err(Error::Input("--api-url needs --login-url (they are separate hosts)".into())),
+            (None, None, Some(_)) => return Err(Error::Input("--login-url needs --api-url (they are separate hosts)".into())),
+            (None, None, None) => return Err(Error::Input("give --region (e.g. mypurecloud.ie) or --api-url with --login-url".into())),
+        };
+        let client_id = self
+            .client_id
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| Error::Input("no client id: set GENESYS_CLIENT_ID or --client-id".into()))?;
+        let secret = match self.client_secret_file {
+            Some(p) => SecretSource::File(p),
+            None => SecretSource::Env(SECRET_ENV.into()),
+        };
+        // Fail now, not after the first request, when the secret cannot be read.
+        secret.read()?;
+        if self.page_size == 0 || self.page_size > 100 {
+            return Err(Error::Input(format!("--page-size {} must be between 1 and 100", self.page_size)));
+        }
+        if self.job_page_size == 0 {
+            return Err(Error::Input("--job-page-size must be at least 1".into()));
+        }
+        if self.concurrency == 0 || self.concurrency > 16 {
+            return Err(Error::Input(format!("--concurrency {} must be between 1 and 16", self.concurrency)));
+        }
+        if self.target_file_mb == 0 {
+            return Err(Error::Input("--target-file-mb must be at least 1".into()));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::Input("--max-attempts must be at least 1".into()));
+        }
+        crate::snowflake::load::stage_reference(&self.stage)?;
+        let output = Output::open(&self.out)?;
+        Ok(ExtractConfig {
+            datasets: self.datasets.iter().map(|d| d.trim().to_string()).collect(),
+            range,
+            output,
+            api_url,
+            login_url,
+            credentials: Credentials { client_id, secret },
+            stage: self.stage,
+            concurrency: self.concurrency,
+            details: DetailsSettings {
+                query_page_size: self.page_size,
+                job_page_size: self.job_page_size,
+                job_poll_interval: Duration::from_millis(self.job_poll_ms),
+                ..DetailsSettings::default()
+            },
+            retry: RetryPolicy { max_attempts: self.max_attempts, ..RetryPolicy::default() },
+            writer: WriterSettings { target_file_bytes: self.target_file_mb * 1024 * 1024, ..WriterSettings::default() },
+        })
+    }
+}
+
+/// An API or login base URL: https, or plain http on loopback (a simulator or a local proxy).
+fn check_url(flag: &str, value: &str) -> Result<String> {
+    let url = url::Url::parse(value).map_err(|e| Error::Input(format!("{flag} {value:?} is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(Error::Input(format!("{flag} {value} must use https (plain http only on loopback)"))),
+        other => return Err(Error::Input(format!("{flag} {value}: unsupported scheme {other}"))),
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ExtractArgs {
+        let mut argv = vec!["genesys-loader", "extract"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Extract(a) => *a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn region_and_urls_are_exclusive_and_checked() {
+        let e = args(&["--region", "mypurecloud.ie", "--api-url", "https://x"]).into_config().unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        let e = args(&["--api-url", "https://api.example.com"]).into_config().unwrap_err();
+        assert!(e.to_string().contains("needs --login-url"), "{e}");
+        let e = args(&["--region", "mypurecloud.xx"]).into_config().unwrap_err();
+        assert!(e.to_string().contains("not a Genesys Cloud region"), "{e}");
+        assert!(check_url("--api-url", "http://10.1.1.1:8080").is_err());
+        assert!(check_url("--api-url", "http://127.0.0.1:8080").is_ok());
+    }
+
+    #[test]
+    fn the_secret_file_must_be_readable_up_front() {
+        let e = args(&["--region", "mypurecloud.ie", "--client-id", "c", "--client-secret-file", "/nonexistent/secret"])
+            .into_config()
+            .unwrap_err();
+        assert!(e.to_string().contains("file /nonexistent/secret"), "{e}");
+        assert_eq!(e.exit_code(), 3);
+    }
+}

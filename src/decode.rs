@@ -1,0 +1,585 @@
+//! Conversation-detail records (JSON) → Arrow record batches, one set per output table.
+//!
+//! The decoder is driven by the table schemas: each column says which payload field it reads,
+//! so adding a column is a schema edit, not a code change. Every field of an entity lands
+//! somewhere: in its column, in a child table (the schema's `nested` fields), or, when this
+//! schema version does not know it (or its value has an unexpected type), in the row's
+//! `extra_fields` JSON column, counted per table and field so the run can warn about it.
+//! Nothing is silently dropped.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::schema::{Catalog, ColumnType, Source, TableSchema};
+
+/// Days from 0001-01-01 (CE) to 1970-01-01, to turn a `NaiveDate` into Arrow's Date32.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Parses an API instant (`2026-11-01T12:34:56.789Z`) to microseconds since the epoch.
+pub fn parse_instant(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc).timestamp_micros())
+}
+
+/// A `NaiveDate` as Arrow Date32 (days since 1970-01-01).
+pub fn date32(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
+}
+
+/// One Arrow builder per column type.
+enum ColumnBuilder {
+    Str(StringBuilder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Bool(BooleanBuilder),
+    Ts(TimestampMicrosecondBuilder),
+    Date(Date32Builder),
+    StrList(ListBuilder<StringBuilder>),
+    I64List(ListBuilder<Int64Builder>),
+}
+
+/// A value did not have the column's type; the caller keeps it in `extra_fields` instead.
+struct Mismatch;
+
+impl ColumnBuilder {
+    fn new(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::String | ColumnType::Json => ColumnBuilder::Str(StringBuilder::new()),
+            ColumnType::Int64 => ColumnBuilder::I64(Int64Builder::new()),
+            ColumnType::Float64 => ColumnBuilder::F64(Float64Builder::new()),
+            ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
+            ColumnType::Timestamp => {
+                ColumnBuilder::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
+            ColumnType::Date => ColumnBuilder::Date(Date32Builder::new()),
+            ColumnType::StringList => ColumnBuilder::StrList(ListBuilder::new(StringBuilder::new())),
+            ColumnType::Int64List => ColumnBuilder::I64List(ListBuilder::new(Int64Builder::new())),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Str(b) => b.append_null(),
+            ColumnBuilder::I64(b) => b.append_null(),
+            ColumnBuilder::F64(b) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::Ts(b) => b.append_null(),
+            ColumnBuilder::Date(b) => b.append_null(),
+            ColumnBuilder::StrList(b) => b.append_null(),
+            ColumnBuilder::I64List(b) => b.append_null(),
+        }
+    }
+
+    /// Appends a JSON value, converting it to the column's type. On a type mismatch nothing is
+    /// appended and the caller decides (null + keep the raw value elsewhere).
+    fn append_json(&mut self, ty: ColumnType, v: &Value) -> std::result::Result<(), Mismatch> {
+        if v.is_null() {
+            self.append_null();
+            return Ok(());
+        }
+        match (self, ty) {
+            (ColumnBuilder::Str(b), ColumnType::Json) => {
+                b.append_value(v.to_string());
+            }
+            (ColumnBuilder::Str(b), _) => b.append_value(v.as_str().ok_or(Mismatch)?),
+            (ColumnBuilder::I64(b), _) => b.append_value(json_i64(v).ok_or(Mismatch)?),
+            (ColumnBuilder::F64(b), _) => b.append_value(v.as_f64().ok_or(Mismatch)?),
+            (ColumnBuilder::Bool(b), _) => b.append_value(v.as_bool().ok_or(Mismatch)?),
+            (ColumnBuilder::Ts(b), _) => {
+                b.append_value(v.as_str().and_then(parse_instant).ok_or(Mismatch)?)
+            }
+            (ColumnBuilder::Date(b), _) => {
+                let d = v.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+                b.append_value(date32(d.ok_or(Mismatch)?))
+            }
+            (ColumnBuilder::StrList(b), _) => {
+                let items = v.as_array().ok_or(Mismatch)?;
+                if !items.iter().all(|i| i.is_string() || i.is_null()) {
+                    return Err(Mismatch);
+                }
+                for i in items {
+                    b.values().append_option(i.as_str());
+                }
+                b.append(true);
+            }
+            (ColumnBuilder::I64List(b), _) => {
+                let items = v.as_array().ok_or(Mismatch)?;
+                let parsed: Option<Vec<Option<i64>>> = items
+                    .iter()
+                    .map(|i| if i.is_null() { Some(None) } else { json_i64(i).map(Some) })
+                    .collect();
+                for i in parsed.ok_or(Mismatch)? {
+                    b.values().append_option(i);
+                }
+                b.append(true);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Str(b) => Arc::new(b.finish()),
+            ColumnBuilder::I64(b) => Arc::new(b.finish()),
+            ColumnBuilder::F64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::Ts(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::StrList(b) => Arc::new(b.finish()),
+            ColumnBuilder::I64List(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// An integer the API may serve as `12` or `12.0`.
+fn json_i64(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+}
+
+/// Which enclosing entity a `parent:` column reads.
+#[derive(Clone, Copy)]
+enum Level {
+    Conversation,
+    Participant,
+    Session,
+}
+
+/// A column's source, resolved once when the builder is made.
+enum Plan {
+    Field,
+    Parent(Level, String),
+    RunId,
+    Date,
+    Index,
+    Extra,
+}
+
+/// The enclosing entities of the row being appended.
+struct Context<'a> {
+    conversation: &'a Map<String, Value>,
+    participant: Option<&'a Map<String, Value>>,
+    session: Option<&'a Map<String, Value>>,
+    date: i32,
+    run_id: &'a str,
+}
+
+/// Builds one table's batch.
+struct TableBuilder {
+    schema: Arc<TableSchema>,
+    plans: Vec<Plan>,
+    builders: Vec<ColumnBuilder>,
+    /// JSON field name → column index, for `field:` columns.
+    by_field: HashMap<String, usize>,
+    nested: HashSet<String>,
+    rows: usize,
+}
+
+impl TableBuilder {
+    fn new(schema: Arc<TableSchema>) -> Result<Self> {
+        let mut by_field = HashMap::new();
+        let mut plans = Vec::with_capacity(schema.columns.len());
+        for (i, c) in schema.columns.iter().enumerate() {
+            plans.push(match &c.source {
+                Source::Field(f) => {
+                    by_field.insert(f.clone(), i);
+                    Plan::Field
+                }
+                Source::Parent { entity, field } => {
+                    let level = match entity.as_str() {
+                        "conversation" => Level::Conversation,
+                        "participant" => Level::Participant,
+                        "session" => Level::Session,
+                        other => {
+                            return Err(Error::Schema {
+                                table: schema.table.clone(),
+                                message: format!("column {} reads unknown parent {other}", c.name),
+                            });
+                        }
+                    };
+                    Plan::Parent(level, field.clone())
+                }
+                Source::RunId => Plan::RunId,
+                Source::ConversationDate => Plan::Date,
+                Source::Index => Plan::Index,
+                Source::ExtraFields => Plan::Extra,
+            });
+        }
+        let builders = schema.columns.iter().map(|c| ColumnBuilder::new(c.ty)).collect();
+        let nested = schema.nested.iter().cloned().collect();
+        Ok(TableBuilder { schema, plans, builders, by_field, nested, rows: 0 })
+    }
+
+    /// Appends one row made from `entity`, counting unknown fields into `unknown`.
+    fn append(
+        &mut self,
+        entity: &Map<String, Value>,
+        ctx: &Context<'_>,
+        index: usize,
+        unknown: &mut BTreeMap<(String, String), u64>,
+    ) -> Result<()> {
+        let mut slots: Vec<Option<&Value>> = vec![None; self.plans.len()];
+        let mut extra: Option<Map<String, Value>> = None;
+        for (k, v) in entity {
+            if let Some(&i) = self.by_field.get(k) {
+                slots[i] = Some(v);
+            } else if !self.nested.contains(k) {
+                extra.get_or_insert_with(Map::new).insert(k.clone(), v.clone());
+                *unknown.entry((self.schema.table.clone(), k.clone())).or_default() += 1;
+            }
+        }
+        // Required columns are checked before anything is appended, so a bad record never
+        // leaves the builders with a partial row.
+        for (i, c) in self.schema.columns.iter().enumerate() {
+            if c.nullable {
+                continue;
+            }
+            let present = match &self.plans[i] {
+                Plan::Field => slots[i].is_some_and(|v| !v.is_null()),
+                Plan::Parent(level, f) => ctx.parent(*level).and_then(|m| m.get(f)).is_some_and(|v| !v.is_null()),
+                _ => true,
+            };
+            if !present {
+                return Err(Error::Payload {
+                    path: self.schema.path.clone(),
+                    message: format!(
+                        "{} row of conversation {} has no {} (required)",
+                        self.schema.table,
+                        ctx.conversation.get("conversationId").and_then(Value::as_str).unwrap_or("?"),
+                        c.name
+                    ),
+                });
+            }
+        }
+        let mut extra_at = None;
+        for i in 0..self.plans.len() {
+            let ty = self.schema.columns[i].ty;
+            let b = &mut self.builders[i];
+            match &self.plans[i] {
+                Plan::Field => match slots[i] {
+                    None => b.append_null(),
+                    Some(v) => {
+                        if b.append_json(ty, v).is_err() {
+                            // Keep the value as served; the column stays null for this row.
+                            b.append_null();
+                            let name = field_name(&self.schema.columns[i].source);
+                            extra.get_or_insert_with(Map::new).insert(name.clone(), v.clone());
+                            *unknown.entry((self.schema.table.clone(), format!("{name} (unexpected type)"))).or_default() += 1;
+                        }
+                    }
+                },
+                Plan::Parent(level, f) => {
+                    match ctx.parent(*level).and_then(|m| m.get(f)) {
+                        Some(v) => {
+                            if b.append_json(ty, v).is_err() {
+                                return Err(Error::Payload {
+                                    path: self.schema.path.clone(),
+                                    message: format!("{f} has an unexpected type: {v}"),
+                                });
+                            }
+                        }
+                        None => b.append_null(),
+                    }
+                }
+                Plan::RunId => {
+                    if let ColumnBuilder::Str(s) = b {
+                        s.append_value(ctx.run_id)
+                    }
+                }
+                Plan::Date => {
+                    if let ColumnBuilder::Date(d) = b {
+                        d.append_value(ctx.date)
+                    }
+                }
+                Plan::Index => {
+                    if let ColumnBuilder::I64(n) = b {
+                        n.append_value(index as i64)
+                    }
+                }
+                Plan::Extra => extra_at = Some(i),
+            }
+        }
+        if let Some(i) = extra_at {
+            match (&mut self.builders[i], extra) {
+                (ColumnBuilder::Str(s), Some(m)) => s.append_value(Value::Object(m).to_string()),
+                (b, _) => b.append_null(),
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(ColumnBuilder::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.arrow_schema(), arrays).map_err(|e| Error::Encode {
+            table: self.schema.table.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn field_name(source: &Source) -> String {
+    match source {
+        Source::Field(f) => f.clone(),
+        _ => String::new(),
+    }
+}
+
+impl Context<'_> {
+    fn parent(&self, level: Level) -> Option<&Map<String, Value>> {
+        match level {
+            Level::Conversation => Some(self.conversation),
+            Level::Participant => self.participant,
+            Level::Session => self.session,
+        }
+    }
+}
+
+/// A decoded conversation's partition and identity, for the caller's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationKey {
+    pub id: String,
+    /// Microseconds since the epoch.
+    pub start_micros: i64,
+}
+
+/// Reads a conversation's id and start, the two fields everything else hangs on.
+pub fn conversation_key(conv: &Value) -> Result<ConversationKey> {
+    let fail = |message: String| Error::Payload { path: "conversations[]".into(), message };
+    let id = conv
+        .get("conversationId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| fail("a conversation has no conversationId".into()))?;
+    let start = conv
+        .get("conversationStart")
+        .and_then(Value::as_str)
+        .ok_or_else(|| fail(format!("conversation {id} has no conversationStart")))?;
+    let start_micros = parse_instant(start)
+        .ok_or_else(|| fail(format!("conversation {id} has an unreadable conversationStart {start:?}")))?;
+    Ok(ConversationKey { id: id.to_string(), start_micros })
+}
+
+/// Turns conversations into rows of the conversation dataset's tables.
+pub struct ConversationDecoder {
+    run_id: String,
+    conversations: TableBuilder,
+    participants: TableBuilder,
+    sessions: TableBuilder,
+    segments: TableBuilder,
+    metrics: TableBuilder,
+    unknown: BTreeMap<(String, String), u64>,
+}
+
+impl ConversationDecoder {
+    pub fn new(catalog: &Catalog, run_id: &str) -> Result<Self> {
+        let table = |name: &str| -> Result<TableBuilder> {
+            let schema = catalog.table(name).ok_or_else(|| Error::Schema {
+                table: name.to_string(),
+                message: "missing from the catalog".into(),
+            })?;
+            TableBuilder::new(schema.clone())
+        };
+        Ok(ConversationDecoder {
+            run_id: run_id.to_string(),
+            conversations: table("conversations")?,
+            participants: table("participants")?,
+            sessions: table("sessions")?,
+            segments: table("segments")?,
+            metrics: table("session_metrics")?,
+            unknown: BTreeMap::new(),
+        })
+    }
+
+    /// Appends one conversation and everything under it.
+    pub fn push(&mut self, conv: &Value) -> Result<()> {
+        let key = conversation_key(conv)?;
+        let obj = conv.as_object().ok_or_else(|| Error::Payload {
+            path: "conversations[]".into(),
+            message: "a conversation is not a JSON object".into(),
+        })?;
+        let day = DateTime::from_timestamp_micros(key.start_micros)
+            .map(|t| t.date_naive())
+            .ok_or_else(|| Error::Payload {
+                path: "conversations[]".into(),
+                message: format!("conversation {} starts out of range", key.id),
+            })?;
+        let mut ctx = Context { conversation: obj, participant: None, session: None, date: date32(day), run_id: &self.run_id };
+        self.conversations.append(obj, &ctx, 0, &mut self.unknown)?;
+        for (pi, p) in objects(obj, "participants", &key.id)? {
+            ctx.participant = Some(p);
+            ctx.session = None;
+            self.participants.append(p, &ctx, pi, &mut self.unknown)?;
+            for (si, s) in objects(p, "sessions", &key.id)? {
+                ctx.session = Some(s);
+                self.sessions.append(s, &ctx, si, &mut self.unknown)?;
+                for (gi, g) in objects(s, "segments", &key.id)? {
+                    self.segments.append(g, &ctx, gi, &mut self.unknown)?;
+                }
+                for (mi, m) in objects(s, "metrics", &key.id)? {
+                    self.metrics.append(m, &ctx, mi, &mut self.unknown)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows buffered so far, over all tables.
+    pub fn buffered_rows(&self) -> usize {
+        [&self.conversations, &self.participants, &self.sessions, &self.segments, &self.metrics]
+            .iter()
+            .map(|t| t.rows)
+            .sum()
+    }
+
+    /// Emits one batch per table (possibly empty) and resets the builders.
+    pub fn finish(&mut self) -> Result<Vec<(Arc<TableSchema>, RecordBatch)>> {
+        let mut out = Vec::with_capacity(5);
+        for t in [&mut self.conversations, &mut self.participants, &mut self.sessions, &mut self.segments, &mut self.metrics] {
+            let batch = t.finish()?;
+            out.push((t.schema.clone(), batch));
+        }
+        Ok(out)
+    }
+
+    /// Unknown (or mistyped) fields seen since the last call, per (table, field).
+    pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
+        std::mem::take(&mut self.unknown)
+    }
+}
+
+/// The objects of a list field, with their positions; an absent field is an empty list.
+fn objects<'a>(
+    parent: &'a Map<String, Value>,
+    field: &str,
+    conversation_id: &str,
+) -> Result<Vec<(usize, &'a Map<String, Value>)>> {
+    match parent.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_object().map(|o| (i, o)).ok_or_else(|| Error::Payload {
+                    path: format!("{field}[{i}]"),
+                    message: format!("conversation {conversation_id}: {field}[{i}] is not an object"),
+                })
+            })
+            .collect(),
+        Some(other) => Err(Error::Payload {
+            path: field.to_string(),
+            message: format!("conversation {conversation_id}: {field} is not a list but {other}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, TimestampMicrosecondType};
+    use serde_json::json;
+
+    fn sample() -> Value {
+        json!({
+            "conversationId": "c1",
+            "conversationStart": "2026-11-01T23:50:00.000Z",
+            "conversationEnd": "2026-11-02T00:10:00.500Z",
+            "divisionIds": ["d1", "d2"],
+            "mediaStatsMinConversationMos": 4.2,
+            "brandNewField": {"x": 1},
+            "participants": [{
+                "participantId": "p1", "purpose": "customer",
+                "attributes": {"crm.caseId": "CASE-1"},
+                "sessions": [{
+                    "sessionId": "s1", "mediaType": "voice", "routingRing": "two",
+                    "flow": {"flowId": "f1", "outcomes": [{"flowOutcome": "o"}]},
+                    "segments": [
+                        {"segmentStart": "2026-11-01T23:50:00.000Z", "segmentType": "ivr", "q850ResponseCodes": [16]},
+                        {"segmentStart": "2026-11-01T23:55:00.000Z", "segmentType": "interact"}
+                    ],
+                    "metrics": [{"name": "tTalk", "value": 1200, "emitDate": "2026-11-02T00:10:00.000Z"}]
+                }]
+            }]
+        })
+    }
+
+    fn decode(v: &Value) -> (BTreeMap<String, RecordBatch>, BTreeMap<(String, String), u64>) {
+        let mut d = ConversationDecoder::new(Catalog::builtin(), "run-1").unwrap();
+        d.push(v).unwrap();
+        let batches = d.finish().unwrap().into_iter().map(|(s, b)| (s.table.clone(), b)).collect();
+        (batches, d.take_unknown_fields())
+    }
+
+    #[test]
+    fn a_conversation_fans_out_into_five_tables_with_keys_carried_down() {
+        let (b, _) = decode(&sample());
+        let rows: Vec<_> = ["conversations", "participants", "sessions", "segments", "session_metrics"]
+            .iter()
+            .map(|t| b[*t].num_rows())
+            .collect();
+        assert_eq!(rows, [1, 1, 1, 2, 1]);
+        let seg = &b["segments"];
+        let ids = seg.column_by_name("session_id").unwrap().as_string::<i32>();
+        assert_eq!(ids.value(1), "s1");
+        let idx = seg.column_by_name("segment_index").unwrap().as_primitive::<Int64Type>();
+        assert_eq!(idx.values().to_vec(), vec![0, 1]);
+        let date = seg.column_by_name("conversation_date").unwrap().as_primitive::<arrow_array::types::Date32Type>();
+        assert_eq!(date.value(0), date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()));
+    }
+
+    #[test]
+    fn instants_are_utc_microseconds() {
+        let (b, _) = decode(&sample());
+        let end = b["conversations"].column_by_name("conversation_end").unwrap().as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(end.value(0), 1_793_578_200_500_000);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_kept_in_extra_fields_and_counted() {
+        let (b, unknown) = decode(&sample());
+        let extra = b["conversations"].column_by_name("extra_fields").unwrap().as_string::<i32>();
+        assert_eq!(extra.value(0), r#"{"brandNewField":{"x":1}}"#);
+        let sess_extra = b["sessions"].column_by_name("extra_fields").unwrap().as_string::<i32>();
+        assert_eq!(sess_extra.value(0), r#"{"routingRing":"two"}"#);
+        assert!(b["sessions"].column_by_name("routing_ring").unwrap().is_null(0));
+        assert_eq!(unknown[&("conversations".to_string(), "brandNewField".to_string())], 1);
+        assert_eq!(unknown[&("sessions".to_string(), "routingRing (unexpected type)".to_string())], 1);
+        // Known fields leave extra_fields null.
+        assert!(b["participants"].column_by_name("extra_fields").unwrap().is_null(0));
+    }
+
+    #[test]
+    fn nested_objects_without_a_table_are_kept_as_json() {
+        let (b, _) = decode(&sample());
+        let flow = b["sessions"].column_by_name("flow").unwrap().as_string::<i32>();
+        assert_eq!(flow.value(0), r#"{"flowId":"f1","outcomes":[{"flowOutcome":"o"}]}"#);
+        let attrs = b["participants"].column_by_name("attributes").unwrap().as_string::<i32>();
+        assert_eq!(attrs.value(0), r#"{"crm.caseId":"CASE-1"}"#);
+    }
+
+    #[test]
+    fn a_missing_key_is_an_error_naming_the_conversation() {
+        let mut v = sample();
+        v["participants"][0].as_object_mut().unwrap().remove("participantId");
+        let mut d = ConversationDecoder::new(Catalog::builtin(), "r").unwrap();
+        let err = d.push(&v).unwrap_err().to_string();
+        assert!(err.contains("conversation c1") && err.contains("participant_id"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_start_is_an_error() {
+        let mut v = sample();
+        v["conversationStart"] = json!("yesterday");
+        let err = conversation_key(&v).unwrap_err().to_string();
+        assert!(err.contains("unreadable conversationStart"), "{err}");
+    }
+}

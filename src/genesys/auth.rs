@@ -1,0 +1,289 @@
+//! OAuth2 client-credentials tokens: one token per lifetime, shared by every task.
+//!
+//! The token is cached and refreshed shortly before it expires (a minute before, or a tenth of
+//! its lifetime when that is shorter, so short-lived tokens work too). Refreshing happens under
+//! a lock, so when many tasks find the token stale at once exactly one of them asks the login
+//! host while the others wait for its answer (single flight). The client secret is read from its
+//! source each time a token is requested, so a rotated secret is picked up without a restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::client::{RetryPolicy, backoff_delay};
+use super::stats::ApiStats;
+use crate::error::{Error, Result};
+
+/// Where the client secret lives. Never the secret itself: it is read when needed.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// An environment variable (`GENESYS_CLIENT_SECRET`).
+    Env(String),
+    /// A file whose content (trimmed) is the secret, e.g. a mounted Kubernetes or Vault secret.
+    File(PathBuf),
+}
+
+impl SecretSource {
+    pub fn read(&self) -> Result<SecretString> {
+        let (value, name) = match self {
+            SecretSource::Env(var) => (
+                std::env::var(var).map_err(|_| Error::Secret {
+                    source_name: self.describe(),
+                    message: format!("{var} is not set"),
+                })?,
+                self.describe(),
+            ),
+            SecretSource::File(path) => (
+                std::fs::read_to_string(path).map_err(|e| Error::Secret {
+                    source_name: self.describe(),
+                    message: e.to_string(),
+                })?,
+                self.describe(),
+            ),
+        };
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Err(Error::Secret { source_name: name, message: "it is empty".into() });
+        }
+        Ok(SecretString::from(trimmed.to_string()))
+    }
+
+    /// Names the source without revealing the secret.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretSource::Env(var) => format!("environment variable {var}"),
+            SecretSource::File(path) => format!("file {}", path.display()),
+        }
+    }
+}
+
+/// The client id and where its secret is.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub secret: SecretSource,
+}
+
+/// A token and when to stop using it.
+struct Cached {
+    token: Arc<SecretString>,
+    refresh_at: Instant,
+    /// Incremented per token, so a task that saw a 401 drops only the token it used.
+    generation: u64,
+}
+
+/// A bearer token handed to a request, with the generation to report a 401 against.
+#[derive(Clone)]
+pub struct Token {
+    pub(crate) value: Arc<SecretString>,
+    pub(crate) generation: u64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token(generation {}, redacted)", self.generation)
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct OAuthError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// Hands out the shared token; see the module docs.
+pub struct TokenProvider {
+    http: reqwest::Client,
+    token_url: String,
+    credentials: Credentials,
+    retry: RetryPolicy,
+    stats: Arc<ApiStats>,
+    state: Mutex<Option<Cached>>,
+}
+
+impl TokenProvider {
+    pub fn new(
+        http: reqwest::Client,
+        login_url: &str,
+        credentials: Credentials,
+        retry: RetryPolicy,
+        stats: Arc<ApiStats>,
+    ) -> Self {
+        TokenProvider {
+            http,
+            token_url: format!("{}/oauth/token", login_url.trim_end_matches('/')),
+            credentials,
+            retry,
+            stats,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The current token, fetching a new one if there is none or it is due for refresh.
+    pub async fn token(&self) -> Result<Token> {
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.as_ref() {
+            if Instant::now() < c.refresh_at {
+                return Ok(Token { value: c.token.clone(), generation: c.generation });
+            }
+        }
+        let generation = state.as_ref().map_or(1, |c| c.generation + 1);
+        let (token, lifetime) = self.fetch().await?;
+        let token = Arc::new(token);
+        *state = Some(Cached {
+            token: token.clone(),
+            refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
+            generation,
+        });
+        Ok(Token { value: token, generation })
+    }
+
+    /// Forgets `used` after the API refused it (401), unless another task already replaced it.
+    pub async fn invalidate(&self, used: &Token) {
+        let mut state = self.state.lock().await;
+        if state.as_ref().is_some_and(|c| c.generation == used.generation) {
+            if let Some(c) = state.as_mut() {
+                c.refresh_at = Instant::now();
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<(SecretString, Duration)> {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            // Re-read on every attempt: a rotated secret is picked up here.
+            let secret = self.credentials.secret.read()?;
+            ApiStats::bump(&self.stats.token_requests);
+            let sent = self
+                .http
+                .post(&self.token_url)
+                .basic_auth(&self.credentials.client_id, Some(secret.expose_secret()))
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await;
+            let transient = match sent {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = super::client::retry_after(resp.headers());
+                    let body = resp.bytes().await.unwrap_or_default();
+                    if status.is_success() {
+                        let t: TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Payload {
+                            path: self.token_url.clone(),
+                            message: format!("token response is not the expected JSON: {e}"),
+                        })?;
+                        let lifetime = Duration::from_secs(t.expires_in.unwrap_or(86_400).max(1));
+                        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained an access token");
+                        return Ok((SecretString::from(t.access_token), lifetime));
+                    }
+                    let oauth: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
+                    if status.as_u16() == 429 || status.is_server_error() {
+                        (format!("HTTP {status}"), retry_after)
+                    } else {
+                        let description = oauth
+                            .error_description
+                            .or(oauth.description)
+                            .unwrap_or_else(|| format!("HTTP {status}"));
+                        let error = if oauth.error.is_empty() { format!("HTTP {status}") } else { oauth.error };
+                        return Err(Error::Auth {
+                            url: self.token_url.clone(),
+                            error,
+                            description: format!(
+                                "{description} (client id {}, secret from {})",
+                                self.credentials.client_id,
+                                self.credentials.secret.describe()
+                            ),
+                        });
+                    }
+                }
+                Err(e) => (without_url(&e), None),
+            };
+            let (reason, retry_after) = transient;
+            if attempt >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed {
+                return Err(Error::Auth {
+                    url: self.token_url.clone(),
+                    error: "unavailable".into(),
+                    description: format!("{reason} after {attempt} attempts"),
+                });
+            }
+            let wait = retry_after.unwrap_or_else(|| backoff_delay(&self.retry, attempt));
+            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, reason = %reason, "token request failed; retrying");
+            ApiStats::bump(&self.stats.retries);
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// How long before expiry a token is replaced: a minute, or a tenth of its lifetime if shorter.
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    Duration::from_secs(60).min(lifetime / 10)
+}
+
+/// A transport error's text without the URL (which is harmless here, but kept short).
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the response"
+    } else {
+        "request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_a_minute_or_a_tenth_of_short_lifetimes() {
+        assert_eq!(refresh_margin(Duration::from_secs(86_400)), Duration::from_secs(60));
+        assert_eq!(refresh_margin(Duration::from_secs(3)), Duration::from_millis(300));
+        assert_eq!(refresh_margin(Duration::from_secs(600)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn secrets_are_read_trimmed_from_files_and_never_debug_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "s3cr3t-value\n").unwrap();
+        let src = SecretSource::File(path.clone());
+        assert_eq!(src.read().unwrap().expose_secret(), "s3cr3t-value");
+        assert!(!format!("{:?}", src.read().unwrap()).contains("s3cr3t"));
+        let token = Token { value: Arc::new(SecretString::from("tok-123".to_string())), generation: 1 };
+        assert!(!format!("{token:?}").contains("tok-123"));
+        std::fs::write(&path, "  \n").unwrap();
+        assert!(src.read().unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn a_missing_variable_names_it() {
+        let err = SecretSource::Env("GENESYS_LOADER_TEST_UNSET_VAR".into()).read().unwrap_err();
+        assert!(err.to_string().contains("GENESYS_LOADER_TEST_UNSET_VAR is not set"));
+    }
+}

@@ -1,0 +1,63 @@
+//! The `genesys-loader` binary: parse flags, set up logging, run, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use genesys_loader::cli::{Cli, Command, LogFormat};
+use genesys_loader::schema::Catalog;
+use genesys_loader::snowflake::ddl;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, &cli.log);
+    let result = match cli.command {
+        Command::Ddl(_) => {
+            print!("{}", ddl::create_tables(Catalog::builtin().tables()));
+            Ok(())
+        }
+        Command::Extract(args) => run_extract(*args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(exit_code = e.exit_code(), "{e}");
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run_extract(args: genesys_loader::cli::ExtractArgs) -> genesys_loader::Result<()> {
+    let config = args.into_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| genesys_loader::Error::Input(format!("cannot start the async runtime: {e}")))?;
+    let summary = runtime.block_on(genesys_loader::pipeline::extract(config))?;
+    let rows: serde_json::Map<String, serde_json::Value> =
+        summary.manifest.tables.iter().map(|(t, v)| (t.clone(), v.rows.into())).collect();
+    // One JSON line on stdout: what an Airflow task pushes to XCom.
+    println!(
+        "{}",
+        serde_json::json!({
+            "run_id": summary.manifest.run_id,
+            "manifest": summary.manifest_url,
+            "load_script": summary.script_url,
+            "conversations": summary.manifest.stats.conversations,
+            "files": summary.manifest.files.len(),
+            "rows": rows,
+            "seconds": summary.manifest.stats.seconds,
+        })
+    );
+    Ok(())
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

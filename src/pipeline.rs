@@ -1,0 +1,316 @@
+//! `extract`: plan → fetch → decode → write → commit.
+//!
+//! Chunks (UTC days) run a few at a time. Within a chunk, the fetcher streams raw pages into a
+//! bounded channel; the consumer parses each page on the blocking pool (conversations in
+//! parallel with rayon), keeps only conversations that started in the chunk and were not seen
+//! before in it, appends them to the Arrow builders, and streams the batches into one Parquet
+//! writer per table. When every chunk is done the run writes its load script, then its
+//! manifest: the manifest is the commit point, so a failed run leaves nothing a load would read.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::{StreamExt, TryStreamExt};
+use rayon::prelude::*;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::decode::{ConversationDecoder, conversation_key};
+use crate::error::{Error, Result};
+use crate::genesys::conversations::{ConversationApi, DetailsSettings, Page};
+use crate::genesys::{ApiClient, ApiStats, Credentials, RetryPolicy, TokenProvider};
+use crate::plan::{Chunk, FetchMethod, Range, fmt};
+use crate::schema::{Catalog, TableSchema};
+use crate::sink::{FileWritten, Output, PartitionWriter, WriterSettings};
+use crate::snowflake::manifest::{self, Manifest, Partition, RangeInfo, RunStats, SourceInfo, TableTotals, Tool};
+use crate::snowflake::load;
+
+/// The datasets this build can extract.
+pub const DATASETS: &[&str] = &["conversations"];
+
+/// Everything `extract` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ExtractConfig {
+    pub datasets: Vec<String>,
+    pub range: Range,
+    pub output: Output,
+    pub api_url: String,
+    pub login_url: String,
+    pub credentials: Credentials,
+    pub stage: String,
+    /// Chunks fetched at once (default 2: analytics limits concurrent jobs per client).
+    pub concurrency: usize,
+    pub details: DetailsSettings,
+    pub retry: RetryPolicy,
+    pub writer: WriterSettings,
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub manifest: Manifest,
+    pub manifest_url: String,
+    pub script_url: String,
+}
+
+/// Pages buffered between fetch and decode, per chunk.
+const PAGE_BUFFER: usize = 4;
+
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    format!("{}-{:08x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u32(..))
+}
+
+/// What one chunk produced.
+#[derive(Debug, Default)]
+struct ChunkOutcome {
+    files: Vec<FileWritten>,
+    conversations: u64,
+    pages: u64,
+    duplicates: u64,
+    outside: u64,
+}
+
+/// State shared by all chunks of a run.
+struct Run {
+    run_id: String,
+    api: ConversationApi,
+    output: Output,
+    tables: Vec<Arc<TableSchema>>,
+    writer: WriterSettings,
+    unknown: Mutex<BTreeMap<(String, String), u64>>,
+}
+
+pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    for d in &cfg.datasets {
+        if !DATASETS.contains(&d.as_str()) {
+            return Err(Error::Input(format!("unknown dataset {d:?}; this version extracts: {}", DATASETS.join(", "))));
+        }
+    }
+    let run_id = new_run_id(started);
+    let span = tracing::info_span!("run", run_id = %run_id);
+    let _enter = span.enter();
+
+    let stats = Arc::new(ApiStats::default());
+    let http = ApiClient::http_client(&cfg.retry)?;
+    let tokens = TokenProvider::new(http.clone(), &cfg.login_url, cfg.credentials.clone(), cfg.retry.clone(), stats.clone());
+    let client = Arc::new(ApiClient::new(http, &cfg.api_url, tokens, cfg.retry.clone(), stats.clone()));
+    let api = ConversationApi::new(client, cfg.details.clone());
+
+    let availability = api.availability().await?;
+    let chunks = cfg.range.chunks(availability);
+    tracing::info!(
+        from = %fmt(cfg.range.from),
+        to = %fmt(cfg.range.to),
+        chunks = chunks.len(),
+        data_availability = %fmt(availability),
+        out = %cfg.output.url,
+        "extracting conversation details"
+    );
+
+    let run = Arc::new(Run {
+        run_id: run_id.clone(),
+        api,
+        output: cfg.output.clone(),
+        tables: Catalog::builtin().dataset_tables("conversations"),
+        writer: cfg.writer.clone(),
+        unknown: Mutex::new(BTreeMap::new()),
+    });
+
+    let outcomes: Vec<ChunkOutcome> = futures::stream::iter(chunks.iter().copied())
+        .map(|chunk| {
+            let run = run.clone();
+            async move { run.chunk(chunk).await }
+        })
+        .buffered(cfg.concurrency.max(1))
+        .try_collect()
+        .await?;
+
+    // Commit: totals, load script, then the manifest (last).
+    let mut tables: BTreeMap<String, TableTotals> = run
+        .tables
+        .iter()
+        .map(|t| (t.table.clone(), TableTotals { schema_version: t.version, ..Default::default() }))
+        .collect();
+    let mut files = Vec::new();
+    let mut run_stats = RunStats::default();
+    for o in outcomes {
+        run_stats.conversations += o.conversations;
+        run_stats.pages += o.pages;
+        run_stats.duplicates_dropped += o.duplicates;
+        run_stats.outside_range_dropped += o.outside;
+        for f in o.files {
+            let t = tables.entry(f.table.clone()).or_default();
+            t.rows += f.rows;
+            t.files += 1;
+            t.bytes += f.bytes;
+            files.push(f);
+        }
+    }
+    for ((table, field), n) in run.unknown.lock().expect("unknown-field counts").iter() {
+        if let Some(t) = tables.get_mut(table) {
+            t.unknown_fields.insert(field.clone(), *n);
+        }
+    }
+    files.sort_by(|a, b| (&a.table, &a.path).cmp(&(&b.table, &b.path)));
+    run_stats.api = stats.snapshot();
+    run_stats.seconds = (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+
+    let partitions = chunks
+        .iter()
+        .map(|c| Partition {
+            column: "conversation_date".into(),
+            value: c.day.to_string(),
+            from: fmt(c.start),
+            to: fmt(c.end),
+            full_day: c.full_day(),
+            method: match c.method {
+                FetchMethod::Job => "job".into(),
+                FetchMethod::Query => "query".into(),
+            },
+        })
+        .collect();
+    let mut manifest = Manifest {
+        manifest_version: manifest::MANIFEST_VERSION,
+        run_id: run_id.clone(),
+        tool: Tool { name: "genesys-loader".into(), version: env!("CARGO_PKG_VERSION").into() },
+        started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished_at: String::new(),
+        datasets: cfg.datasets.clone(),
+        range: RangeInfo { from: fmt(cfg.range.from), to: fmt(cfg.range.to) },
+        partitions,
+        tables,
+        files,
+        stage: load::stage_reference(&cfg.stage)?,
+        load_script: Manifest::script_path(&run_id),
+        source: SourceInfo { api_url: cfg.api_url.clone(), data_availability: Some(fmt(availability)) },
+        stats: run_stats,
+    };
+    let script = load::script(&manifest, &run.tables)?;
+    cfg.output.put(&Manifest::script_path(&run_id), Bytes::from(script)).await?;
+    manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode { table: "manifest".into(), message: e.to_string() })?;
+    cfg.output.put(&Manifest::path(&run_id), Bytes::from(json)).await?;
+    tracing::info!(
+        conversations = manifest.stats.conversations,
+        files = manifest.files.len(),
+        seconds = manifest.stats.seconds,
+        api_requests = manifest.stats.api.requests,
+        token_requests = manifest.stats.api.token_requests,
+        retries = manifest.stats.api.retries,
+        "run committed"
+    );
+    Ok(RunSummary {
+        manifest_url: format!("{}/{}", cfg.output.url, Manifest::path(&run_id)),
+        script_url: format!("{}/{}", cfg.output.url, Manifest::script_path(&run_id)),
+        manifest,
+    })
+}
+
+impl Run {
+    async fn chunk(self: Arc<Self>, chunk: Chunk) -> Result<ChunkOutcome> {
+        let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+        let fetch = {
+            let run = self.clone();
+            async move {
+                let r = match chunk.method {
+                    FetchMethod::Job => run.api.fetch_job(chunk.start, chunk.end, &tx).await,
+                    FetchMethod::Query => run.api.fetch_query(chunk.start, chunk.end, &tx).await,
+                };
+                drop(tx);
+                r
+            }
+        };
+        let (fetched, consumed) = tokio::join!(fetch, self.clone().consume(chunk, rx));
+        // A consumer failure makes the fetcher fail too ("consumer stopped"): report the cause.
+        let mut outcome = consumed?;
+        outcome.pages = fetched?;
+        tracing::info!(
+            day = %chunk.day,
+            method = ?chunk.method,
+            conversations = outcome.conversations,
+            pages = outcome.pages,
+            files = outcome.files.len(),
+            "chunk done"
+        );
+        Ok(outcome)
+    }
+
+    async fn consume(self: Arc<Self>, chunk: Chunk, mut rx: mpsc::Receiver<Page>) -> Result<ChunkOutcome> {
+        let partition = chunk.day.to_string();
+        let mut writers = self
+            .tables
+            .iter()
+            .map(|t| PartitionWriter::new(self.output.clone(), t.clone(), partition.clone(), self.run_id.clone(), self.writer.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut decoder = Some(ConversationDecoder::new(Catalog::builtin(), &self.run_id)?);
+        let mut seen = Some(HashSet::<String>::new());
+        let mut outcome = ChunkOutcome::default();
+        let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
+        while let Some(page) = rx.recv().await {
+            let (mut dec, mut ids) = (decoder.take().expect("decoder"), seen.take().expect("seen"));
+            let decoded = tokio::task::spawn_blocking(move || -> Result<_> {
+                let parsed: Vec<Value> = page
+                    .conversations
+                    .par_iter()
+                    .map(|raw| serde_json::from_str::<Value>(raw.get()))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| Error::Payload { path: "conversations[]".into(), message: e.to_string() })?;
+                let (mut kept, mut dups, mut outside) = (0u64, 0u64, 0u64);
+                for conv in &parsed {
+                    let key = conversation_key(conv)?;
+                    if key.start_micros < start || key.start_micros >= end {
+                        outside += 1;
+                    } else if !ids.insert(key.id) {
+                        dups += 1;
+                    } else {
+                        dec.push(conv)?;
+                        kept += 1;
+                    }
+                }
+                let batches = dec.finish()?;
+                let unknown = dec.take_unknown_fields();
+                Ok((dec, ids, batches, unknown, kept, dups, outside))
+            })
+            .await
+            .map_err(|e| Error::Encode { table: "conversations".into(), message: format!("decode task failed: {e}") })??;
+            let (dec, ids, batches, unknown, kept, dups, outside) = decoded;
+            decoder = Some(dec);
+            seen = Some(ids);
+            outcome.conversations += kept;
+            outcome.duplicates += dups;
+            outcome.outside += outside;
+            self.note_unknown(unknown);
+            for (writer, (_, batch)) in writers.iter_mut().zip(batches.iter()) {
+                writer.write(batch).await?;
+            }
+        }
+        for w in writers {
+            outcome.files.extend(w.finish().await?);
+        }
+        Ok(outcome)
+    }
+
+    /// Adds unknown-field counts and warns once per (table, field) per run.
+    fn note_unknown(&self, counts: BTreeMap<(String, String), u64>) {
+        if counts.is_empty() {
+            return;
+        }
+        let mut all = self.unknown.lock().expect("unknown-field counts");
+        for (key, n) in counts {
+            let entry = all.entry(key.clone()).or_insert(0);
+            if *entry == 0 {
+                tracing::warn!(
+                    table = %key.0,
+                    field = %key.1,
+                    "the API returned a field this schema does not know; it is kept in extra_fields"
+                );
+            }
+            *entry += n;
+        }
+    }
+}

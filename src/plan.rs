@@ -1,0 +1,192 @@
+//! The date range of a run, and its chunks.
+//!
+//! A chunk is one UTC day of the range (or the part of it the range covers): the unit of
+//! fetching and writing. Every conversation belongs to the chunk its start falls in, so chunks
+//! never share a conversation and each chunk fills exactly one `conversation_date` partition.
+
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, SecondsFormat, Utc};
+
+use crate::error::{Error, Result};
+
+/// `[from, to)` in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// How a chunk is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchMethod {
+    /// Async details job: history up to the data availability date.
+    Job,
+    /// Synchronous details query: the recent tail.
+    Query,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub day: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub method: FetchMethod,
+}
+
+impl Chunk {
+    /// True when the chunk covers its whole UTC day.
+    pub fn full_day(&self) -> bool {
+        self.start == day_start(self.day) && self.end == day_start(self.day + Days::new(1))
+    }
+}
+
+pub fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Parses a `--from`/`--to` value: a UTC date (`2026-11-01`, meaning its midnight) or an
+/// RFC 3339 instant (`2026-11-01T06:00:00Z`, any offset).
+pub fn parse_bound(flag: &str, value: &str) -> Result<DateTime<Utc>> {
+    let v = value.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(day_start(d));
+    }
+    DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        Error::Input(format!(
+            "{flag} {value:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 instant (2026-11-01T06:00:00Z)"
+        ))
+    })
+}
+
+pub fn parse_date(flag: &str, value: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::Input(format!("{flag} {value:?} is not a date (YYYY-MM-DD)")))
+}
+
+impl Range {
+    /// Resolves the range flags: `--date D`, or `--from` with an optional `--to` (default: the
+    /// start of today, UTC), or nothing at all (yesterday, UTC: the nightly run).
+    pub fn from_flags(from: Option<&str>, to: Option<&str>, date: Option<&str>, now: DateTime<Utc>) -> Result<Range> {
+        let today = now.date_naive();
+        let range = match (from, to, date) {
+            (Some(_), _, Some(d)) | (None, Some(_), Some(d)) => {
+                return Err(Error::Input(format!("--date {d} cannot be combined with --from/--to")));
+            }
+            (None, None, Some(d)) => {
+                let d = parse_date("--date", d)?;
+                Range { from: day_start(d), to: day_start(d + Days::new(1)) }
+            }
+            (Some(f), t, None) => Range {
+                from: parse_bound("--from", f)?,
+                to: match t {
+                    Some(t) => parse_bound("--to", t)?,
+                    None => day_start(today),
+                },
+            },
+            (None, Some(_), None) => return Err(Error::Input("--to needs --from".into())),
+            (None, None, None) => Range { from: day_start(today - Days::new(1)), to: day_start(today) },
+        };
+        if range.from >= range.to {
+            return Err(Error::Input(format!(
+                "the range is empty: --from {} is not before --to {}",
+                fmt(range.from),
+                fmt(range.to)
+            )));
+        }
+        Ok(range)
+    }
+
+    /// Never ask for conversations up to "now": they are still arriving. The end is clamped to
+    /// `now - margin`; a range entirely in the future is an error.
+    pub fn clamp_to_now(self, now: DateTime<Utc>, margin: chrono::Duration) -> Result<Range> {
+        let limit = now - margin;
+        if self.from >= limit {
+            return Err(Error::Input(format!("the range starts at {}, which is not in the past yet", fmt(self.from))));
+        }
+        if self.to > limit {
+            tracing::warn!(requested_to = %fmt(self.to), effective_to = %fmt(limit), "range end is too recent; clamped");
+            return Ok(Range { from: self.from, to: limit });
+        }
+        Ok(self)
+    }
+
+    /// One chunk per UTC day the range touches; days that end at or before `availability` are
+    /// fetched with a job, the others with the synchronous query.
+    pub fn chunks(&self, availability: DateTime<Utc>) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let mut day = self.from.date_naive();
+        while day_start(day) < self.to {
+            let next = day_start(day + Days::new(1));
+            let start = self.from.max(day_start(day));
+            let end = self.to.min(next);
+            let method = if end <= availability { FetchMethod::Job } else { FetchMethod::Query };
+            out.push(Chunk { day, start, end, method });
+            day = day + Days::new(1);
+        }
+        out
+    }
+}
+
+pub fn fmt(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 11, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn no_flags_means_yesterday_utc() {
+        let r = Range::from_flags(None, None, None, now()).unwrap();
+        assert_eq!(fmt(r.from), "2026-11-23T00:00:00Z");
+        assert_eq!(fmt(r.to), "2026-11-24T00:00:00Z");
+    }
+
+    #[test]
+    fn dates_and_instants_are_accepted() {
+        let r = Range::from_flags(Some("2026-11-01"), Some("2026-11-08"), None, now()).unwrap();
+        assert_eq!(r.chunks(now()).len(), 7);
+        let r = Range::from_flags(Some("2026-11-01T06:00:00+01:00"), Some("2026-11-02T12:00:00Z"), None, now()).unwrap();
+        let c = r.chunks(now());
+        assert_eq!(c.len(), 2);
+        assert_eq!(fmt(c[0].start), "2026-11-01T05:00:00Z");
+        assert!(!c[0].full_day() && !c[1].full_day());
+        assert_eq!(fmt(c[1].end), "2026-11-02T12:00:00Z");
+    }
+
+    #[test]
+    fn bad_ranges_name_the_problem() {
+        let e = Range::from_flags(Some("2026-11-08"), Some("2026-11-01"), None, now()).unwrap_err();
+        assert!(e.to_string().contains("range is empty"), "{e}");
+        let e = Range::from_flags(Some("11/01/2026"), None, None, now()).unwrap_err();
+        assert!(e.to_string().contains("--from \"11/01/2026\""), "{e}");
+        let e = Range::from_flags(None, Some("2026-11-01"), None, now()).unwrap_err();
+        assert!(e.to_string().contains("--to needs --from"), "{e}");
+        let e = Range::from_flags(Some("2026-11-01"), None, Some("2026-11-02"), now()).unwrap_err();
+        assert!(e.to_string().contains("cannot be combined"), "{e}");
+        let e = Range::from_flags(None, None, Some("2026-02-30"), now()).unwrap_err();
+        assert!(e.to_string().contains("not a date"), "{e}");
+    }
+
+    #[test]
+    fn chunks_switch_to_the_query_after_the_availability_date() {
+        let r = Range::from_flags(Some("2026-11-20"), Some("2026-11-24"), None, now()).unwrap();
+        let avail = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap();
+        let m: Vec<_> = r.chunks(avail).iter().map(|c| c.method).collect();
+        assert_eq!(m, [FetchMethod::Job, FetchMethod::Job, FetchMethod::Query, FetchMethod::Query]);
+    }
+
+    #[test]
+    fn the_end_is_kept_clear_of_now() {
+        let r = Range::from_flags(Some("2026-11-24"), Some("2026-11-25"), None, now()).unwrap();
+        let c = r.clamp_to_now(now(), chrono::Duration::minutes(5)).unwrap();
+        assert_eq!(fmt(c.to), "2026-11-24T10:55:00Z");
+        let r = Range::from_flags(Some("2026-11-25"), None, None, now());
+        assert!(r.is_err());
+    }
+}

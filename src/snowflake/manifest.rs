@@ -1,0 +1,104 @@
+//! The run manifest: `<out>/_manifests/<run_id>.json`, written last, the run's commit point.
+//!
+//! It lists every data file of the run with its table, path (relative to the output root, so
+//! a stage on that root names it directly), partition, rows, bytes and ETag, plus the range,
+//! the partitions the run replaces, per-table totals and the run's API statistics. Airflow
+//! tasks and the load script read nothing else.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::genesys::stats::ApiStatsSnapshot;
+use crate::sink::FileWritten;
+
+pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_DIR: &str = "_manifests";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub manifest_version: u32,
+    pub run_id: String,
+    pub tool: Tool,
+    /// When the run started and finished (RFC 3339, UTC).
+    pub started_at: String,
+    pub finished_at: String,
+    pub datasets: Vec<String>,
+    /// The range whose conversations the run wrote: those with `from <= conversationStart < to`.
+    pub range: RangeInfo,
+    /// Every partition the run covers, with or without files: the load replaces all of them.
+    pub partitions: Vec<Partition>,
+    pub tables: BTreeMap<String, TableTotals>,
+    pub files: Vec<FileWritten>,
+    /// Snowflake stage over the output root, and the load script for this run.
+    pub stage: String,
+    pub load_script: String,
+    pub source: SourceInfo,
+    pub stats: RunStats,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RangeInfo {
+    pub from: String,
+    pub to: String,
+}
+
+/// One `conversation_date` partition. `full_day` false means the range covers only part of
+/// the day, so the load replaces only rows whose `conversation_start` is in `[from, to)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Partition {
+    pub column: String,
+    pub value: String,
+    pub from: String,
+    pub to: String,
+    pub full_day: bool,
+    /// How the chunk was fetched (`job` or `query`).
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableTotals {
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub schema_version: u32,
+    /// Fields the schema does not know, with how many rows carried each (kept in `extra_fields`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_fields: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceInfo {
+    pub api_url: String,
+    pub data_availability: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunStats {
+    pub api: ApiStatsSnapshot,
+    pub pages: u64,
+    /// Conversations written (one row each in `conversations`).
+    pub conversations: u64,
+    /// Copies of a conversation already seen in the same chunk (pages shift while data is live).
+    pub duplicates_dropped: u64,
+    /// Conversations the API returned that started outside the chunk (they belong to another run
+    /// or chunk: jobs return every conversation overlapping the interval).
+    pub outside_range_dropped: u64,
+    pub seconds: f64,
+}
+
+impl Manifest {
+    pub fn path(run_id: &str) -> String {
+        format!("{MANIFEST_DIR}/{run_id}.json")
+    }
+
+    pub fn script_path(run_id: &str) -> String {
+        format!("{MANIFEST_DIR}/{run_id}.sql")
+    }
+}
