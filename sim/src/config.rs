@@ -1,0 +1,95 @@
+//! The simulator's settings.
+
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// How the simulated org behaves. Every field has a realistic default; tests shorten the
+/// token lifetime, pin "now" and turn on duplicates or faults as needed.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seeds all generated data; the same seed gives the same org.
+    pub seed: u64,
+    /// Conversations started per UTC day.
+    pub conversations_per_day: u32,
+    /// The only OAuth client id the login service knows.
+    pub client_id: String,
+    /// The client's secret, shared with the server so tests can rotate it while it runs.
+    pub client_secret: SecretHandle,
+    /// Lifetime of issued access tokens (`expires_in`).
+    pub token_lifetime: Duration,
+    /// Jobs only see conversations that started up to here (the analytics lake lags).
+    pub data_availability: DateTime<Utc>,
+    /// Status polls answered QUEUED then PENDING before a job is FULFILLED.
+    pub job_polls_before_fulfilled: u32,
+    /// Largest `paging.pageSize` the sync query accepts.
+    pub max_query_page_size: u32,
+    /// Largest `pageSize` job results accept.
+    pub max_job_page_size: u32,
+    /// Fraction of sync-query pages after the first that also repeat the previous page's last
+    /// conversation at their start, as live data shifting between calls does.
+    pub duplicate_rate: f64,
+    /// Fraction of `/api/v2` requests answered with an injected transient fault (503, 429 with
+    /// `Retry-After: 1`, 504, in turn).
+    pub fault_rate: f64,
+    /// The simulated present; `None` follows the real clock. Conversations starting after it
+    /// do not exist yet, and those still running have no `conversationEnd`.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            conversations_per_day: 120,
+            client_id: "sim-client".to_string(),
+            client_secret: SecretHandle::new("sim-secret"),
+            token_lifetime: Duration::from_secs(24 * 3600),
+            data_availability: availability_lagging(Utc::now(), 36),
+            job_polls_before_fulfilled: 2,
+            max_query_page_size: 100,
+            max_job_page_size: 1000,
+            duplicate_rate: 0.0,
+            fault_rate: 0.0,
+            now: None,
+        }
+    }
+}
+
+/// `now` minus `lag_hours`, truncated to the hour: where the analytics lake's complete data
+/// ends when it lags real time by that much.
+pub fn availability_lagging(now: DateTime<Utc>, lag_hours: u32) -> DateTime<Utc> {
+    let lagged = now.timestamp() - i64::from(lag_hours) * 3600;
+    DateTime::from_timestamp(lagged - lagged.rem_euclid(3600), 0).unwrap_or(now)
+}
+
+/// A client secret that can be changed while the server runs (secret rotation). Clones share
+/// the same value.
+#[derive(Clone)]
+pub struct SecretHandle(Arc<RwLock<String>>);
+
+impl SecretHandle {
+    pub fn new(secret: &str) -> Self {
+        Self(Arc::new(RwLock::new(secret.to_string())))
+    }
+
+    /// Replaces the secret; the old one stops working for new token requests at once.
+    pub fn set(&self, secret: &str) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = secret.to_string();
+    }
+
+    pub fn get(&self) -> String {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl fmt::Debug for SecretHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHandle(<redacted>)")
+    }
+}

@@ -1,0 +1,268 @@
+//! Asynchronous conversation-detail jobs (genesys-api.md §4.2): submit, poll, page results
+//! by cursor, delete, and the data-availability date.
+//!
+//! A job's result set is fixed at submission (like a snapshot of the lake) and served with
+//! participant `attributes`. Status moves QUEUED → PENDING → FULFILLED as it is polled, so
+//! loaders exercise their polling loop without waiting on real time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::model::{Attributes, Conversation, Id, Ts, format_instant};
+use crate::org::{Key, Matching};
+use crate::query::JobQuery;
+use crate::rng::{Rng, mix};
+use crate::server::AppState;
+
+/// Job results' default page size when `pageSize` is omitted.
+const DEFAULT_RESULTS_PAGE_SIZE: usize = 100;
+
+/// How long results stay available after submission.
+const RESULTS_LIFETIME_HOURS: i64 = 24;
+
+/// Submitted jobs by id.
+#[derive(Debug)]
+pub(crate) struct JobStore {
+    jobs: Mutex<HashMap<String, Job>>,
+    submitted: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Job {
+    results: Arc<[Key]>,
+    /// "Now" at submission: results are rendered as the lake saw them then.
+    seen_at: Ts,
+    /// Keys the cursor checksum, so cursors from another job are rejected.
+    key: u64,
+    submitted: DateTime<Utc>,
+    polls: u32,
+    completed: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobState {
+    Queued,
+    Pending,
+    Fulfilled,
+}
+
+impl JobState {
+    fn name(self) -> &'static str {
+        match self {
+            JobState::Queued => "QUEUED",
+            JobState::Pending => "PENDING",
+            JobState::Fulfilled => "FULFILLED",
+        }
+    }
+}
+
+impl Job {
+    fn state(&self) -> JobState {
+        match (self.completed, self.polls) {
+            (Some(_), _) => JobState::Fulfilled,
+            (None, 0 | 1) => JobState::Queued,
+            (None, _) => JobState::Pending,
+        }
+    }
+
+    fn cursor(&self, offset: usize) -> String {
+        let check = mix(&[self.key, offset as u64]) as u32;
+        URL_SAFE_NO_PAD.encode(format!("{offset}:{check:08x}"))
+    }
+
+    /// The offset a cursor points at, if it is one this job issued.
+    fn offset_of(&self, cursor: &str) -> Option<usize> {
+        let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+        let (offset, _) = decoded.split_once(':')?;
+        let offset: usize = offset.parse().ok()?;
+        (offset < self.results.len() && self.cursor(offset) == cursor).then_some(offset)
+    }
+}
+
+impl JobStore {
+    pub(crate) fn new() -> Self {
+        Self {
+            jobs: Mutex::default(),
+            submitted: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Job>> {
+        self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn job_not_found(job_id: &str) -> ApiError {
+    ApiError::not_found(format!("Job {job_id} was not found."))
+}
+
+/// `POST /api/v2/analytics/conversations/details/jobs` → 202 `{jobId}`.
+pub(crate) async fn submit(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let query = JobQuery::parse(&body)?;
+    let now = state.now();
+    let horizon = now.min(Ts::from_datetime(state.config.data_availability));
+    let matching = if query.start_of_day_matching {
+        Matching::StartOfDay
+    } else {
+        Matching::Overlap
+    };
+    let mut selected = state
+        .org
+        .select(query.interval, matching, (now, horizon), |c| {
+            query.selection.matches(c, now)
+        });
+    query.selection.order(&mut selected);
+    if let Some(limit) = query.limit {
+        selected.truncate(limit);
+    }
+    let results: Arc<[Key]> = selected.iter().map(|s| s.key).collect();
+    let n = state.jobs.submitted.fetch_add(1, Ordering::Relaxed);
+    let key = mix(&[state.config.seed, u64::from_be_bytes(*b"sim:jobs"), n]);
+    let job_id = Id(Rng::new(key).uuid()).to_string();
+    state.jobs.lock().insert(
+        job_id.clone(),
+        Job {
+            results,
+            seen_at: now,
+            key,
+            submitted: Utc::now(),
+            polls: 0,
+            completed: None,
+        },
+    );
+    state.stats.record_job_submitted();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id }))).into_response())
+}
+
+/// `GET .../jobs/{jobId}`: each poll advances the job until it is FULFILLED.
+pub(crate) async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(job_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut jobs = state.jobs.lock();
+    let job = jobs
+        .get_mut(&job_id)
+        .ok_or_else(|| job_not_found(&job_id))?;
+    job.polls = job.polls.saturating_add(1);
+    if job.completed.is_none() && job.polls > state.config.job_polls_before_fulfilled {
+        job.completed = Some(Utc::now());
+    }
+    let mut body = json!({
+        "state": job.state().name(),
+        "submissionDate": format_instant(job.submitted),
+        "expirationDate": format_instant(job.submitted + TimeDelta::hours(RESULTS_LIFETIME_HOURS)),
+    });
+    if let Some(completed) = job.completed {
+        body["completionDate"] = json!(format_instant(completed));
+    }
+    Ok(Json(body).into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultsPage<'a> {
+    conversations: Vec<std::borrow::Cow<'a, Conversation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    data_availability_date: String,
+}
+
+/// `GET .../jobs/{jobId}/results?cursor=&pageSize=`.
+pub(crate) async fn results(
+    State(state): State<Arc<AppState>>,
+    Path(job_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut cursor = None;
+    let mut page_size = None;
+    for (key, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match &*key {
+            "cursor" if !value.is_empty() => cursor = Some(value.into_owned()),
+            "pageSize" => page_size = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let max = state.config.max_job_page_size as usize;
+    let page_size = match page_size {
+        None => DEFAULT_RESULTS_PAGE_SIZE.min(max),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "pageSize must be an integer between 1 and {max}; got '{text}'."
+                )));
+            }
+        },
+    };
+    let (results, seen_at, offset, next_cursor) = {
+        let jobs = state.jobs.lock();
+        let job = jobs.get(&job_id).ok_or_else(|| job_not_found(&job_id))?;
+        let job_state = job.state();
+        if job_state != JobState::Fulfilled {
+            return Err(ApiError::bad_request(format!(
+                "Job {job_id} is {}; results are available once it is FULFILLED.",
+                job_state.name()
+            )));
+        }
+        let offset = match cursor {
+            None => 0,
+            Some(c) => job
+                .offset_of(&c)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid cursor '{c}'.")))?,
+        };
+        let end = (offset + page_size).min(job.results.len());
+        let next = (end < job.results.len()).then(|| job.cursor(end));
+        (Arc::clone(&job.results), job.seen_at, offset, next)
+    };
+    let end = (offset + page_size).min(results.len());
+    let records: Vec<Arc<Conversation>> = results[offset..end]
+        .iter()
+        .filter_map(|&key| state.org.get(key))
+        .collect();
+    let page = ResultsPage {
+        conversations: records
+            .iter()
+            .filter_map(|c| c.render(seen_at, Attributes::Include))
+            .collect(),
+        cursor: next_cursor,
+        data_availability_date: format_instant(state.config.data_availability),
+    };
+    state.stats.record_job_result_page();
+    Ok(Json(page).into_response())
+}
+
+/// `DELETE .../jobs/{jobId}` → 204.
+pub(crate) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(job_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .jobs
+        .lock()
+        .remove(&job_id)
+        .map(|_| StatusCode::NO_CONTENT)
+        .ok_or_else(|| job_not_found(&job_id))
+}
+
+/// `GET .../jobs/availability` → `{dataAvailabilityDate}`.
+pub(crate) async fn availability(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "dataAvailabilityDate": format_instant(state.config.data_availability),
+    }))
+}

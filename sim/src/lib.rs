@@ -1,0 +1,38 @@
+//! A simulated Genesys Cloud org: a real HTTP server on loopback that serves the OAuth
+//! client-credentials grant and the analytics conversation-detail endpoints (sync query and
+//! async jobs) the way the platform does, over data generated deterministically from a seed.
+//!
+//! It exists so the batch loader's integration tests, demo and benchmarks run against
+//! realistic behaviour (start-of-day interval matching, overlap matching for jobs, lagging
+//! data availability, pagination caps, duplicated rows across pages, token expiry and secret
+//! rotation, transient faults) without a real org.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = genesys_sim::Sim::start(genesys_sim::SimConfig::default()).await?;
+//! println!("token endpoint: {}/oauth/token", sim.base_url());
+//! # Ok(()) }
+//! ```
+//!
+//! [`Org`] gives the same data without a server, for comparing the loader's output.
+
+mod auth;
+mod config;
+mod data;
+mod error;
+mod jobs;
+mod model;
+mod org;
+mod query;
+mod rng;
+mod server;
+mod stats;
+
+#[cfg(test)]
+mod http_tests;
+
+pub use config::{SecretHandle, SimConfig, availability_lagging};
+pub use data::DIVISIONS;
+pub use org::Org;
+pub use server::Sim;
+pub use stats::Stats;

@@ -1,0 +1,325 @@
+//! The HTTP server: routes, the `/api/v2` gateway (auth, headers, fault injection, error
+//! bodies) and the handle tests hold on to.
+
+use std::borrow::Cow;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::auth::{self, RATE_LIMIT_PER_MINUTE, RateWindow, TokenStore};
+use crate::config::SimConfig;
+use crate::data::DIVISIONS;
+use crate::error::ApiError;
+use crate::jobs::{self, JobStore};
+use crate::model::{Attributes, Conversation, Id, Ts};
+use crate::org::{Key, Matching, Org};
+use crate::query::DetailsQuery;
+use crate::rng::{Rng, mix, unit};
+use crate::stats::Stats;
+
+const JOBS: &str = "/api/v2/analytics/conversations/details/jobs";
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) config: SimConfig,
+    pub(crate) org: Org,
+    pub(crate) tokens: TokenStore,
+    pub(crate) jobs: JobStore,
+    pub(crate) stats: Arc<Stats>,
+    /// Numbers requests, for correlation ids and fault decisions.
+    sequence: AtomicU64,
+}
+
+impl AppState {
+    pub(crate) fn new(config: SimConfig) -> Self {
+        let now = config.now.unwrap_or_else(Utc::now);
+        Self {
+            org: Org::new(config.seed, config.conversations_per_day, now),
+            tokens: TokenStore::new(config.seed),
+            jobs: JobStore::new(),
+            stats: Arc::default(),
+            sequence: AtomicU64::new(0),
+            config,
+        }
+    }
+
+    /// The simulated present: pinned by the config, or the real clock.
+    pub(crate) fn now(&self) -> Ts {
+        Ts::from_datetime(self.config.now.unwrap_or_else(Utc::now))
+    }
+
+    fn correlation_id(&self, sequence: u64) -> String {
+        let stream = u64::from_be_bytes(*b"sim:corr");
+        Id(Rng::new(mix(&[self.config.seed, stream, sequence])).uuid()).to_string()
+    }
+
+    /// Whether request number `sequence` gets a fault, and which: 503, 429 and 504 in turn.
+    fn injected_fault(&self, sequence: u64) -> Option<ApiError> {
+        let rate = self.config.fault_rate;
+        let stream = u64::from_be_bytes(*b"sim:flt!");
+        if rate <= 0.0 || unit(mix(&[self.config.seed, stream, sequence])) >= rate {
+            return None;
+        }
+        Some(match self.stats.record_fault() % 3 {
+            0 => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service.unavailable",
+                "The service is currently unavailable.",
+            ),
+            1 => ApiError::too_many_requests(1),
+            _ => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "request.timeout",
+                "The request timed out.",
+            ),
+        })
+    }
+}
+
+/// Builds the router serving both the login host's and the API host's routes.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/oauth/token", post(auth::token))
+        .route("/api/v2/tokens/me", get(tokens_me))
+        .route("/api/v2/analytics/conversations/details/query", post(query))
+        .route(JOBS, post(jobs::submit))
+        // Static segment: axum prefers it over the `{jobId}` capture below.
+        .route(&format!("{JOBS}/availability"), get(jobs::availability))
+        .route(
+            &format!("{JOBS}/{{jobId}}"),
+            get(jobs::status).delete(jobs::delete),
+        )
+        .route(&format!("{JOBS}/{{jobId}}/results"), get(jobs::results))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), gateway))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The requested resource was not found.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method.not.allowed",
+        "The HTTP method is not allowed for this resource.",
+    )
+}
+
+/// Runs around every request: counts it, and for `/api/v2` checks the bearer token, adds
+/// the correlation and rate-limit headers, injects configured faults, and renders
+/// [`ApiError`]s into the platform's error body with the request's correlation id.
+async fn gateway(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("*", MatchedPath::as_str)
+        .to_string();
+    let path = request.uri().path();
+    let api = path == "/api/v2" || path.starts_with("/api/v2/");
+    let token_route = route == "/oauth/token";
+    state
+        .stats
+        .record_request(format!("{} {route}", request.method()), api, token_route);
+    let sequence = state.sequence.fetch_add(1, Ordering::Relaxed);
+    let correlation_id = state.correlation_id(sequence);
+    if !api {
+        let response = next.run(request).await;
+        return render_error(response, &correlation_id);
+    }
+
+    let window = state.tokens.authorize(request.headers());
+    let response = match window {
+        None => ApiError::bad_credentials().into_response(),
+        Some(_) => match state.injected_fault(sequence) {
+            Some(fault) => fault.into_response(),
+            None => next.run(request).await,
+        },
+    };
+    let mut response = render_error(response, &correlation_id);
+    let window = window.unwrap_or(RateWindow {
+        count: 0,
+        reset_secs: 60,
+    });
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&correlation_id) {
+        headers.insert(HeaderName::from_static("inin-correlation-id"), value);
+    }
+    for (name, value) in [
+        ("inin-ratelimit-allowed", u64::from(RATE_LIMIT_PER_MINUTE)),
+        ("inin-ratelimit-count", u64::from(window.count)),
+        ("inin-ratelimit-reset", window.reset_secs),
+    ] {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    }
+    response
+}
+
+/// Replaces a bodiless [`ApiError`] response with the full error body.
+fn render_error(mut response: Response, context_id: &str) -> Response {
+    match response.extensions_mut().remove::<ApiError>() {
+        Some(error) => error.into_body_response(context_id),
+        None => response,
+    }
+}
+
+/// `GET /api/v2/tokens/me`: who the token belongs to and its role–division grants.
+async fn tokens_me(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let reference = state.org.reference();
+    let organization = json!({ "id": reference.org_id, "name": "Simulated Org" });
+    let role_divisions: Vec<_> = DIVISIONS
+        .iter()
+        .map(|(division, _)| json!({ "roleId": reference.role_id, "divisionId": division }))
+        .collect();
+    Json(json!({
+        "organization": organization,
+        "homeOrganization": organization,
+        "OAuthClient": {
+            "id": state.config.client_id,
+            "name": "Sim loader client",
+            "authorizedGrantType": "CLIENT-CREDENTIALS",
+            "roleDivisions": role_divisions,
+            "organization": organization,
+        },
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversations: Option<Vec<Cow<'a, Conversation>>>,
+    total_hits: usize,
+}
+
+/// `POST /api/v2/analytics/conversations/details/query`: one page of the sync query.
+async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let query = DetailsQuery::parse(&body, state.config.max_query_page_size)?;
+    let now = state.now();
+    let mut matches = state
+        .org
+        .select(query.interval, Matching::StartOfDay, (now, now), |c| {
+            query.selection.matches(c, now)
+        });
+    query.selection.order(&mut matches);
+    let total_hits = matches.len();
+    let size = query.page_size as usize;
+    let offset = (query.page_number as usize - 1) * size;
+    let records: Option<Vec<Arc<Conversation>>> = (offset < total_hits).then(|| {
+        let mut page: Vec<Key> = matches[offset..(offset + size).min(total_hits)]
+            .iter()
+            .map(|s| s.key)
+            .collect();
+        // Live data shifting between calls makes a page repeat the previous page's last row.
+        let (from, to) = query.interval;
+        let stream = u64::from_be_bytes(*b"sim:dups");
+        let roll = mix(&[
+            state.config.seed,
+            stream,
+            from.0 as u64,
+            to.0 as u64,
+            query.page_number,
+        ]);
+        if offset > 0 && unit(roll) < state.config.duplicate_rate {
+            page.insert(0, matches[offset - 1].key);
+        }
+        page.into_iter()
+            .filter_map(|key| state.org.get(key))
+            .collect()
+    });
+    let conversations = records.as_ref().map(|records| {
+        records
+            .iter()
+            .filter_map(|c| c.render(now, Attributes::Omit))
+            .collect()
+    });
+    state.stats.record_query_page();
+    Ok(Json(QueryPage {
+        conversations,
+        total_hits,
+    })
+    .into_response())
+}
+
+/// A running simulator. Dropping it (or [`Sim::shutdown`]) stops the server.
+#[derive(Debug)]
+pub struct Sim {
+    addr: SocketAddr,
+    config: SimConfig,
+    stats: Arc<Stats>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Sim {
+    /// Binds 127.0.0.1 on a free port and serves on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> std::io::Result<Sim> {
+        Self::start_on(config, 0).await
+    }
+
+    /// Like [`Sim::start`] on a chosen port (0 picks a free one).
+    pub async fn start_on(config: SimConfig, port: u16) -> std::io::Result<Sim> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(AppState::new(config.clone()));
+        let stats = Arc::clone(&state.stats);
+        let app = router(state);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                // Either an explicit shutdown or the handle being dropped stops the server.
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                eprintln!("genesys-sim: server error: {e}");
+            }
+        });
+        Ok(Sim {
+            addr,
+            config,
+            stats,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: both the login host and the API host.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Stops accepting connections; requests in flight finish.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Request counters, so tests and benchmarks can assert how the loader used the API.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Counters of what the simulator served. Shared with the server; read at any time.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    token_requests: AtomicU64,
+    api_requests: AtomicU64,
+    faults_injected: AtomicU64,
+    query_pages: AtomicU64,
+    jobs_submitted: AtomicU64,
+    job_result_pages: AtomicU64,
+    by_path: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// Every HTTP request received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests to `POST /oauth/token`, successful or not.
+    pub fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests under `/api/v2`, including rejected and faulted ones.
+    pub fn api_requests(&self) -> u64 {
+        self.api_requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered with an injected fault (`SimConfig::fault_rate`).
+    pub fn faults_injected(&self) -> u64 {
+        self.faults_injected.load(Ordering::Relaxed)
+    }
+
+    /// Sync-query pages served successfully.
+    pub fn query_pages(&self) -> u64 {
+        self.query_pages.load(Ordering::Relaxed)
+    }
+
+    /// Jobs accepted.
+    pub fn jobs_submitted(&self) -> u64 {
+        self.jobs_submitted.load(Ordering::Relaxed)
+    }
+
+    /// Job result pages served successfully.
+    pub fn job_result_pages(&self) -> u64 {
+        self.job_result_pages.load(Ordering::Relaxed)
+    }
+
+    /// Requests per `"METHOD /route/template"` (e.g.
+    /// `"GET /api/v2/analytics/conversations/details/jobs/{jobId}"`); requests matching no
+    /// route are counted under `"METHOD *"`.
+    pub fn by_path(&self) -> BTreeMap<String, u64> {
+        self.by_path
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn record_request(&self, route: String, api: bool, token: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if api {
+            self.api_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        if token {
+            self.token_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        *self
+            .by_path
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(route)
+            .or_default() += 1;
+    }
+
+    /// Counts an injected fault and returns how many came before it (which picks its kind).
+    pub(crate) fn record_fault(&self) -> u64 {
+        self.faults_injected.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn record_query_page(&self) {
+        self.query_pages.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_job_submitted(&self) {
+        self.jobs_submitted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_job_result_page(&self) {
+        self.job_result_pages.fetch_add(1, Ordering::Relaxed);
+    }
+}
