@@ -20,7 +20,10 @@ fn pages(conversations_per_day: u32, days: u32) -> Vec<String> {
     let from = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
     let to = from + chrono::Duration::days(days as i64);
     let convs = org.conversations_started_in(from, to);
-    convs.chunks(100).map(|c| serde_json::json!({ "conversations": c }).to_string()).collect()
+    convs
+        .chunks(100)
+        .map(|c| serde_json::json!({ "conversations": c }).to_string())
+        .collect()
 }
 
 fn decode_all(pages: &[String]) -> (usize, usize) {
@@ -32,7 +35,12 @@ fn decode_all(pages: &[String]) -> (usize, usize) {
             dec.push(c).unwrap();
             convs += 1;
         }
-        rows += dec.finish().unwrap().iter().map(|(_, b)| b.num_rows()).sum::<usize>();
+        rows += dec
+            .finish()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.num_rows())
+            .sum::<usize>();
     }
     (convs, rows)
 }
@@ -62,7 +70,10 @@ fn main() {
         convs as f64 / t.as_secs_f64()
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (t, written) = best(|| {
         let dir = tempfile::tempdir().unwrap();
         let output = Output::open(dir.path().to_str().unwrap()).unwrap();
@@ -70,7 +81,16 @@ fn main() {
             let tables = Catalog::builtin().dataset_tables("conversations");
             let mut writers: Vec<PartitionWriter> = tables
                 .iter()
-                .map(|t| PartitionWriter::new(output.clone(), t.clone(), "2026-10-01".into(), "bench".into(), WriterSettings::default()).unwrap())
+                .map(|t| {
+                    PartitionWriter::new(
+                        output.clone(),
+                        t.clone(),
+                        "2026-10-01".into(),
+                        "bench".into(),
+                        WriterSettings::default(),
+                    )
+                    .unwrap()
+                })
                 .collect();
             let mut dec = ConversationDecoder::new(Catalog::builtin(), "bench").unwrap();
             for p in &pages {
@@ -84,7 +104,13 @@ fn main() {
             }
             let mut total = 0;
             for w in writers {
-                total += w.finish().await.unwrap().iter().map(|f| f.bytes).sum::<u64>();
+                total += w
+                    .finish()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.bytes)
+                    .sum::<u64>();
             }
             total
         })

@@ -47,7 +47,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
     /// Dataset to extract (repeatable, or comma-separated).
-    #[arg(long = "dataset", env = "GENESYS_DATASETS", value_delimiter = ',', default_value = "conversations")]
+    #[arg(
+        long = "dataset",
+        env = "GENESYS_DATASETS",
+        value_delimiter = ',',
+        default_value = "conversations"
+    )]
     pub datasets: Vec<String>,
     /// Start of the range, inclusive: a UTC date (YYYY-MM-DD) or an RFC 3339 instant.
     #[arg(long, env = "GENESYS_FROM")]
@@ -106,25 +111,52 @@ impl ExtractArgs {
     /// Checks the flags and resolves them into the library's configuration.
     pub fn into_config(self) -> Result<ExtractConfig> {
         let now = Utc::now();
-        let range = Range::from_flags(self.from.as_deref(), self.to.as_deref(), self.date.as_deref(), now)?
-            .clamp_to_now(now, chrono::Duration::minutes(5))?;
+        let range = Range::from_flags(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.date.as_deref(),
+            now,
+        )?
+        .clamp_to_now(now, chrono::Duration::minutes(5))?;
         let (api_url, login_url) = match (&self.region, &self.api_url, &self.login_url) {
             (Some(r), None, None) => regions::hosts(r).ok_or_else(|| {
                 Error::Input(format!(
                     "--region {r:?} is not a Genesys Cloud region domain; known: {}",
-                    regions::REGIONS.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(", ")
+                    regions::REGIONS
+                        .iter()
+                        .map(|(d, _)| *d)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?,
             (None, Some(a), Some(l)) => (check_url("--api-url", a)?, check_url("--login-url", l)?),
-            (Some(_), _, _) => return Err(Error::Input("give either --region or --api-url with --login-url, not both".into())),
-            (None, Some(_), None) => return Err(Error::Input("--api-url needs --login-url (they are separate hosts)".into())),
-            (None, None, Some(_)) => return Err(Error::Input("--login-url needs --api-url (they are separate hosts)".into())),
-            (None, None, None) => return Err(Error::Input("give --region (e.g. mypurecloud.ie) or --api-url with --login-url".into())),
+            (Some(_), _, _) => {
+                return Err(Error::Input(
+                    "give either --region or --api-url with --login-url, not both".into(),
+                ));
+            }
+            (None, Some(_), None) => {
+                return Err(Error::Input(
+                    "--api-url needs --login-url (they are separate hosts)".into(),
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(Error::Input(
+                    "--login-url needs --api-url (they are separate hosts)".into(),
+                ));
+            }
+            (None, None, None) => {
+                return Err(Error::Input(
+                    "give --region (e.g. mypurecloud.ie) or --api-url with --login-url".into(),
+                ));
+            }
         };
         let client_id = self
             .client_id
             .filter(|c| !c.trim().is_empty())
-            .ok_or_else(|| Error::Input("no client id: set GENESYS_CLIENT_ID or --client-id".into()))?;
+            .ok_or_else(|| {
+                Error::Input("no client id: set GENESYS_CLIENT_ID or --client-id".into())
+            })?;
         let secret = match self.client_secret_file {
             Some(p) => SecretSource::File(p),
             None => SecretSource::Env(SECRET_ENV.into()),
@@ -132,13 +164,19 @@ impl ExtractArgs {
         // Fail now, not after the first request, when the secret cannot be read.
         secret.read()?;
         if self.page_size == 0 || self.page_size > 100 {
-            return Err(Error::Input(format!("--page-size {} must be between 1 and 100", self.page_size)));
+            return Err(Error::Input(format!(
+                "--page-size {} must be between 1 and 100",
+                self.page_size
+            )));
         }
         if self.job_page_size == 0 {
             return Err(Error::Input("--job-page-size must be at least 1".into()));
         }
         if self.concurrency == 0 || self.concurrency > 16 {
-            return Err(Error::Input(format!("--concurrency {} must be between 1 and 16", self.concurrency)));
+            return Err(Error::Input(format!(
+                "--concurrency {} must be between 1 and 16",
+                self.concurrency
+            )));
         }
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
@@ -163,15 +201,22 @@ impl ExtractArgs {
                 job_poll_interval: Duration::from_millis(self.job_poll_ms),
                 ..DetailsSettings::default()
             },
-            retry: RetryPolicy { max_attempts: self.max_attempts, ..RetryPolicy::default() },
-            writer: WriterSettings { target_file_bytes: self.target_file_mb * 1024 * 1024, ..WriterSettings::default() },
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                ..RetryPolicy::default()
+            },
+            writer: WriterSettings {
+                target_file_bytes: self.target_file_mb * 1024 * 1024,
+                ..WriterSettings::default()
+            },
         })
     }
 }
 
 /// An API or login base URL: https, or plain http on loopback (a simulator or a local proxy).
 fn check_url(flag: &str, value: &str) -> Result<String> {
-    let url = url::Url::parse(value).map_err(|e| Error::Input(format!("{flag} {value:?} is not a URL: {e}")))?;
+    let url = url::Url::parse(value)
+        .map_err(|e| Error::Input(format!("{flag} {value:?} is not a URL: {e}")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -181,8 +226,16 @@ fn check_url(flag: &str, value: &str) -> Result<String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err(Error::Input(format!("{flag} {value} must use https (plain http only on loopback)"))),
-        other => return Err(Error::Input(format!("{flag} {value}: unsupported scheme {other}"))),
+        "http" => {
+            return Err(Error::Input(format!(
+                "{flag} {value} must use https (plain http only on loopback)"
+            )));
+        }
+        other => {
+            return Err(Error::Input(format!(
+                "{flag} {value}: unsupported scheme {other}"
+            )));
+        }
     }
     Ok(value.trim_end_matches('/').to_string())
 }
@@ -202,11 +255,17 @@ mod tests {
 
     #[test]
     fn region_and_urls_are_exclusive_and_checked() {
-        let e = args(&["--region", "mypurecloud.ie", "--api-url", "https://x"]).into_config().unwrap_err();
+        let e = args(&["--region", "mypurecloud.ie", "--api-url", "https://x"])
+            .into_config()
+            .unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
-        let e = args(&["--api-url", "https://api.example.com"]).into_config().unwrap_err();
+        let e = args(&["--api-url", "https://api.example.com"])
+            .into_config()
+            .unwrap_err();
         assert!(e.to_string().contains("needs --login-url"), "{e}");
-        let e = args(&["--region", "mypurecloud.xx"]).into_config().unwrap_err();
+        let e = args(&["--region", "mypurecloud.xx"])
+            .into_config()
+            .unwrap_err();
         assert!(e.to_string().contains("not a Genesys Cloud region"), "{e}");
         assert!(check_url("--api-url", "http://10.1.1.1:8080").is_err());
         assert!(check_url("--api-url", "http://127.0.0.1:8080").is_ok());
@@ -214,9 +273,16 @@ mod tests {
 
     #[test]
     fn the_secret_file_must_be_readable_up_front() {
-        let e = args(&["--region", "mypurecloud.ie", "--client-id", "c", "--client-secret-file", "/nonexistent/secret"])
-            .into_config()
-            .unwrap_err();
+        let e = args(&[
+            "--region",
+            "mypurecloud.ie",
+            "--client-id",
+            "c",
+            "--client-secret-file",
+            "/nonexistent/secret",
+        ])
+        .into_config()
+        .unwrap_err();
         assert!(e.to_string().contains("file /nonexistent/secret"), "{e}");
         assert_eq!(e.exit_code(), 3);
     }

@@ -26,7 +26,9 @@ const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Parses an API instant (`2026-11-01T12:34:56.789Z`) to microseconds since the epoch.
 pub fn parse_instant(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc).timestamp_micros())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).timestamp_micros())
 }
 
 /// A `NaiveDate` as Arrow Date32 (days since 1970-01-01).
@@ -61,7 +63,9 @@ impl ColumnBuilder {
                 ColumnBuilder::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
             ColumnType::Date => ColumnBuilder::Date(Date32Builder::new()),
-            ColumnType::StringList => ColumnBuilder::StrList(ListBuilder::new(StringBuilder::new())),
+            ColumnType::StringList => {
+                ColumnBuilder::StrList(ListBuilder::new(StringBuilder::new()))
+            }
             ColumnType::Int64List => ColumnBuilder::I64List(ListBuilder::new(Int64Builder::new())),
         }
     }
@@ -98,7 +102,9 @@ impl ColumnBuilder {
                 b.append_value(v.as_str().and_then(parse_instant).ok_or(Mismatch)?)
             }
             (ColumnBuilder::Date(b), _) => {
-                let d = v.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+                let d = v
+                    .as_str()
+                    .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
                 b.append_value(date32(d.ok_or(Mismatch)?))
             }
             (ColumnBuilder::StrList(b), _) => {
@@ -115,7 +121,13 @@ impl ColumnBuilder {
                 let items = v.as_array().ok_or(Mismatch)?;
                 let parsed: Option<Vec<Option<i64>>> = items
                     .iter()
-                    .map(|i| if i.is_null() { Some(None) } else { json_i64(i).map(Some) })
+                    .map(|i| {
+                        if i.is_null() {
+                            Some(None)
+                        } else {
+                            json_i64(i).map(Some)
+                        }
+                    })
                     .collect();
                 for i in parsed.ok_or(Mismatch)? {
                     b.values().append_option(i);
@@ -142,7 +154,11 @@ impl ColumnBuilder {
 
 /// An integer the API may serve as `12` or `12.0`.
 fn json_i64(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
 }
 
 /// Which enclosing entity a `parent:` column reads.
@@ -213,9 +229,20 @@ impl TableBuilder {
                 Source::ExtraFields => Plan::Extra,
             });
         }
-        let builders = schema.columns.iter().map(|c| ColumnBuilder::new(c.ty)).collect();
+        let builders = schema
+            .columns
+            .iter()
+            .map(|c| ColumnBuilder::new(c.ty))
+            .collect();
         let nested = schema.nested.iter().cloned().collect();
-        Ok(TableBuilder { schema, plans, builders, by_field, nested, rows: 0 })
+        Ok(TableBuilder {
+            schema,
+            plans,
+            builders,
+            by_field,
+            nested,
+            rows: 0,
+        })
     }
 
     /// Appends one row made from `entity`, counting unknown fields into `unknown`.
@@ -232,8 +259,12 @@ impl TableBuilder {
             if let Some(&i) = self.by_field.get(k) {
                 slots[i] = Some(v);
             } else if !self.nested.contains(k) {
-                extra.get_or_insert_with(Map::new).insert(k.clone(), v.clone());
-                *unknown.entry((self.schema.table.clone(), k.clone())).or_default() += 1;
+                extra
+                    .get_or_insert_with(Map::new)
+                    .insert(k.clone(), v.clone());
+                *unknown
+                    .entry((self.schema.table.clone(), k.clone()))
+                    .or_default() += 1;
             }
         }
         // Required columns are checked before anything is appended, so a bad record never
@@ -244,7 +275,10 @@ impl TableBuilder {
             }
             let present = match &self.plans[i] {
                 Plan::Field => slots[i].is_some_and(|v| !v.is_null()),
-                Plan::Parent(level, f) => ctx.parent(*level).and_then(|m| m.get(f)).is_some_and(|v| !v.is_null()),
+                Plan::Parent(level, f) => ctx
+                    .parent(*level)
+                    .and_then(|m| m.get(f))
+                    .is_some_and(|v| !v.is_null()),
                 _ => true,
             };
             if !present {
@@ -253,17 +287,19 @@ impl TableBuilder {
                     message: format!(
                         "{} row of conversation {} has no {} (required)",
                         self.schema.table,
-                        ctx.conversation.get("conversationId").and_then(Value::as_str).unwrap_or("?"),
+                        ctx.conversation
+                            .get("conversationId")
+                            .and_then(Value::as_str)
+                            .unwrap_or("?"),
                         c.name
                     ),
                 });
             }
         }
         let mut extra_at = None;
-        for i in 0..self.plans.len() {
+        for (i, (plan, b)) in self.plans.iter().zip(self.builders.iter_mut()).enumerate() {
             let ty = self.schema.columns[i].ty;
-            let b = &mut self.builders[i];
-            match &self.plans[i] {
+            match plan {
                 Plan::Field => match slots[i] {
                     None => b.append_null(),
                     Some(v) => {
@@ -271,24 +307,29 @@ impl TableBuilder {
                             // Keep the value as served; the column stays null for this row.
                             b.append_null();
                             let name = field_name(&self.schema.columns[i].source);
-                            extra.get_or_insert_with(Map::new).insert(name.clone(), v.clone());
-                            *unknown.entry((self.schema.table.clone(), format!("{name} (unexpected type)"))).or_default() += 1;
+                            extra
+                                .get_or_insert_with(Map::new)
+                                .insert(name.clone(), v.clone());
+                            *unknown
+                                .entry((
+                                    self.schema.table.clone(),
+                                    format!("{name} (unexpected type)"),
+                                ))
+                                .or_default() += 1;
                         }
                     }
                 },
-                Plan::Parent(level, f) => {
-                    match ctx.parent(*level).and_then(|m| m.get(f)) {
-                        Some(v) => {
-                            if b.append_json(ty, v).is_err() {
-                                return Err(Error::Payload {
-                                    path: self.schema.path.clone(),
-                                    message: format!("{f} has an unexpected type: {v}"),
-                                });
-                            }
+                Plan::Parent(level, f) => match ctx.parent(*level).and_then(|m| m.get(f)) {
+                    Some(v) => {
+                        if b.append_json(ty, v).is_err() {
+                            return Err(Error::Payload {
+                                path: self.schema.path.clone(),
+                                message: format!("{f} has an unexpected type: {v}"),
+                            });
                         }
-                        None => b.append_null(),
                     }
-                }
+                    None => b.append_null(),
+                },
                 Plan::RunId => {
                     if let ColumnBuilder::Str(s) = b {
                         s.append_value(ctx.run_id)
@@ -318,7 +359,11 @@ impl TableBuilder {
     }
 
     fn finish(&mut self) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(ColumnBuilder::finish).collect();
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(ColumnBuilder::finish)
+            .collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.arrow_schema(), arrays).map_err(|e| Error::Encode {
             table: self.schema.table.clone(),
@@ -354,7 +399,10 @@ pub struct ConversationKey {
 
 /// Reads a conversation's id and start, the two fields everything else hangs on.
 pub fn conversation_key(conv: &Value) -> Result<ConversationKey> {
-    let fail = |message: String| Error::Payload { path: "conversations[]".into(), message };
+    let fail = |message: String| Error::Payload {
+        path: "conversations[]".into(),
+        message,
+    };
     let id = conv
         .get("conversationId")
         .and_then(Value::as_str)
@@ -363,9 +411,15 @@ pub fn conversation_key(conv: &Value) -> Result<ConversationKey> {
         .get("conversationStart")
         .and_then(Value::as_str)
         .ok_or_else(|| fail(format!("conversation {id} has no conversationStart")))?;
-    let start_micros = parse_instant(start)
-        .ok_or_else(|| fail(format!("conversation {id} has an unreadable conversationStart {start:?}")))?;
-    Ok(ConversationKey { id: id.to_string(), start_micros })
+    let start_micros = parse_instant(start).ok_or_else(|| {
+        fail(format!(
+            "conversation {id} has an unreadable conversationStart {start:?}"
+        ))
+    })?;
+    Ok(ConversationKey {
+        id: id.to_string(),
+        start_micros,
+    })
 }
 
 /// Turns conversations into rows of the conversation dataset's tables.
@@ -412,7 +466,13 @@ impl ConversationDecoder {
                 path: "conversations[]".into(),
                 message: format!("conversation {} starts out of range", key.id),
             })?;
-        let mut ctx = Context { conversation: obj, participant: None, session: None, date: date32(day), run_id: &self.run_id };
+        let mut ctx = Context {
+            conversation: obj,
+            participant: None,
+            session: None,
+            date: date32(day),
+            run_id: &self.run_id,
+        };
         self.conversations.append(obj, &ctx, 0, &mut self.unknown)?;
         for (pi, p) in objects(obj, "participants", &key.id)? {
             ctx.participant = Some(p);
@@ -434,16 +494,28 @@ impl ConversationDecoder {
 
     /// Rows buffered so far, over all tables.
     pub fn buffered_rows(&self) -> usize {
-        [&self.conversations, &self.participants, &self.sessions, &self.segments, &self.metrics]
-            .iter()
-            .map(|t| t.rows)
-            .sum()
+        [
+            &self.conversations,
+            &self.participants,
+            &self.sessions,
+            &self.segments,
+            &self.metrics,
+        ]
+        .iter()
+        .map(|t| t.rows)
+        .sum()
     }
 
     /// Emits one batch per table (possibly empty) and resets the builders.
     pub fn finish(&mut self) -> Result<Vec<(Arc<TableSchema>, RecordBatch)>> {
         let mut out = Vec::with_capacity(5);
-        for t in [&mut self.conversations, &mut self.participants, &mut self.sessions, &mut self.segments, &mut self.metrics] {
+        for t in [
+            &mut self.conversations,
+            &mut self.participants,
+            &mut self.sessions,
+            &mut self.segments,
+            &mut self.metrics,
+        ] {
             let batch = t.finish()?;
             out.push((t.schema.clone(), batch));
         }
@@ -470,7 +542,9 @@ fn objects<'a>(
             .map(|(i, v)| {
                 v.as_object().map(|o| (i, o)).ok_or_else(|| Error::Payload {
                     path: format!("{field}[{i}]"),
-                    message: format!("conversation {conversation_id}: {field}[{i}] is not an object"),
+                    message: format!(
+                        "conversation {conversation_id}: {field}[{i}] is not an object"
+                    ),
                 })
             })
             .collect(),
@@ -512,67 +586,135 @@ mod tests {
         })
     }
 
-    fn decode(v: &Value) -> (BTreeMap<String, RecordBatch>, BTreeMap<(String, String), u64>) {
+    fn decode(
+        v: &Value,
+    ) -> (
+        BTreeMap<String, RecordBatch>,
+        BTreeMap<(String, String), u64>,
+    ) {
         let mut d = ConversationDecoder::new(Catalog::builtin(), "run-1").unwrap();
         d.push(v).unwrap();
-        let batches = d.finish().unwrap().into_iter().map(|(s, b)| (s.table.clone(), b)).collect();
+        let batches = d
+            .finish()
+            .unwrap()
+            .into_iter()
+            .map(|(s, b)| (s.table.clone(), b))
+            .collect();
         (batches, d.take_unknown_fields())
     }
 
     #[test]
     fn a_conversation_fans_out_into_five_tables_with_keys_carried_down() {
         let (b, _) = decode(&sample());
-        let rows: Vec<_> = ["conversations", "participants", "sessions", "segments", "session_metrics"]
-            .iter()
-            .map(|t| b[*t].num_rows())
-            .collect();
+        let rows: Vec<_> = [
+            "conversations",
+            "participants",
+            "sessions",
+            "segments",
+            "session_metrics",
+        ]
+        .iter()
+        .map(|t| b[*t].num_rows())
+        .collect();
         assert_eq!(rows, [1, 1, 1, 2, 1]);
         let seg = &b["segments"];
         let ids = seg.column_by_name("session_id").unwrap().as_string::<i32>();
         assert_eq!(ids.value(1), "s1");
-        let idx = seg.column_by_name("segment_index").unwrap().as_primitive::<Int64Type>();
+        let idx = seg
+            .column_by_name("segment_index")
+            .unwrap()
+            .as_primitive::<Int64Type>();
         assert_eq!(idx.values().to_vec(), vec![0, 1]);
-        let date = seg.column_by_name("conversation_date").unwrap().as_primitive::<arrow_array::types::Date32Type>();
-        assert_eq!(date.value(0), date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()));
+        let date = seg
+            .column_by_name("conversation_date")
+            .unwrap()
+            .as_primitive::<arrow_array::types::Date32Type>();
+        assert_eq!(
+            date.value(0),
+            date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        );
     }
 
     #[test]
     fn instants_are_utc_microseconds() {
         let (b, _) = decode(&sample());
-        let end = b["conversations"].column_by_name("conversation_end").unwrap().as_primitive::<TimestampMicrosecondType>();
+        let end = b["conversations"]
+            .column_by_name("conversation_end")
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>();
         assert_eq!(end.value(0), 1_793_578_200_500_000);
     }
 
     #[test]
     fn unknown_and_mistyped_fields_are_kept_in_extra_fields_and_counted() {
         let (b, unknown) = decode(&sample());
-        let extra = b["conversations"].column_by_name("extra_fields").unwrap().as_string::<i32>();
+        let extra = b["conversations"]
+            .column_by_name("extra_fields")
+            .unwrap()
+            .as_string::<i32>();
         assert_eq!(extra.value(0), r#"{"brandNewField":{"x":1}}"#);
-        let sess_extra = b["sessions"].column_by_name("extra_fields").unwrap().as_string::<i32>();
+        let sess_extra = b["sessions"]
+            .column_by_name("extra_fields")
+            .unwrap()
+            .as_string::<i32>();
         assert_eq!(sess_extra.value(0), r#"{"routingRing":"two"}"#);
-        assert!(b["sessions"].column_by_name("routing_ring").unwrap().is_null(0));
-        assert_eq!(unknown[&("conversations".to_string(), "brandNewField".to_string())], 1);
-        assert_eq!(unknown[&("sessions".to_string(), "routingRing (unexpected type)".to_string())], 1);
+        assert!(
+            b["sessions"]
+                .column_by_name("routing_ring")
+                .unwrap()
+                .is_null(0)
+        );
+        assert_eq!(
+            unknown[&("conversations".to_string(), "brandNewField".to_string())],
+            1
+        );
+        assert_eq!(
+            unknown[&(
+                "sessions".to_string(),
+                "routingRing (unexpected type)".to_string()
+            )],
+            1
+        );
         // Known fields leave extra_fields null.
-        assert!(b["participants"].column_by_name("extra_fields").unwrap().is_null(0));
+        assert!(
+            b["participants"]
+                .column_by_name("extra_fields")
+                .unwrap()
+                .is_null(0)
+        );
     }
 
     #[test]
     fn nested_objects_without_a_table_are_kept_as_json() {
         let (b, _) = decode(&sample());
-        let flow = b["sessions"].column_by_name("flow").unwrap().as_string::<i32>();
-        assert_eq!(flow.value(0), r#"{"flowId":"f1","outcomes":[{"flowOutcome":"o"}]}"#);
-        let attrs = b["participants"].column_by_name("attributes").unwrap().as_string::<i32>();
+        let flow = b["sessions"]
+            .column_by_name("flow")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(
+            flow.value(0),
+            r#"{"flowId":"f1","outcomes":[{"flowOutcome":"o"}]}"#
+        );
+        let attrs = b["participants"]
+            .column_by_name("attributes")
+            .unwrap()
+            .as_string::<i32>();
         assert_eq!(attrs.value(0), r#"{"crm.caseId":"CASE-1"}"#);
     }
 
     #[test]
     fn a_missing_key_is_an_error_naming_the_conversation() {
         let mut v = sample();
-        v["participants"][0].as_object_mut().unwrap().remove("participantId");
+        v["participants"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("participantId");
         let mut d = ConversationDecoder::new(Catalog::builtin(), "r").unwrap();
         let err = d.push(&v).unwrap_err().to_string();
-        assert!(err.contains("conversation c1") && err.contains("participant_id"), "{err}");
+        assert!(
+            err.contains("conversation c1") && err.contains("participant_id"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,19 +15,35 @@ pub enum Error {
 
     /// The client secret could not be read from its source.
     #[error("cannot read the client secret from {source_name}: {message}")]
-    Secret { source_name: String, message: String },
+    Secret {
+        source_name: String,
+        message: String,
+    },
 
     /// The login host refused the client's credentials (`invalid_client` and the like).
     #[error("authentication failed at {url}: {error}: {description}")]
-    Auth { url: String, error: String, description: String },
+    Auth {
+        url: String,
+        error: String,
+        description: String,
+    },
 
     /// The API refused a request for lack of permission (403).
     #[error("permission denied for {method} {path}: {message}")]
-    Permission { method: String, path: String, message: String },
+    Permission {
+        method: String,
+        path: String,
+        message: String,
+    },
 
     /// The API answered with an error, or kept failing after the allowed retries.
     #[error("API request {method} {path} failed: {message}")]
-    Api { method: String, path: String, status: Option<u16>, message: String },
+    Api {
+        method: String,
+        path: String,
+        status: Option<u16>,
+        message: String,
+    },
 
     /// A response body did not have the expected shape.
     #[error("unexpected API payload from {path}: {message}")]
@@ -46,7 +62,10 @@ pub enum Error {
     Encode { table: String, message: String },
 
     #[error("I/O error at {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -66,6 +85,9 @@ impl Error {
     }
 
     pub(crate) fn storage(location: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
-        Error::Storage { location: location.to_string(), message: err.to_string() }
+        Error::Storage {
+            location: location.to_string(),
+            message: err.to_string(),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The `genesys-loader` binary: parse flags, set up logging, run, map errors to exit codes.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -33,10 +34,16 @@ fn run_extract(args: genesys_loader::cli::ExtractArgs) -> genesys_loader::Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| genesys_loader::Error::Input(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            genesys_loader::Error::Input(format!("cannot start the async runtime: {e}"))
+        })?;
     let summary = runtime.block_on(genesys_loader::pipeline::extract(config))?;
-    let rows: serde_json::Map<String, serde_json::Value> =
-        summary.manifest.tables.iter().map(|(t, v)| (t.clone(), v.rows.into())).collect();
+    let rows: serde_json::Map<String, serde_json::Value> = summary
+        .manifest
+        .tables
+        .iter()
+        .map(|(t, v)| (t.clone(), v.rows.into()))
+        .collect();
     // One JSON line on stdout: what an Airflow task pushes to XCom.
     println!(
         "{}",
@@ -55,7 +62,10 @@ fn run_extract(args: genesys_loader::cli::ExtractArgs) -> genesys_loader::Result
 
 fn init_logging(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),

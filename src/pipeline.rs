@@ -25,8 +25,10 @@ use crate::genesys::{ApiClient, ApiStats, Credentials, RetryPolicy, TokenProvide
 use crate::plan::{Chunk, FetchMethod, Range, fmt};
 use crate::schema::{Catalog, TableSchema};
 use crate::sink::{FileWritten, Output, PartitionWriter, WriterSettings};
-use crate::snowflake::manifest::{self, Manifest, Partition, RangeInfo, RunStats, SourceInfo, TableTotals, Tool};
 use crate::snowflake::load;
+use crate::snowflake::manifest::{
+    self, Manifest, Partition, RangeInfo, RunStats, SourceInfo, TableTotals, Tool,
+};
 
 /// The datasets this build can extract.
 pub const DATASETS: &[&str] = &["conversations"];
@@ -88,7 +90,10 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let clock = Instant::now();
     for d in &cfg.datasets {
         if !DATASETS.contains(&d.as_str()) {
-            return Err(Error::Input(format!("unknown dataset {d:?}; this version extracts: {}", DATASETS.join(", "))));
+            return Err(Error::Input(format!(
+                "unknown dataset {d:?}; this version extracts: {}",
+                DATASETS.join(", ")
+            )));
         }
     }
     let run_id = new_run_id(started);
@@ -97,8 +102,20 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
 
     let stats = Arc::new(ApiStats::default());
     let http = ApiClient::http_client(&cfg.retry)?;
-    let tokens = TokenProvider::new(http.clone(), &cfg.login_url, cfg.credentials.clone(), cfg.retry.clone(), stats.clone());
-    let client = Arc::new(ApiClient::new(http, &cfg.api_url, tokens, cfg.retry.clone(), stats.clone()));
+    let tokens = TokenProvider::new(
+        http.clone(),
+        &cfg.login_url,
+        cfg.credentials.clone(),
+        cfg.retry.clone(),
+        stats.clone(),
+    );
+    let client = Arc::new(ApiClient::new(
+        http,
+        &cfg.api_url,
+        tokens,
+        cfg.retry.clone(),
+        stats.clone(),
+    ));
     let api = ConversationApi::new(client, cfg.details.clone());
 
     let availability = api.availability().await?;
@@ -134,7 +151,15 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let mut tables: BTreeMap<String, TableTotals> = run
         .tables
         .iter()
-        .map(|t| (t.table.clone(), TableTotals { schema_version: t.version, ..Default::default() }))
+        .map(|t| {
+            (
+                t.table.clone(),
+                TableTotals {
+                    schema_version: t.version,
+                    ..Default::default()
+                },
+            )
+        })
         .collect();
     let mut files = Vec::new();
     let mut run_stats = RunStats::default();
@@ -177,24 +202,40 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let mut manifest = Manifest {
         manifest_version: manifest::MANIFEST_VERSION,
         run_id: run_id.clone(),
-        tool: Tool { name: "genesys-loader".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool {
+            name: "genesys-loader".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
         finished_at: String::new(),
         datasets: cfg.datasets.clone(),
-        range: RangeInfo { from: fmt(cfg.range.from), to: fmt(cfg.range.to) },
+        range: RangeInfo {
+            from: fmt(cfg.range.from),
+            to: fmt(cfg.range.to),
+        },
         partitions,
         tables,
         files,
         stage: load::stage_reference(&cfg.stage)?,
         load_script: Manifest::script_path(&run_id),
-        source: SourceInfo { api_url: cfg.api_url.clone(), data_availability: Some(fmt(availability)) },
+        source: SourceInfo {
+            api_url: cfg.api_url.clone(),
+            data_availability: Some(fmt(availability)),
+        },
         stats: run_stats,
     };
     let script = load::script(&manifest, &run.tables)?;
-    cfg.output.put(&Manifest::script_path(&run_id), Bytes::from(script)).await?;
+    cfg.output
+        .put(&Manifest::script_path(&run_id), Bytes::from(script))
+        .await?;
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode { table: "manifest".into(), message: e.to_string() })?;
-    cfg.output.put(&Manifest::path(&run_id), Bytes::from(json)).await?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode {
+        table: "manifest".into(),
+        message: e.to_string(),
+    })?;
+    cfg.output
+        .put(&Manifest::path(&run_id), Bytes::from(json))
+        .await?;
     tracing::info!(
         conversations = manifest.stats.conversations,
         files = manifest.files.len(),
@@ -240,12 +281,24 @@ impl Run {
         Ok(outcome)
     }
 
-    async fn consume(self: Arc<Self>, chunk: Chunk, mut rx: mpsc::Receiver<Page>) -> Result<ChunkOutcome> {
+    async fn consume(
+        self: Arc<Self>,
+        chunk: Chunk,
+        mut rx: mpsc::Receiver<Page>,
+    ) -> Result<ChunkOutcome> {
         let partition = chunk.day.to_string();
         let mut writers = self
             .tables
             .iter()
-            .map(|t| PartitionWriter::new(self.output.clone(), t.clone(), partition.clone(), self.run_id.clone(), self.writer.clone()))
+            .map(|t| {
+                PartitionWriter::new(
+                    self.output.clone(),
+                    t.clone(),
+                    partition.clone(),
+                    self.run_id.clone(),
+                    self.writer.clone(),
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut decoder = Some(ConversationDecoder::new(Catalog::builtin(), &self.run_id)?);
         let mut seen = Some(HashSet::<String>::new());
@@ -259,7 +312,10 @@ impl Run {
                     .par_iter()
                     .map(|raw| serde_json::from_str::<Value>(raw.get()))
                     .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| Error::Payload { path: "conversations[]".into(), message: e.to_string() })?;
+                    .map_err(|e| Error::Payload {
+                        path: "conversations[]".into(),
+                        message: e.to_string(),
+                    })?;
                 let (mut kept, mut dups, mut outside) = (0u64, 0u64, 0u64);
                 for conv in &parsed {
                     let key = conversation_key(conv)?;
@@ -277,7 +333,10 @@ impl Run {
                 Ok((dec, ids, batches, unknown, kept, dups, outside))
             })
             .await
-            .map_err(|e| Error::Encode { table: "conversations".into(), message: format!("decode task failed: {e}") })??;
+            .map_err(|e| Error::Encode {
+                table: "conversations".into(),
+                message: format!("decode task failed: {e}"),
+            })??;
             let (dec, ids, batches, unknown, kept, dups, outside) = decoded;
             decoder = Some(dec);
             seen = Some(ids);

@@ -66,15 +66,25 @@ pub fn parse_date(flag: &str, value: &str) -> Result<NaiveDate> {
 impl Range {
     /// Resolves the range flags: `--date D`, or `--from` with an optional `--to` (default: the
     /// start of today, UTC), or nothing at all (yesterday, UTC: the nightly run).
-    pub fn from_flags(from: Option<&str>, to: Option<&str>, date: Option<&str>, now: DateTime<Utc>) -> Result<Range> {
+    pub fn from_flags(
+        from: Option<&str>,
+        to: Option<&str>,
+        date: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Range> {
         let today = now.date_naive();
         let range = match (from, to, date) {
             (Some(_), _, Some(d)) | (None, Some(_), Some(d)) => {
-                return Err(Error::Input(format!("--date {d} cannot be combined with --from/--to")));
+                return Err(Error::Input(format!(
+                    "--date {d} cannot be combined with --from/--to"
+                )));
             }
             (None, None, Some(d)) => {
                 let d = parse_date("--date", d)?;
-                Range { from: day_start(d), to: day_start(d + Days::new(1)) }
+                Range {
+                    from: day_start(d),
+                    to: day_start(d + Days::new(1)),
+                }
             }
             (Some(f), t, None) => Range {
                 from: parse_bound("--from", f)?,
@@ -84,7 +94,10 @@ impl Range {
                 },
             },
             (None, Some(_), None) => return Err(Error::Input("--to needs --from".into())),
-            (None, None, None) => Range { from: day_start(today - Days::new(1)), to: day_start(today) },
+            (None, None, None) => Range {
+                from: day_start(today - Days::new(1)),
+                to: day_start(today),
+            },
         };
         if range.from >= range.to {
             return Err(Error::Input(format!(
@@ -101,11 +114,17 @@ impl Range {
     pub fn clamp_to_now(self, now: DateTime<Utc>, margin: chrono::Duration) -> Result<Range> {
         let limit = now - margin;
         if self.from >= limit {
-            return Err(Error::Input(format!("the range starts at {}, which is not in the past yet", fmt(self.from))));
+            return Err(Error::Input(format!(
+                "the range starts at {}, which is not in the past yet",
+                fmt(self.from)
+            )));
         }
         if self.to > limit {
             tracing::warn!(requested_to = %fmt(self.to), effective_to = %fmt(limit), "range end is too recent; clamped");
-            return Ok(Range { from: self.from, to: limit });
+            return Ok(Range {
+                from: self.from,
+                to: limit,
+            });
         }
         Ok(self)
     }
@@ -119,8 +138,17 @@ impl Range {
             let next = day_start(day + Days::new(1));
             let start = self.from.max(day_start(day));
             let end = self.to.min(next);
-            let method = if end <= availability { FetchMethod::Job } else { FetchMethod::Query };
-            out.push(Chunk { day, start, end, method });
+            let method = if end <= availability {
+                FetchMethod::Job
+            } else {
+                FetchMethod::Query
+            };
+            out.push(Chunk {
+                day,
+                start,
+                end,
+                method,
+            });
             day = day + Days::new(1);
         }
         out
@@ -151,7 +179,13 @@ mod tests {
     fn dates_and_instants_are_accepted() {
         let r = Range::from_flags(Some("2026-11-01"), Some("2026-11-08"), None, now()).unwrap();
         assert_eq!(r.chunks(now()).len(), 7);
-        let r = Range::from_flags(Some("2026-11-01T06:00:00+01:00"), Some("2026-11-02T12:00:00Z"), None, now()).unwrap();
+        let r = Range::from_flags(
+            Some("2026-11-01T06:00:00+01:00"),
+            Some("2026-11-02T12:00:00Z"),
+            None,
+            now(),
+        )
+        .unwrap();
         let c = r.chunks(now());
         assert_eq!(c.len(), 2);
         assert_eq!(fmt(c[0].start), "2026-11-01T05:00:00Z");
@@ -178,7 +212,15 @@ mod tests {
         let r = Range::from_flags(Some("2026-11-20"), Some("2026-11-24"), None, now()).unwrap();
         let avail = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap();
         let m: Vec<_> = r.chunks(avail).iter().map(|c| c.method).collect();
-        assert_eq!(m, [FetchMethod::Job, FetchMethod::Job, FetchMethod::Query, FetchMethod::Query]);
+        assert_eq!(
+            m,
+            [
+                FetchMethod::Job,
+                FetchMethod::Job,
+                FetchMethod::Query,
+                FetchMethod::Query
+            ]
+        );
     }
 
     #[test]

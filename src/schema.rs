@@ -15,11 +15,17 @@ use crate::error::{Error, Result};
 
 /// The schema files compiled into the binary, in load order (parents before children).
 const SCHEMA_FILES: &[(&str, &str)] = &[
-    ("conversations", include_str!("../schemas/conversations.json")),
+    (
+        "conversations",
+        include_str!("../schemas/conversations.json"),
+    ),
     ("participants", include_str!("../schemas/participants.json")),
     ("sessions", include_str!("../schemas/sessions.json")),
     ("segments", include_str!("../schemas/segments.json")),
-    ("session_metrics", include_str!("../schemas/session_metrics.json")),
+    (
+        "session_metrics",
+        include_str!("../schemas/session_metrics.json"),
+    ),
 ];
 
 /// A column's logical type. Kept small on purpose: each maps to one Arrow type that
@@ -102,7 +108,8 @@ pub enum Source {
 impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_source(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown column source {s:?}")))
+        parse_source(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown column source {s:?}")))
     }
 }
 
@@ -112,7 +119,10 @@ fn parse_source(s: &str) -> Option<Source> {
         ("field", f) if !f.is_empty() => Some(Source::Field(f.to_string())),
         ("parent", p) => {
             let (entity, field) = p.split_once('.')?;
-            Some(Source::Parent { entity: entity.to_string(), field: field.to_string() })
+            Some(Source::Parent {
+                entity: entity.to_string(),
+                field: field.to_string(),
+            })
         }
         ("meta", "run_id") => Some(Source::RunId),
         ("meta", "conversation_date") => Some(Source::ConversationDate),
@@ -167,7 +177,10 @@ impl TableSchema {
     }
 
     fn validate(&self) -> Result<()> {
-        let fail = |message: String| Error::Schema { table: self.table.clone(), message };
+        let fail = |message: String| Error::Schema {
+            table: self.table.clone(),
+            message,
+        };
         let mut seen = HashMap::new();
         for (i, c) in self.columns.iter().enumerate() {
             if seen.insert(c.name.as_str(), i).is_some() {
@@ -177,12 +190,22 @@ impl TableSchema {
                 return Err(fail(format!("column {} must be lower snake_case", c.name)));
             }
         }
-        for key in self.primary_key.iter().chain(std::iter::once(&self.partition_column)) {
+        for key in self
+            .primary_key
+            .iter()
+            .chain(std::iter::once(&self.partition_column))
+        {
             if !seen.contains_key(key.as_str()) {
                 return Err(fail(format!("key column {key} is not a column")));
             }
         }
-        if self.columns.iter().filter(|c| c.source == Source::ExtraFields).count() > 1 {
+        if self
+            .columns
+            .iter()
+            .filter(|c| c.source == Source::ExtraFields)
+            .count()
+            > 1
+        {
             return Err(fail("more than one extra_fields column".into()));
         }
         Ok(())
@@ -240,7 +263,11 @@ impl Catalog {
 
     /// The tables a dataset fills, parents first.
     pub fn dataset_tables(&self, dataset: &str) -> Vec<Arc<TableSchema>> {
-        self.tables.iter().filter(|t| t.dataset == dataset).cloned().collect()
+        self.tables
+            .iter()
+            .filter(|t| t.dataset == dataset)
+            .cloned()
+            .collect()
     }
 }
 
@@ -275,8 +302,21 @@ mod tests {
 
     #[test]
     fn builtin_catalog_parses_and_orders_parents_first() {
-        let names: Vec<_> = Catalog::builtin().tables().iter().map(|t| t.table.as_str()).collect();
-        assert_eq!(names, ["conversations", "participants", "sessions", "segments", "session_metrics"]);
+        let names: Vec<_> = Catalog::builtin()
+            .tables()
+            .iter()
+            .map(|t| t.table.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "conversations",
+                "participants",
+                "sessions",
+                "segments",
+                "session_metrics"
+            ]
+        );
     }
 
     #[test]
@@ -294,7 +334,10 @@ mod tests {
     fn snake_case_handles_acronyms_and_digits() {
         assert_eq!(snake_case("conversationStart"), "conversation_start");
         assert_eq!(snake_case("q850ResponseCodes"), "q850_response_codes");
-        assert_eq!(snake_case("mediaStatsMinConversationRFactor"), "media_stats_min_conversation_r_factor");
+        assert_eq!(
+            snake_case("mediaStatsMinConversationRFactor"),
+            "media_stats_min_conversation_r_factor"
+        );
         assert_eq!(snake_case("oTotalScore"), "o_total_score");
         assert_eq!(snake_case("minRFactor"), "min_r_factor");
     }
@@ -304,8 +347,16 @@ mod tests {
         for t in Catalog::builtin().tables() {
             let p = t.column(&t.partition_column).expect("partition column");
             assert_eq!(p.ty, ColumnType::Date);
-            assert!(t.columns.iter().any(|c| c.source == Source::RunId), "{}", t.table);
-            assert!(t.columns.iter().any(|c| c.source == Source::ExtraFields), "{}", t.table);
+            assert!(
+                t.columns.iter().any(|c| c.source == Source::RunId),
+                "{}",
+                t.table
+            );
+            assert!(
+                t.columns.iter().any(|c| c.source == Source::ExtraFields),
+                "{}",
+                t.table
+            );
         }
     }
 

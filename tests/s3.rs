@@ -21,10 +21,15 @@ async fn start_s3(root: &Path) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        let http =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
-            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(sock), service.clone()).into_owned();
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let conn = http
+                .serve_connection(hyper_util::rt::TokioIo::new(sock), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -35,12 +40,19 @@ async fn start_s3(root: &Path) -> String {
 
 /// Each table's rows, without the run id (the only thing two runs legitimately differ in),
 /// keyed by partition and table.
-fn contents(root: &Path, manifest: &genesys_loader::snowflake::Manifest) -> BTreeMap<(String, String), Vec<RecordBatch>> {
+fn contents(
+    root: &Path,
+    manifest: &genesys_loader::snowflake::Manifest,
+) -> BTreeMap<(String, String), Vec<RecordBatch>> {
     let mut out: BTreeMap<(String, String), Vec<RecordBatch>> = BTreeMap::new();
     for f in &manifest.files {
         for b in read_parquet(&root.join(&f.path)) {
-            let keep: Vec<usize> = (0..b.num_columns()).filter(|&i| b.schema().field(i).name() != "run_id").collect();
-            out.entry((f.table.clone(), f.partition.clone())).or_default().push(b.project(&keep).unwrap());
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| b.schema().field(i).name() != "run_id")
+                .collect();
+            out.entry((f.table.clone(), f.partition.clone()))
+                .or_default()
+                .push(b.project(&keep).unwrap());
         }
     }
     out
@@ -50,7 +62,13 @@ fn layout(manifest: &genesys_loader::snowflake::Manifest) -> Vec<(String, String
     let mut v: Vec<_> = manifest
         .files
         .iter()
-        .map(|f| (f.table.clone(), f.path.replace(&manifest.run_id, "RUN"), f.rows))
+        .map(|f| {
+            (
+                f.table.clone(),
+                f.path.replace(&manifest.run_id, "RUN"),
+                f.rows,
+            )
+        })
         .collect();
     v.sort();
     v
@@ -74,13 +92,28 @@ async fn s3_and_local_outputs_are_the_same() {
     ];
     let to_s3 = extract(&sim, &format!("s3://{BUCKET}/lake/genesys"), &args, &s3_env).await;
     assert!(to_s3.ok(), "{}", to_s3.stderr);
-    assert!(to_s3.summary()["manifest"].as_str().unwrap().starts_with("s3://loader-test/lake/genesys/_manifests/"));
+    assert!(
+        to_s3.summary()["manifest"]
+            .as_str()
+            .unwrap()
+            .starts_with("s3://loader-test/lake/genesys/_manifests/")
+    );
 
     // s3s-fs keeps objects as plain files: <root>/<bucket>/<key>.
     let s3_out = s3_root.path().join(BUCKET).join("lake/genesys");
     let (m_local, m_s3) = (read_manifest(local.path()), read_manifest(&s3_out));
     assert_eq!(layout(&m_local), layout(&m_s3));
-    assert_eq!(m_local.tables.iter().map(|(t, v)| (t, v.rows)).collect::<Vec<_>>(), m_s3.tables.iter().map(|(t, v)| (t, v.rows)).collect::<Vec<_>>());
+    assert_eq!(
+        m_local
+            .tables
+            .iter()
+            .map(|(t, v)| (t, v.rows))
+            .collect::<Vec<_>>(),
+        m_s3.tables
+            .iter()
+            .map(|(t, v)| (t, v.rows))
+            .collect::<Vec<_>>()
+    );
     for f in &m_s3.files {
         let on_disk = std::fs::metadata(s3_out.join(&f.path)).unwrap().len();
         assert_eq!(on_disk, f.bytes, "{}", f.path);
@@ -100,13 +133,31 @@ async fn storage_errors_fail_the_run_without_a_manifest() {
         ("AWS_SECRET_ACCESS_KEY", "wrong-key"),
         ("AWS_REGION", "us-east-1"),
     ];
-    let run = extract(&sim, &format!("s3://{BUCKET}/x"), &["--date", "2026-10-01"], &env).await;
+    let run = extract(
+        &sim,
+        &format!("s3://{BUCKET}/x"),
+        &["--date", "2026-10-01"],
+        &env,
+    )
+    .await;
     assert_eq!(run.code(), Some(6), "{}", run.stderr);
-    assert!(run.stderr.contains("storage error at s3://loader-test/x"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("storage error at s3://loader-test/x"),
+        "{}",
+        run.stderr
+    );
     assert!(!s3_root.path().join(BUCKET).join("x/_manifests").exists());
 
-    let env = [("AWS_ENDPOINT_URL", "http://192.0.2.10:9000"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")];
+    let env = [
+        ("AWS_ENDPOINT_URL", "http://192.0.2.10:9000"),
+        ("AWS_ACCESS_KEY_ID", "a"),
+        ("AWS_SECRET_ACCESS_KEY", "b"),
+    ];
     let run = extract(&sim, "s3://bucket/x", &["--date", "2026-10-01"], &env).await;
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("plain http on a non-loopback host"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("plain http on a non-loopback host"),
+        "{}",
+        run.stderr
+    );
 }

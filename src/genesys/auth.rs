@@ -47,7 +47,10 @@ impl SecretSource {
         };
         let trimmed = value.trim();
         if trimmed.is_empty() {
-            return Err(Error::Secret { source_name: name, message: "it is empty".into() });
+            return Err(Error::Secret {
+                source_name: name,
+                message: "it is empty".into(),
+            });
         }
         Ok(SecretString::from(trimmed.to_string()))
     }
@@ -136,10 +139,11 @@ impl TokenProvider {
     /// The current token, fetching a new one if there is none or it is due for refresh.
     pub async fn token(&self) -> Result<Token> {
         let mut state = self.state.lock().await;
-        if let Some(c) = state.as_ref() {
-            if Instant::now() < c.refresh_at {
-                return Ok(Token { value: c.token.clone(), generation: c.generation });
-            }
+        if let Some(c) = state.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+            return Ok(Token {
+                value: c.token.clone(),
+                generation: c.generation,
+            });
         }
         let generation = state.as_ref().map_or(1, |c| c.generation + 1);
         let (token, lifetime) = self.fetch().await?;
@@ -149,16 +153,17 @@ impl TokenProvider {
             refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
             generation,
         });
-        Ok(Token { value: token, generation })
+        Ok(Token {
+            value: token,
+            generation,
+        })
     }
 
     /// Forgets `used` after the API refused it (401), unless another task already replaced it.
     pub async fn invalidate(&self, used: &Token) {
         let mut state = self.state.lock().await;
-        if state.as_ref().is_some_and(|c| c.generation == used.generation) {
-            if let Some(c) = state.as_mut() {
-                c.refresh_at = Instant::now();
-            }
+        if let Some(c) = state.as_mut().filter(|c| c.generation == used.generation) {
+            c.refresh_at = Instant::now();
         }
     }
 
@@ -174,7 +179,10 @@ impl TokenProvider {
                 .http
                 .post(&self.token_url)
                 .basic_auth(&self.credentials.client_id, Some(secret.expose_secret()))
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body("grant_type=client_credentials")
                 .send()
                 .await;
@@ -184,12 +192,16 @@ impl TokenProvider {
                     let retry_after = super::client::retry_after(resp.headers());
                     let body = resp.bytes().await.unwrap_or_default();
                     if status.is_success() {
-                        let t: TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Payload {
-                            path: self.token_url.clone(),
-                            message: format!("token response is not the expected JSON: {e}"),
-                        })?;
+                        let t: TokenResponse =
+                            serde_json::from_slice(&body).map_err(|e| Error::Payload {
+                                path: self.token_url.clone(),
+                                message: format!("token response is not the expected JSON: {e}"),
+                            })?;
                         let lifetime = Duration::from_secs(t.expires_in.unwrap_or(86_400).max(1));
-                        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained an access token");
+                        tracing::debug!(
+                            lifetime_secs = lifetime.as_secs(),
+                            "obtained an access token"
+                        );
                         return Ok((SecretString::from(t.access_token), lifetime));
                     }
                     let oauth: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
@@ -200,7 +212,11 @@ impl TokenProvider {
                             .error_description
                             .or(oauth.description)
                             .unwrap_or_else(|| format!("HTTP {status}"));
-                        let error = if oauth.error.is_empty() { format!("HTTP {status}") } else { oauth.error };
+                        let error = if oauth.error.is_empty() {
+                            format!("HTTP {status}")
+                        } else {
+                            oauth.error
+                        };
                         return Err(Error::Auth {
                             url: self.token_url.clone(),
                             error,
@@ -262,9 +278,18 @@ mod tests {
 
     #[test]
     fn margin_is_a_minute_or_a_tenth_of_short_lifetimes() {
-        assert_eq!(refresh_margin(Duration::from_secs(86_400)), Duration::from_secs(60));
-        assert_eq!(refresh_margin(Duration::from_secs(3)), Duration::from_millis(300));
-        assert_eq!(refresh_margin(Duration::from_secs(600)), Duration::from_secs(60));
+        assert_eq!(
+            refresh_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(3)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(600)),
+            Duration::from_secs(60)
+        );
     }
 
     #[test]
@@ -275,7 +300,10 @@ mod tests {
         let src = SecretSource::File(path.clone());
         assert_eq!(src.read().unwrap().expose_secret(), "s3cr3t-value");
         assert!(!format!("{:?}", src.read().unwrap()).contains("s3cr3t"));
-        let token = Token { value: Arc::new(SecretString::from("tok-123".to_string())), generation: 1 };
+        let token = Token {
+            value: Arc::new(SecretString::from("tok-123".to_string())),
+            generation: 1,
+        };
         assert!(!format!("{token:?}").contains("tok-123"));
         std::fs::write(&path, "  \n").unwrap();
         assert!(src.read().unwrap_err().to_string().contains("empty"));
@@ -283,7 +311,12 @@ mod tests {
 
     #[test]
     fn a_missing_variable_names_it() {
-        let err = SecretSource::Env("GENESYS_LOADER_TEST_UNSET_VAR".into()).read().unwrap_err();
-        assert!(err.to_string().contains("GENESYS_LOADER_TEST_UNSET_VAR is not set"));
+        let err = SecretSource::Env("GENESYS_LOADER_TEST_UNSET_VAR".into())
+            .read()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("GENESYS_LOADER_TEST_UNSET_VAR is not set")
+        );
     }
 }

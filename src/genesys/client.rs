@@ -51,15 +51,26 @@ impl Default for RetryPolicy {
 
 /// Full-jitter exponential backoff for the given attempt (1-based).
 pub(crate) fn backoff_delay(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let exp = policy.base_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let exp = policy
+        .base_backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
     let cap = exp.min(policy.max_backoff);
     cap.mul_f64(fastrand::f64()).max(Duration::from_millis(10))
 }
 
 /// `Retry-After` in seconds, with up to a second of jitter added.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: f64 = headers.get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs_f64(secs.clamp(0.0, 600.0)) + Duration::from_millis(fastrand::u64(0..1000)))
+    let secs: f64 = headers
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(
+        Duration::from_secs_f64(secs.clamp(0.0, 600.0))
+            + Duration::from_millis(fastrand::u64(0..1000)),
+    )
 }
 
 /// Only reads leave the process: any GET, and the POSTs that run analytics queries and jobs.
@@ -73,7 +84,9 @@ pub fn is_read_only(method: &Method, path: &str) -> bool {
         Method::GET | Method::HEAD => true,
         Method::POST => {
             path.starts_with("/api/v2/analytics/")
-                && (path.ends_with("/query") || path.ends_with("/details/jobs") || path.ends_with("/aggregates/jobs"))
+                && (path.ends_with("/query")
+                    || path.ends_with("/details/jobs")
+                    || path.ends_with("/aggregates/jobs"))
         }
         _ => false,
     }
@@ -96,8 +109,20 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(http: reqwest::Client, api_url: &str, tokens: TokenProvider, retry: RetryPolicy, stats: Arc<ApiStats>) -> Self {
-        ApiClient { http, api_url: api_url.trim_end_matches('/').to_string(), tokens, retry, stats }
+    pub fn new(
+        http: reqwest::Client,
+        api_url: &str,
+        tokens: TokenProvider,
+        retry: RetryPolicy,
+        stats: Arc<ApiStats>,
+    ) -> Self {
+        ApiClient {
+            http,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            tokens,
+            retry,
+            stats,
+        }
     }
 
     /// Builds the HTTP client used for both the login and the API host.
@@ -120,7 +145,8 @@ impl ApiClient {
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<Response> {
-        self.send(Method::POST, path, Some(Bytes::from(body.to_string()))).await
+        self.send(Method::POST, path, Some(Bytes::from(body.to_string())))
+            .await
     }
 
     /// Sends a request with retries; see the module docs for the rules.
@@ -146,7 +172,9 @@ impl ApiClient {
                 .bearer_auth(token.value.expose_secret())
                 .header(reqwest::header::ACCEPT, "application/json");
             if let Some(b) = &body {
-                req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
             }
             ApiStats::bump(&self.stats.requests);
             let outcome = match req.send().await {
@@ -161,7 +189,9 @@ impl ApiClient {
                 Err(e) => Err(without_url(&e)),
             };
             let (reason, wait, correlation) = match outcome {
-                Ok((status, _, body)) if status.is_success() => return Ok(Response { status, body }),
+                Ok((status, _, body)) if status.is_success() => {
+                    return Ok(Response { status, body });
+                }
                 Ok((status, headers, body)) => {
                     let correlation = header(&headers, "inin-correlation-id");
                     let message = error_message(&body, status);
@@ -189,31 +219,54 @@ impl ApiClient {
                         }
                         429 => {
                             ApiStats::bump(&self.stats.rate_limited);
-                            let wait = retry_after(&headers).unwrap_or_else(|| backoff_delay(&self.retry, attempt));
+                            let wait = retry_after(&headers)
+                                .unwrap_or_else(|| backoff_delay(&self.retry, attempt));
                             (format!("HTTP 429: {message}"), wait, correlation)
                         }
                         500 if attempt < self.retry.max_attempts_on_500 => {
                             ApiStats::bump(&self.stats.server_errors);
-                            (format!("HTTP 500: {message}"), backoff_delay(&self.retry, attempt), correlation)
+                            (
+                                format!("HTTP 500: {message}"),
+                                backoff_delay(&self.retry, attempt),
+                                correlation,
+                            )
                         }
                         502..=504 => {
                             ApiStats::bump(&self.stats.server_errors);
-                            (format!("HTTP {}: {message}", status.as_u16()), backoff_delay(&self.retry, attempt), correlation)
+                            (
+                                format!("HTTP {}: {message}", status.as_u16()),
+                                backoff_delay(&self.retry, attempt),
+                                correlation,
+                            )
                         }
-                        _ => return Err(fail(format!("HTTP {}: {message} (correlation id {correlation})", status.as_u16()))),
+                        _ => {
+                            return Err(fail(format!(
+                                "HTTP {}: {message} (correlation id {correlation})",
+                                status.as_u16()
+                            )));
+                        }
                     }
                 }
                 Err(transport) => {
                     ApiStats::bump(&self.stats.server_errors);
-                    (transport, backoff_delay(&self.retry, attempt), "-".to_string())
+                    (
+                        transport,
+                        backoff_delay(&self.retry, attempt),
+                        "-".to_string(),
+                    )
                 }
             };
-            if attempt >= self.retry.max_attempts || started.elapsed() + wait > self.retry.max_elapsed {
+            if attempt >= self.retry.max_attempts
+                || started.elapsed() + wait > self.retry.max_elapsed
+            {
                 return Err(Error::Api {
                     method: method.to_string(),
                     path: path.to_string(),
                     status: None,
-                    message: format!("gave up after {attempt} attempts in {:.0?}: {reason}", started.elapsed()),
+                    message: format!(
+                        "gave up after {attempt} attempts in {:.0?}: {reason}",
+                        started.elapsed()
+                    ),
                 });
             }
             ApiStats::bump(&self.stats.retries);
@@ -231,7 +284,11 @@ impl ApiClient {
 }
 
 fn header(headers: &HeaderMap, name: &str) -> String {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string()
 }
 
 /// The `message` of a platform error body, or the start of whatever came back.
@@ -242,7 +299,10 @@ fn error_message(body: &[u8], status: StatusCode) -> String {
         code: Option<String>,
     }
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(ErrorBody { message: Some(m), code }) => match code {
+        Ok(ErrorBody {
+            message: Some(m),
+            code,
+        }) => match code {
             Some(c) => format!("{m} [{c}]"),
             None => m,
         },
@@ -265,15 +325,27 @@ mod tests {
     #[test]
     fn only_reads_are_allowed() {
         assert!(is_read_only(&Method::GET, "/api/v2/users?pageSize=1"));
-        assert!(is_read_only(&Method::POST, "/api/v2/analytics/conversations/details/query"));
-        assert!(is_read_only(&Method::POST, "/api/v2/analytics/conversations/details/jobs"));
-        assert!(!is_read_only(&Method::DELETE, "/api/v2/analytics/conversations/details/jobs/1"));
+        assert!(is_read_only(
+            &Method::POST,
+            "/api/v2/analytics/conversations/details/query"
+        ));
+        assert!(is_read_only(
+            &Method::POST,
+            "/api/v2/analytics/conversations/details/jobs"
+        ));
+        assert!(!is_read_only(
+            &Method::DELETE,
+            "/api/v2/analytics/conversations/details/jobs/1"
+        ));
         assert!(!is_read_only(&Method::POST, "/api/v2/users"));
         assert!(!is_read_only(&Method::POST, "/api/v2/recording/jobs"));
         assert!(!is_read_only(&Method::PUT, "/api/v2/routing/queues/1"));
         assert!(!is_read_only(&Method::PATCH, "/api/v2/users/1"));
         assert!(!is_read_only(&Method::GET, "/oauth/clients"));
-        assert!(!is_read_only(&Method::POST, "/api/v2/analytics/../users/query"));
+        assert!(!is_read_only(
+            &Method::POST,
+            "/api/v2/analytics/../users/query"
+        ));
     }
 
     #[test]
@@ -295,6 +367,9 @@ mod tests {
     #[test]
     fn platform_error_bodies_are_summarised() {
         let body = br#"{"message":"Pagination may not exceed 100000 results.","code":"bad.request","status":400}"#;
-        assert_eq!(error_message(body, StatusCode::BAD_REQUEST), "Pagination may not exceed 100000 results. [bad.request]");
+        assert_eq!(
+            error_message(body, StatusCode::BAD_REQUEST),
+            "Pagination may not exceed 100000 results. [bad.request]"
+        );
     }
 }

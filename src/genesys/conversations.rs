@@ -108,7 +108,10 @@ pub fn interval(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
 }
 
 fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Payload { path: path.to_string(), message: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| Error::Payload {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl ConversationApi {
@@ -123,12 +126,20 @@ impl ConversationApi {
         let a: Availability = parse(&path, &resp.body)?;
         DateTime::parse_from_rfc3339(&a.data_availability_date)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| Error::Payload { path, message: format!("dataAvailabilityDate {:?}: {e}", a.data_availability_date) })
+            .map_err(|e| Error::Payload {
+                path,
+                message: format!("dataAvailabilityDate {:?}: {e}", a.data_availability_date),
+            })
     }
 
     /// Pages the synchronous query over `[start, end)`, splitting the interval while a query
     /// would pass the API's result cap. Returns the number of pages sent.
-    pub async fn fetch_query(&self, start: DateTime<Utc>, end: DateTime<Utc>, tx: &mpsc::Sender<Page>) -> Result<u64> {
+    pub async fn fetch_query(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        tx: &mpsc::Sender<Page>,
+    ) -> Result<u64> {
         let mut pending = vec![(start, end)];
         let mut pages = 0;
         while let Some((s, e)) = pending.pop() {
@@ -150,7 +161,10 @@ impl ConversationApi {
                             method: "POST".into(),
                             path: QUERY_PATH.into(),
                             status: None,
-                            message: format!("interval {} still has more than {QUERY_RESULT_CAP} results", interval(s, e)),
+                            message: format!(
+                                "interval {} still has more than {QUERY_RESULT_CAP} results",
+                                interval(s, e)
+                            ),
                         });
                     }
                     tracing::info!(interval = %interval(s, e), total_hits = page.total_hits, "splitting a query interval past the result cap");
@@ -175,7 +189,12 @@ impl ConversationApi {
 
     /// Runs an async job over `[start, end)` and pages its results. An expired job is
     /// submitted again (twice at most). Returns the number of pages sent.
-    pub async fn fetch_job(&self, start: DateTime<Utc>, end: DateTime<Utc>, tx: &mpsc::Sender<Page>) -> Result<u64> {
+    pub async fn fetch_job(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        tx: &mpsc::Sender<Page>,
+    ) -> Result<u64> {
         let mut submissions = 0;
         'submit: loop {
             submissions += 1;
@@ -186,7 +205,8 @@ impl ConversationApi {
             tracing::debug!(job_id = %job.job_id, interval = %interval(start, end), "submitted a details job");
             let waited = Instant::now();
             loop {
-                let status: JobStatus = parse(&status_path, &self.api.get(&status_path).await?.body)?;
+                let status: JobStatus =
+                    parse(&status_path, &self.api.get(&status_path).await?.body)?;
                 match status.state.as_str() {
                     "FULFILLED" => break,
                     "QUEUED" | "PENDING" | "RUNNING" => {}
@@ -209,7 +229,10 @@ impl ConversationApi {
                         method: "GET".into(),
                         path: status_path,
                         status: None,
-                        message: format!("details job not fulfilled after {:?}", self.settings.job_timeout),
+                        message: format!(
+                            "details job not fulfilled after {:?}",
+                            self.settings.job_timeout
+                        ),
                     });
                 }
                 tokio::time::sleep(self.settings.job_poll_interval).await;
@@ -217,14 +240,21 @@ impl ConversationApi {
             let mut pages = 0;
             let mut cursor: Option<String> = None;
             loop {
-                let mut path = format!("{status_path}/results?pageSize={}", self.settings.job_page_size);
+                let mut path = format!(
+                    "{status_path}/results?pageSize={}",
+                    self.settings.job_page_size
+                );
                 if let Some(c) = &cursor {
                     path.push_str("&cursor=");
-                    path.push_str(&url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
+                    path.push_str(
+                        &url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>(),
+                    );
                 }
                 let resp = match self.api.get(&path).await {
                     // Results can expire between polls and paging; start over with a new job.
-                    Err(Error::Api { status: Some(404), .. }) if submissions < 3 => continue 'submit,
+                    Err(Error::Api {
+                        status: Some(404), ..
+                    }) if submissions < 3 => continue 'submit,
                     other => other?,
                 };
                 let page: JobResults = parse(&status_path, &resp.body)?;
@@ -243,7 +273,9 @@ impl ConversationApi {
 }
 
 async fn send(tx: &mpsc::Sender<Page>, page: Page) -> Result<()> {
-    tx.send(page).await.map_err(|_| Error::Input("the page consumer stopped".into()))
+    tx.send(page)
+        .await
+        .map_err(|_| Error::Input("the page consumer stopped".into()))
 }
 
 #[cfg(test)]
@@ -255,6 +287,9 @@ mod tests {
     fn intervals_use_millisecond_utc_instants() {
         let s = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         let e = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
-        assert_eq!(interval(s, e), "2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z");
+        assert_eq!(
+            interval(s, e),
+            "2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z"
+        );
     }
 }

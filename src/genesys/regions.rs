@@ -13,7 +13,10 @@ pub const REGIONS: &[(&str, &str)] = &[
     ("euw2.pure.cloud", "EU (London)"),
     ("mypurecloud.de", "EU (Frankfurt)"),
     ("euc2.pure.cloud", "EU (Zurich)"),
-    ("edee1.eusc-pure.cloud", "European Sovereign Cloud (Germany)"),
+    (
+        "edee1.eusc-pure.cloud",
+        "European Sovereign Cloud (Germany)",
+    ),
     ("mec1.pure.cloud", "Middle East (UAE)"),
     ("aps1.pure.cloud", "Asia Pacific (Mumbai)"),
     ("mypurecloud.jp", "Asia Pacific (Tokyo)"),
@@ -57,9 +60,15 @@ mod tests {
     fn hosts_are_built_from_the_domain() {
         assert_eq!(
             hosts("euw2.pure.cloud"),
-            Some(("https://api.euw2.pure.cloud".into(), "https://login.euw2.pure.cloud".into()))
+            Some((
+                "https://api.euw2.pure.cloud".into(),
+                "https://login.euw2.pure.cloud".into()
+            ))
         );
-        assert_eq!(hosts("https://api.mypurecloud.ie/").unwrap().1, "https://login.mypurecloud.ie");
+        assert_eq!(
+            hosts("https://api.mypurecloud.ie/").unwrap().1,
+            "https://login.mypurecloud.ie"
+        );
         assert_eq!(hosts("mypurecloud.co.uk"), None);
     }
 }

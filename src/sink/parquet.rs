@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use object_store::path::Path;
 use object_store::ObjectStoreExt;
-use parquet::arrow::AsyncArrowWriter;
 use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 
@@ -33,7 +33,11 @@ pub struct WriterSettings {
 
 impl Default for WriterSettings {
     fn default() -> Self {
-        WriterSettings { target_file_bytes: 128 * 1024 * 1024, row_group_rows: 128 * 1024, zstd_level: 3 }
+        WriterSettings {
+            target_file_bytes: 128 * 1024 * 1024,
+            row_group_rows: 128 * 1024,
+            zstd_level: 3,
+        }
     }
 }
 
@@ -80,14 +84,33 @@ pub struct PartitionWriter {
 }
 
 impl PartitionWriter {
-    pub fn new(output: Output, schema: Arc<TableSchema>, partition: String, run_id: String, settings: WriterSettings) -> Result<Self> {
+    pub fn new(
+        output: Output,
+        schema: Arc<TableSchema>,
+        partition: String,
+        run_id: String,
+        settings: WriterSettings,
+    ) -> Result<Self> {
         let props = settings.properties()?;
-        Ok(PartitionWriter { output, schema, partition, run_id, settings, props, current: None, next_seq: 0, done: Vec::new() })
+        Ok(PartitionWriter {
+            output,
+            schema,
+            partition,
+            run_id,
+            settings,
+            props,
+            current: None,
+            next_seq: 0,
+            done: Vec::new(),
+        })
     }
 
     /// The directory of this partition, relative to the output root.
     pub fn directory(&self) -> String {
-        format!("{}/{}={}", self.schema.table, self.schema.partition_column, self.partition)
+        format!(
+            "{}/{}={}",
+            self.schema.table, self.schema.partition_column, self.partition
+        )
     }
 
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -106,15 +129,27 @@ impl PartitionWriter {
             });
         }
         if self.current.is_none() {
-            let path = format!("{}/part-{}-{:05}.parquet", self.directory(), self.run_id, self.next_seq);
+            let path = format!(
+                "{}/part-{}-{:05}.parquet",
+                self.directory(),
+                self.run_id,
+                self.next_seq
+            );
             self.next_seq += 1;
             let object = BufWriter::new(self.output.store.clone(), Path::from(path.as_str()));
-            let writer = AsyncArrowWriter::try_new(object, self.schema.arrow_schema(), Some(self.props.clone()))
-                .map_err(|e| self.encode_error(e))?;
+            let writer = AsyncArrowWriter::try_new(
+                object,
+                self.schema.arrow_schema(),
+                Some(self.props.clone()),
+            )
+            .map_err(|e| self.encode_error(e))?;
             self.current = Some((writer, path, 0));
         }
         let (writer, path, rows) = self.current.as_mut().expect("opened above");
-        writer.write(batch).await.map_err(|e| Error::storage(format!("{}/{path}", self.output.url), e))?;
+        writer
+            .write(batch)
+            .await
+            .map_err(|e| Error::storage(format!("{}/{path}", self.output.url), e))?;
         *rows += batch.num_rows() as u64;
         if writer.bytes_written() + writer.in_progress_size() >= self.settings.target_file_bytes {
             self.close_current().await?;
@@ -129,11 +164,21 @@ impl PartitionWriter {
     }
 
     async fn close_current(&mut self) -> Result<()> {
-        let Some((writer, path, rows)) = self.current.take() else { return Ok(()) };
+        let Some((writer, path, rows)) = self.current.take() else {
+            return Ok(());
+        };
         let location = format!("{}/{path}", self.output.url);
-        writer.close().await.map_err(|e| Error::storage(&location, e))?;
+        writer
+            .close()
+            .await
+            .map_err(|e| Error::storage(&location, e))?;
         // The store's own view of the object: its size and ETag are what Snowflake will see.
-        let meta = self.output.store.head(&Path::from(path.as_str())).await.map_err(|e| Error::storage(&location, e))?;
+        let meta = self
+            .output
+            .store
+            .head(&Path::from(path.as_str()))
+            .await
+            .map_err(|e| Error::storage(&location, e))?;
         self.done.push(FileWritten {
             table: self.schema.table.clone(),
             path,
@@ -146,6 +191,9 @@ impl PartitionWriter {
     }
 
     fn encode_error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Encode { table: self.schema.table.clone(), message: e.to_string() }
+        Error::Encode {
+            table: self.schema.table.clone(),
+            message: e.to_string(),
+        }
     }
 }

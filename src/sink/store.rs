@@ -50,21 +50,31 @@ impl Output {
 
     fn local(path: &std::path::Path) -> Result<Output> {
         std::fs::create_dir_all(path).map_err(|e| Error::storage(path.display(), e))?;
-        let root = path.canonicalize().map_err(|e| Error::storage(path.display(), e))?;
-        let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| Error::storage(root.display(), e))?;
-        Ok(Output { store: Arc::new(store), url: format!("file://{}", root.display()) })
+        let root = path
+            .canonicalize()
+            .map_err(|e| Error::storage(path.display(), e))?;
+        let store = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|e| Error::storage(root.display(), e))?;
+        Ok(Output {
+            store: Arc::new(store),
+            url: format!("file://{}", root.display()),
+        })
     }
 
     fn s3(location: &str) -> Result<Output> {
-        let url = url::Url::parse(location).map_err(|e| Error::Input(format!("--out {location}: {e}")))?;
+        let url = url::Url::parse(location)
+            .map_err(|e| Error::Input(format!("--out {location}: {e}")))?;
         let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
-            Error::Input(format!("--out {location}: no bucket (expected s3://bucket/prefix)"))
+            Error::Input(format!(
+                "--out {location}: no bucket (expected s3://bucket/prefix)"
+            ))
         })?;
         let prefix = url.path().trim_matches('/').to_string();
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         if let Some(endpoint) = endpoint_from_env() {
-            let ep = url::Url::parse(&endpoint)
-                .map_err(|e| Error::Input(format!("AWS_ENDPOINT_URL {endpoint:?} is not a URL: {e}")))?;
+            let ep = url::Url::parse(&endpoint).map_err(|e| {
+                Error::Input(format!("AWS_ENDPOINT_URL {endpoint:?} is not a URL: {e}"))
+            })?;
             match ep.scheme() {
                 "https" => builder = builder.with_allow_http(false),
                 "http" if is_loopback(&ep) => builder = builder.with_allow_http(true),
@@ -73,7 +83,11 @@ impl Output {
                         "AWS_ENDPOINT_URL {endpoint} is plain http on a non-loopback host; use https"
                     )));
                 }
-                other => return Err(Error::Input(format!("AWS_ENDPOINT_URL {endpoint}: unsupported scheme {other}"))),
+                other => {
+                    return Err(Error::Input(format!(
+                        "AWS_ENDPOINT_URL {endpoint}: unsupported scheme {other}"
+                    )));
+                }
             }
             builder = builder.with_endpoint(endpoint);
         }
@@ -83,7 +97,12 @@ impl Output {
         } else {
             Arc::new(PrefixStore::new(store, Path::from(prefix.as_str())))
         };
-        Ok(Output { store, url: format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string() })
+        Ok(Output {
+            store,
+            url: format!("s3://{bucket}/{prefix}")
+                .trim_end_matches('/')
+                .to_string(),
+        })
     }
 
     /// Writes a small object in one request (manifests, load scripts).
@@ -97,8 +116,14 @@ impl Output {
 
     /// Reads an object whole.
     pub async fn get(&self, path: &str) -> Result<Bytes> {
-        let r = self.store.get(&Path::from(path)).await.map_err(|e| Error::storage(format!("{}/{path}", self.url), e))?;
-        r.bytes().await.map_err(|e| Error::storage(format!("{}/{path}", self.url), e))
+        let r = self
+            .store
+            .get(&Path::from(path))
+            .await
+            .map_err(|e| Error::storage(format!("{}/{path}", self.url), e))?;
+        r.bytes()
+            .await
+            .map_err(|e| Error::storage(format!("{}/{path}", self.url), e))
     }
 }
 
@@ -139,9 +164,15 @@ mod tests {
 
     #[test]
     fn plain_http_is_loopback_only() {
-        assert!(is_loopback(&url::Url::parse("http://127.0.0.1:9000").unwrap()));
-        assert!(is_loopback(&url::Url::parse("http://localhost:9000").unwrap()));
+        assert!(is_loopback(
+            &url::Url::parse("http://127.0.0.1:9000").unwrap()
+        ));
+        assert!(is_loopback(
+            &url::Url::parse("http://localhost:9000").unwrap()
+        ));
         assert!(is_loopback(&url::Url::parse("http://[::1]:9000").unwrap()));
-        assert!(!is_loopback(&url::Url::parse("http://10.0.0.5:9000").unwrap()));
+        assert!(!is_loopback(
+            &url::Url::parse("http://10.0.0.5:9000").unwrap()
+        ));
     }
 }

@@ -26,13 +26,21 @@ pub fn create_table(t: &TableSchema) -> String {
         t.table,
         cols.join(",\n"),
         t.partition_column,
-        quote(&format!("{} [genesys-loader schema v{}; key: {}]", t.description, t.version, t.primary_key.join(", ")))
+        quote(&format!(
+            "{} [genesys-loader schema v{}; key: {}]",
+            t.description,
+            t.version,
+            t.primary_key.join(", ")
+        ))
     )
 }
 
 /// DDL for several tables, one statement each.
 pub fn create_tables(tables: &[Arc<TableSchema>]) -> String {
-    let mut out = format!("-- genesys-loader {} table definitions, generated from schemas/\n\n", env!("CARGO_PKG_VERSION"));
+    let mut out = format!(
+        "-- genesys-loader {} table definitions, generated from schemas/\n\n",
+        env!("CARGO_PKG_VERSION")
+    );
     for t in tables {
         out.push_str(&create_table(t));
         out.push('\n');
@@ -50,9 +58,18 @@ mod tests {
         let t = Catalog::builtin().table("session_metrics").unwrap();
         let ddl = create_table(t);
         assert!(ddl.starts_with("CREATE TABLE IF NOT EXISTS session_metrics ("));
-        assert!(ddl.contains("conversation_date  DATE NOT NULL COMMENT"), "{ddl}");
-        assert!(ddl.contains("emit_date          TIMESTAMP_TZ(6) COMMENT"), "{ddl}");
-        assert!(ddl.contains("value              NUMBER(38,0) COMMENT"), "{ddl}");
+        assert!(
+            ddl.contains("conversation_date  DATE NOT NULL COMMENT"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("emit_date          TIMESTAMP_TZ(6) COMMENT"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("value              NUMBER(38,0) COMMENT"),
+            "{ddl}"
+        );
         assert!(ddl.contains("CLUSTER BY (conversation_date)"));
     }
 
@@ -60,6 +77,9 @@ mod tests {
     fn comments_are_quoted() {
         let all = create_tables(Catalog::builtin().tables());
         assert_eq!(all.matches("CREATE TABLE IF NOT EXISTS").count(), 5);
-        assert!(!all.contains("COMMENT 'The participant's"), "unescaped quote");
+        assert!(
+            !all.contains("COMMENT 'The participant's"),
+            "unescaped quote"
+        );
     }
 }

@@ -22,7 +22,9 @@ pub fn stage_reference(stage: &str) -> Result<String> {
     let s = stage.trim();
     let s = s.strip_prefix('@').unwrap_or(s);
     let ok = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '/' | '"' | '-' | '%' | '~'));
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '/' | '"' | '-' | '%' | '~')
+        });
     if !ok {
         return Err(Error::Input(format!(
             "--stage {stage:?} is not a stage name (expected e.g. @genesys_stage or @db.schema.stage)"
@@ -34,7 +36,11 @@ pub fn stage_reference(stage: &str) -> Result<String> {
 /// The WHERE clause that selects the rows the run replaces in one table.
 fn delete_predicate(table: &TableSchema, partitions: &[Partition]) -> Result<String> {
     let col = &table.partition_column;
-    let full: Vec<String> = partitions.iter().filter(|p| p.full_day).map(|p| format!("DATE {}", quote(&p.value))).collect();
+    let full: Vec<String> = partitions
+        .iter()
+        .filter(|p| p.full_day)
+        .map(|p| format!("DATE {}", quote(&p.value)))
+        .collect();
     let mut terms = Vec::new();
     if !full.is_empty() {
         terms.push(format!("{col} IN ({})", full.join(", ")));
@@ -78,11 +84,27 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
         if manifest.partitions.is_empty() {
             continue;
         }
-        let files: Vec<&str> = manifest.files.iter().filter(|f| &f.table == name).map(|f| f.path.as_str()).collect();
-        sql.push_str(&format!("\n-- {name}: {} file(s), {} row(s)\n", files.len(), manifest.tables.get(name).map_or(0, |t| t.rows)));
-        sql.push_str(&format!("DELETE FROM {name}\n WHERE {};\n", delete_predicate(table, &manifest.partitions)?));
+        let files: Vec<&str> = manifest
+            .files
+            .iter()
+            .filter(|f| &f.table == name)
+            .map(|f| f.path.as_str())
+            .collect();
+        sql.push_str(&format!(
+            "\n-- {name}: {} file(s), {} row(s)\n",
+            files.len(),
+            manifest.tables.get(name).map_or(0, |t| t.rows)
+        ));
+        sql.push_str(&format!(
+            "DELETE FROM {name}\n WHERE {};\n",
+            delete_predicate(table, &manifest.partitions)?
+        ));
         for group in files.chunks(MAX_FILES_PER_COPY) {
-            let list = group.iter().map(|p| format!("  {}", quote(p))).collect::<Vec<_>>().join(",\n");
+            let list = group
+                .iter()
+                .map(|p| format!("  {}", quote(p)))
+                .collect::<Vec<_>>()
+                .join(",\n");
             sql.push_str(&format!(
                 "COPY INTO {name}\n  FROM {stage}\n  FILES = (\n{list}\n  )\n  \
                  FILE_FORMAT = (TYPE = PARQUET USE_VECTORIZED_SCANNER = TRUE)\n  \
@@ -103,26 +125,56 @@ mod tests {
 
     fn manifest(files: usize, partial: bool) -> Manifest {
         let partitions = vec![
-            Partition { column: "conversation_date".into(), value: "2026-11-01".into(), from: "2026-11-01T00:00:00Z".into(), to: "2026-11-02T00:00:00Z".into(), full_day: true, method: "job".into() },
-            Partition { column: "conversation_date".into(), value: "2026-11-02".into(), from: "2026-11-02T00:00:00Z".into(), to: "2026-11-02T06:00:00Z".into(), full_day: !partial, method: "query".into() },
+            Partition {
+                column: "conversation_date".into(),
+                value: "2026-11-01".into(),
+                from: "2026-11-01T00:00:00Z".into(),
+                to: "2026-11-02T00:00:00Z".into(),
+                full_day: true,
+                method: "job".into(),
+            },
+            Partition {
+                column: "conversation_date".into(),
+                value: "2026-11-02".into(),
+                from: "2026-11-02T00:00:00Z".into(),
+                to: "2026-11-02T06:00:00Z".into(),
+                full_day: !partial,
+                method: "query".into(),
+            },
         ];
         let files = (0..files)
-            .map(|i| FileWritten { table: "segments".into(), path: format!("segments/conversation_date=2026-11-01/part-r-{i:05}.parquet"), partition: "2026-11-01".into(), rows: 1, bytes: 1, e_tag: None })
+            .map(|i| FileWritten {
+                table: "segments".into(),
+                path: format!("segments/conversation_date=2026-11-01/part-r-{i:05}.parquet"),
+                partition: "2026-11-01".into(),
+                rows: 1,
+                bytes: 1,
+                e_tag: None,
+            })
             .collect();
         Manifest {
             manifest_version: MANIFEST_VERSION,
             run_id: "r".into(),
-            tool: Tool { name: "genesys-loader".into(), version: "0".into() },
+            tool: Tool {
+                name: "genesys-loader".into(),
+                version: "0".into(),
+            },
             started_at: String::new(),
             finished_at: String::new(),
             datasets: vec!["conversations".into()],
-            range: RangeInfo { from: "2026-11-01T00:00:00Z".into(), to: "2026-11-02T06:00:00Z".into() },
+            range: RangeInfo {
+                from: "2026-11-01T00:00:00Z".into(),
+                to: "2026-11-02T06:00:00Z".into(),
+            },
             partitions,
             tables: Default::default(),
             files,
             stage: "genesys_stage".into(),
             load_script: String::new(),
-            source: SourceInfo { api_url: String::new(), data_availability: None },
+            source: SourceInfo {
+                api_url: String::new(),
+                data_availability: None,
+            },
             stats: Default::default(),
         }
     }

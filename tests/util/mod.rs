@@ -14,7 +14,13 @@ use genesys_sim::{Org, Sim, SimConfig};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 pub const SECRET: &str = "sim-secret-for-tests-0123456789";
-pub const TABLES: [&str; 5] = ["conversations", "participants", "sessions", "segments", "session_metrics"];
+pub const TABLES: [&str; 5] = [
+    "conversations",
+    "participants",
+    "sessions",
+    "segments",
+    "session_metrics",
+];
 
 pub fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
@@ -22,7 +28,11 @@ pub fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
 
 /// A simulator config for a fixed past range: jobs serve up to `availability`, the query after.
 pub fn sim_config(availability: DateTime<Utc>) -> SimConfig {
-    let config = SimConfig { data_availability: availability, conversations_per_day: 60, ..SimConfig::default() };
+    let config = SimConfig {
+        data_availability: availability,
+        conversations_per_day: 60,
+        ..SimConfig::default()
+    };
     config.client_secret.set(SECRET);
     config
 }
@@ -41,7 +51,11 @@ impl Run {
         self.output.status.code()
     }
     pub fn summary(&self) -> serde_json::Value {
-        let last = self.stdout.lines().last().unwrap_or_else(|| panic!("no stdout; stderr:\n{}", self.stderr));
+        let last = self
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no stdout; stderr:\n{}", self.stderr));
         serde_json::from_str(last).unwrap()
     }
 }
@@ -82,7 +96,9 @@ pub async fn extract(sim: &Sim, out: &str, extra: &[&str], env: &[(&str, &str)])
 pub fn expected_rows(org: &Org, from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeMap<String, u64> {
     let convs = org.conversations_started_in(from, to);
     let mut n: BTreeMap<String, u64> = TABLES.iter().map(|t| (t.to_string(), 0)).collect();
-    let len = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_array()).map_or(0, |a| a.len()) as u64;
+    let len = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_array()).map_or(0, |a| a.len()) as u64
+    };
     for c in &convs {
         *n.get_mut("conversations").unwrap() += 1;
         for p in c["participants"].as_array().unwrap() {
@@ -110,12 +126,19 @@ pub fn read_manifest(root: &Path) -> Manifest {
 
 pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
 }
 
 /// The schema of `schemas/<table>.json`, read from the checkout (not the copy in the binary).
 pub fn schema_file(table: &str) -> TableSchema {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas").join(format!("{table}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(format!("{table}.json"));
     TableSchema::parse(table, &std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
