@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Extract the conversation-detail model fields from the official Genesys Cloud Python SDK.
 
-Writes tests/fixtures/sdk_analytics_fields.json: for each Analytics* model the loader decodes,
+Writes tests/fixtures/sdk_models.json: for each Analytics* model the loader decodes,
 its JSON field names, SDK types and descriptions. The SDK is read as data, never imported, and
 is not a runtime dependency. Usage:
 
@@ -18,18 +18,21 @@ MODELS = [
     "AnalyticsParticipantWithoutAttributes", "AnalyticsSession", "AnalyticsConversationSegment",
     "AnalyticsSessionMetric", "AnalyticsFlow", "AnalyticsFlowOutcome", "AnalyticsMediaEndpointStat",
     "AnalyticsAgentGroup", "AnalyticsProposedAgent", "AnalyticsScoredAgent", "AnalyticsProperty",
-    "AnalyticsEvaluation", "AnalyticsSurvey", "AnalyticsResolution",
+    "AnalyticsEvaluation", "AnalyticsSurvey", "AnalyticsResolution", "AuthzDivision",
 ]
 BOILERPLATE = re.compile(r"\s*Date time is represented as an ISO-8601 string\..*$")
 
 
 def parse(src):
-    cls = re.search(r"^class (\w+)", src, re.M).group(1)
+    cls = re.search(r"^class (\w+)", src, re.M)
+    if cls is None or "self.swagger_types = {" not in src:
+        return None, []
+    cls = cls.group(1)
     types = dict(re.findall(r"'(\w+)':\s*'([^']+)'", re.search(r"self\.swagger_types = \{(.*?)\}", src, re.S).group(1)))
     names = dict(re.findall(r"'(\w+)':\s*'([^']+)'", re.search(r"self\.attribute_map = \{(.*?)\}", src, re.S).group(1)))
     fields = []
     for attr, typ in types.items():
-        doc = re.search(r"def %s\(self\)[^:]*:\s*\"\"\"\s*Gets the \w+ of this \w+\.\n\s*(.*?)\n\s*\n" % attr, src, re.S)
+        doc = re.search(r"def %s\(self\)[^:]*:\s*\"\"\"\s*Gets the \w+ of this \w+\.\n\s*([^:\s].*?)\n\s*\n" % attr, src, re.S)
         text = BOILERPLATE.sub("", " ".join(doc.group(1).split())) if doc else ""
         fields.append({"name": names[attr], "type": typ, "description": text})
     return cls, fields
@@ -39,7 +42,7 @@ def main(wheel):
     out = {}
     with zipfile.ZipFile(wheel) as z:
         for n in z.namelist():
-            if n.startswith("PureCloudPlatformClientV2/models/analytics_") and n.endswith(".py"):
+            if n.startswith("PureCloudPlatformClientV2/models/") and n.endswith(".py") and "/__" not in n:
                 cls, fields = parse(z.read(n).decode())
                 if cls in MODELS:
                     out[cls] = fields
@@ -49,7 +52,7 @@ def main(wheel):
     version = re.search(r"-(\d+\.\d+\.\d+)-", wheel)
     doc = {"sdk": "purecloudplatformclientv2", "version": version.group(1) if version else None,
            "models": {m: out[m] for m in MODELS}}
-    with open("tests/fixtures/sdk_analytics_fields.json", "w") as f:
+    with open("tests/fixtures/sdk_models.json", "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
 

@@ -13,6 +13,9 @@ use crate::genesys::{Credentials, RetryPolicy, SecretSource, regions};
 use crate::pipeline::ExtractConfig;
 use crate::plan::Range;
 use crate::sink::{Output, WriterSettings};
+use crate::snowflake::ddl::{self, DdlOptions, StageOptions, StageTemplate};
+use crate::snowflake::load::{Names, identifier};
+use crate::snowflake::manifest::SnowflakeTarget;
 
 /// The variable holding the client secret when no file is given.
 pub const SECRET_ENV: &str = "GENESYS_CLIENT_SECRET";
@@ -84,6 +87,12 @@ pub struct ExtractArgs {
     /// Snowflake stage that points at the output root.
     #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
     pub stage: String,
+    /// Snowflake database the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    /// Snowflake schema the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
     /// Days fetched at once.
     #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
     pub concurrency: usize,
@@ -105,7 +114,86 @@ pub struct ExtractArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DdlArgs {}
+pub struct DdlArgs {
+    /// Database to qualify names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    /// Schema to qualify names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
+    /// Only the tables of these datasets (default: all).
+    #[arg(long = "dataset", value_delimiter = ',')]
+    pub datasets: Vec<String>,
+    /// Emit ALTER TABLE ... ADD COLUMN (and CREATE TABLE) for what was added after this schema version.
+    #[arg(long)]
+    pub upgrade_from: Option<u32>,
+    /// Also print a named Parquet file format and a CREATE STAGE template for this storage.
+    #[arg(long, value_enum)]
+    pub stage_template: Option<StageTemplate>,
+    /// Stage name for the template.
+    #[arg(long, env = "GENESYS_STAGE", default_value = "genesys_stage")]
+    pub stage: String,
+    /// Stage URL (s3://..., s3compat://..., gcs://..., azure://...); a placeholder when omitted.
+    #[arg(long)]
+    pub stage_url: Option<String>,
+    /// Storage integration name for the s3, gcs and azure templates.
+    #[arg(long)]
+    pub storage_integration: Option<String>,
+    /// Endpoint host for the s3compat template (no scheme, no port).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+impl DdlArgs {
+    /// Renders the DDL these flags ask for.
+    pub fn render(self) -> Result<String> {
+        let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        let catalog = crate::schema::Catalog::builtin();
+        let mut tables = Vec::new();
+        for d in &self.datasets {
+            if !crate::pipeline::DATASETS.contains(&d.as_str()) {
+                return Err(Error::Input(format!("unknown dataset {d:?}")));
+            }
+        }
+        for t in catalog.tables() {
+            if self.datasets.is_empty() || self.datasets.contains(&t.dataset) {
+                tables.push(t.clone());
+            }
+        }
+        let stage = match self.stage_template {
+            Some(template) => {
+                let name = crate::snowflake::load::stage_reference(&self.stage)?;
+                Some(StageOptions {
+                    template,
+                    name: name.trim_start_matches('@').to_string(),
+                    url: self.stage_url,
+                    storage_integration: self.storage_integration,
+                    endpoint: self.endpoint,
+                })
+            }
+            None => None,
+        };
+        ddl::render(
+            &tables,
+            &DdlOptions {
+                names,
+                stage,
+                upgrade_from: self.upgrade_from,
+            },
+        )
+    }
+}
+
+/// Validates the database and schema flags into the names the SQL uses.
+fn names(database: Option<&str>, schema: Option<&str>) -> Result<Names> {
+    if database.is_some() && schema.is_none() {
+        return Err(Error::Input("--database needs --schema".into()));
+    }
+    Ok(Names {
+        database: database.map(|d| identifier("--database", d)).transpose()?,
+        schema: schema.map(|s| identifier("--schema", s)).transpose()?,
+    })
+}
 
 impl ExtractArgs {
     /// Checks the flags and resolves them into the library's configuration.
@@ -185,6 +273,7 @@ impl ExtractArgs {
             return Err(Error::Input("--max-attempts must be at least 1".into()));
         }
         crate::snowflake::load::stage_reference(&self.stage)?;
+        let names = names(self.database.as_deref(), self.schema.as_deref())?;
         let output = Output::open(&self.out)?;
         Ok(ExtractConfig {
             datasets: self.datasets.iter().map(|d| d.trim().to_string()).collect(),
@@ -194,6 +283,10 @@ impl ExtractArgs {
             login_url,
             credentials: Credentials { client_id, secret },
             stage: self.stage,
+            snowflake: SnowflakeTarget {
+                database: names.database,
+                schema: names.schema,
+            },
             concurrency: self.concurrency,
             details: DetailsSettings {
                 query_page_size: self.page_size,

@@ -224,7 +224,7 @@ impl TableBuilder {
                     Plan::Parent(level, field.clone())
                 }
                 Source::RunId => Plan::RunId,
-                Source::ConversationDate => Plan::Date,
+                Source::ConversationDate | Source::SnapshotDate => Plan::Date,
                 Source::Index => Plan::Index,
                 Source::ExtraFields => Plan::Extra,
             });
@@ -285,12 +285,9 @@ impl TableBuilder {
                 return Err(Error::Payload {
                     path: self.schema.path.clone(),
                     message: format!(
-                        "{} row of conversation {} has no {} (required)",
+                        "{} row of {} has no {} (required)",
                         self.schema.table,
-                        ctx.conversation
-                            .get("conversationId")
-                            .and_then(Value::as_str)
-                            .unwrap_or("?"),
+                        ctx.describe(),
                         c.name
                     ),
                 });
@@ -380,6 +377,21 @@ fn field_name(source: &Source) -> String {
 }
 
 impl Context<'_> {
+    /// Names the record a row comes from, for error messages.
+    fn describe(&self) -> String {
+        match self
+            .conversation
+            .get("conversationId")
+            .and_then(Value::as_str)
+        {
+            Some(id) => format!("conversation {id}"),
+            None => match self.conversation.get("id").and_then(Value::as_str) {
+                Some(id) => format!("entity {id}"),
+                None => "an entity without an id".to_string(),
+            },
+        }
+    }
+
     fn parent(&self, level: Level) -> Option<&Map<String, Value>> {
         match level {
             Level::Conversation => Some(self.conversation),
@@ -523,6 +535,49 @@ impl ConversationDecoder {
     }
 
     /// Unknown (or mistyped) fields seen since the last call, per (table, field).
+    pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
+        std::mem::take(&mut self.unknown)
+    }
+}
+
+/// Turns flat entities (the items of a listing endpoint, e.g. divisions) into rows of one
+/// dimension table, stamped with the snapshot date.
+pub struct EntityDecoder {
+    table: TableBuilder,
+    run_id: String,
+    date: i32,
+    unknown: BTreeMap<(String, String), u64>,
+}
+
+impl EntityDecoder {
+    pub fn new(schema: Arc<TableSchema>, run_id: &str, snapshot: NaiveDate) -> Result<Self> {
+        Ok(EntityDecoder {
+            table: TableBuilder::new(schema)?,
+            run_id: run_id.to_string(),
+            date: date32(snapshot),
+            unknown: BTreeMap::new(),
+        })
+    }
+
+    pub fn push(&mut self, entity: &Value) -> Result<()> {
+        let obj = entity.as_object().ok_or_else(|| Error::Payload {
+            path: self.table.schema.path.clone(),
+            message: format!("an item is not a JSON object: {entity}"),
+        })?;
+        let ctx = Context {
+            conversation: obj,
+            participant: None,
+            session: None,
+            date: self.date,
+            run_id: &self.run_id,
+        };
+        self.table.append(obj, &ctx, 0, &mut self.unknown)
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        self.table.finish()
+    }
+
     pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
         std::mem::take(&mut self.unknown)
     }
@@ -715,6 +770,32 @@ mod tests {
             err.contains("conversation c1") && err.contains("participant_id"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dimension_entities_become_snapshot_rows() {
+        let schema = Catalog::builtin().table("divisions").unwrap().clone();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut d = EntityDecoder::new(schema, "r", day).unwrap();
+        d.push(&json!({"id": "d1", "name": "Home", "homeDivision": true, "objectCounts": {"queues": 3}}))
+            .unwrap();
+        let err = d.push(&json!({"name": "no id"})).unwrap_err().to_string();
+        assert!(
+            err.contains("divisions row of an entity without an id has no id"),
+            "{err}"
+        );
+        let b = d.finish().unwrap();
+        assert_eq!(b.num_rows(), 1);
+        let snap = b
+            .column_by_name("snapshot_date")
+            .unwrap()
+            .as_primitive::<arrow_array::types::Date32Type>();
+        assert_eq!(snap.value(0), date32(day));
+        let counts = b
+            .column_by_name("object_counts")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(counts.value(0), r#"{"queues":3}"#);
     }
 
     #[test]

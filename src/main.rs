@@ -5,18 +5,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use genesys_loader::cli::{Cli, Command, LogFormat};
-use genesys_loader::schema::Catalog;
-use genesys_loader::snowflake::ddl;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, &cli.log);
     let result = match cli.command {
-        Command::Ddl(_) => {
-            print!("{}", ddl::create_tables(Catalog::builtin().tables()));
-            Ok(())
-        }
+        Command::Ddl(args) => args.render().map(|sql| print!("{sql}")),
         Command::Extract(args) => run_extract(*args),
     };
     match result {

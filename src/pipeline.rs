@@ -18,20 +18,38 @@ use rayon::prelude::*;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::decode::{ConversationDecoder, conversation_key};
+use crate::decode::{ConversationDecoder, EntityDecoder, conversation_key};
 use crate::error::{Error, Result};
 use crate::genesys::conversations::{ConversationApi, DetailsSettings, Page};
+use crate::genesys::listing;
 use crate::genesys::{ApiClient, ApiStats, Credentials, RetryPolicy, TokenProvider};
 use crate::plan::{Chunk, FetchMethod, Range, fmt};
 use crate::schema::{Catalog, TableSchema};
 use crate::sink::{FileWritten, Output, PartitionWriter, WriterSettings};
 use crate::snowflake::load;
 use crate::snowflake::manifest::{
-    self, Manifest, Partition, RangeInfo, RunStats, SourceInfo, TableTotals, Tool,
+    self, Manifest, Partition, RangeInfo, RunStats, Snapshot, SnowflakeTarget, SourceInfo,
+    TableTotals, Tool,
 };
 
 /// The datasets this build can extract.
-pub const DATASETS: &[&str] = &["conversations"];
+pub const DATASETS: &[&str] = &["conversations", "divisions"];
+
+/// A dimension dataset: a listing endpoint snapshotted whole on every run.
+struct Dimension {
+    dataset: &'static str,
+    table: &'static str,
+    path: &'static str,
+}
+
+const DIMENSIONS: &[Dimension] = &[Dimension {
+    dataset: "divisions",
+    table: "divisions",
+    path: "/api/v2/authorization/divisions",
+}];
+
+/// Page size for listing endpoints (the platform's usual maximum).
+const LISTING_PAGE_SIZE: u32 = 100;
 
 /// Everything `extract` needs, validated.
 #[derive(Debug, Clone)]
@@ -43,6 +61,8 @@ pub struct ExtractConfig {
     pub login_url: String,
     pub credentials: Credentials,
     pub stage: String,
+    /// Database and schema the load script qualifies table names with.
+    pub snowflake: SnowflakeTarget,
     /// Chunks fetched at once (default 2: analytics limits concurrent jobs per client).
     pub concurrency: usize,
     pub details: DetailsSettings,
@@ -78,6 +98,7 @@ struct ChunkOutcome {
 /// State shared by all chunks of a run.
 struct Run {
     run_id: String,
+    client: Arc<ApiClient>,
     api: ConversationApi,
     output: Output,
     tables: Vec<Arc<TableSchema>>,
@@ -88,6 +109,7 @@ struct Run {
 pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let started = Utc::now();
     let clock = Instant::now();
+    let mut datasets: Vec<String> = Vec::new();
     for d in &cfg.datasets {
         if !DATASETS.contains(&d.as_str()) {
             return Err(Error::Input(format!(
@@ -95,7 +117,11 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
                 DATASETS.join(", ")
             )));
         }
+        if !datasets.contains(d) {
+            datasets.push(d.clone());
+        }
     }
+    let facts = datasets.iter().any(|d| d == "conversations");
     let run_id = new_run_id(started);
     let span = tracing::info_span!("run", run_id = %run_id);
     let _enter = span.enter();
@@ -116,21 +142,31 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
         cfg.retry.clone(),
         stats.clone(),
     ));
-    let api = ConversationApi::new(client, cfg.details.clone());
+    let api = ConversationApi::new(client.clone(), cfg.details.clone());
 
-    let availability = api.availability().await?;
-    let chunks = cfg.range.chunks(availability);
-    tracing::info!(
-        from = %fmt(cfg.range.from),
-        to = %fmt(cfg.range.to),
-        chunks = chunks.len(),
-        data_availability = %fmt(availability),
-        out = %cfg.output.url,
-        "extracting conversation details"
-    );
+    let (availability, chunks) = if facts {
+        let availability = api.availability().await?;
+        let chunks = cfg.range.chunks(availability);
+        tracing::info!(
+            from = %fmt(cfg.range.from),
+            to = %fmt(cfg.range.to),
+            chunks = chunks.len(),
+            data_availability = %fmt(availability),
+            out = %cfg.output.url,
+            "extracting conversation details"
+        );
+        (Some(availability), chunks)
+    } else {
+        (None, Vec::new())
+    };
 
+    let run_tables: Vec<Arc<TableSchema>> = datasets
+        .iter()
+        .flat_map(|d| Catalog::builtin().dataset_tables(d))
+        .collect();
     let run = Arc::new(Run {
         run_id: run_id.clone(),
+        client,
         api,
         output: cfg.output.clone(),
         tables: Catalog::builtin().dataset_tables("conversations"),
@@ -138,7 +174,7 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
         unknown: Mutex::new(BTreeMap::new()),
     });
 
-    let outcomes: Vec<ChunkOutcome> = futures::stream::iter(chunks.iter().copied())
+    let mut outcomes: Vec<ChunkOutcome> = futures::stream::iter(chunks.iter().copied())
         .map(|chunk| {
             let run = run.clone();
             async move { run.chunk(chunk).await }
@@ -146,6 +182,19 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
         .buffered(cfg.concurrency.max(1))
         .try_collect()
         .await?;
+    let snapshot_day = started.date_naive();
+    let mut snapshots = Vec::new();
+    for dim in DIMENSIONS
+        .iter()
+        .filter(|d| datasets.iter().any(|x| x == d.dataset))
+    {
+        outcomes.push(run.clone().snapshot(dim, snapshot_day).await?);
+        snapshots.push(Snapshot {
+            table: dim.table.to_string(),
+            column: "snapshot_date".into(),
+            value: snapshot_day.to_string(),
+        });
+    }
 
     // Commit: totals, load script, then the manifest (last).
     let mut tables: BTreeMap<String, TableTotals> = run
@@ -208,23 +257,25 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
         },
         started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
         finished_at: String::new(),
-        datasets: cfg.datasets.clone(),
+        datasets: datasets.clone(),
         range: RangeInfo {
             from: fmt(cfg.range.from),
             to: fmt(cfg.range.to),
         },
         partitions,
+        snapshots,
         tables,
         files,
         stage: load::stage_reference(&cfg.stage)?,
+        snowflake: cfg.snowflake.clone(),
         load_script: Manifest::script_path(&run_id),
         source: SourceInfo {
             api_url: cfg.api_url.clone(),
-            data_availability: Some(fmt(availability)),
+            data_availability: availability.map(fmt),
         },
         stats: run_stats,
     };
-    let script = load::script(&manifest, &run.tables)?;
+    let script = load::script(&manifest, &run_tables)?;
     cfg.output
         .put(&Manifest::script_path(&run_id), Bytes::from(script))
         .await?;
@@ -253,6 +304,71 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
 }
 
 impl Run {
+    /// Takes a full snapshot of a dimension listing into its `snapshot_date` partition.
+    async fn snapshot(
+        self: Arc<Self>,
+        dim: &Dimension,
+        day: chrono::NaiveDate,
+    ) -> Result<ChunkOutcome> {
+        let schema = Catalog::builtin()
+            .table(dim.table)
+            .cloned()
+            .ok_or_else(|| Error::Schema {
+                table: dim.table.to_string(),
+                message: "missing from the catalog".into(),
+            })?;
+        let entities = listing::fetch_all(&self.client, dim.path, LISTING_PAGE_SIZE).await?;
+        let fetched = entities.len() as u64;
+        let (run_id, table) = (self.run_id.clone(), schema.clone());
+        let (batch, unknown, dups) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut dec = EntityDecoder::new(table, &run_id, day)?;
+            let mut seen = HashSet::new();
+            let mut dups = 0u64;
+            for raw in &entities {
+                let v: Value = serde_json::from_str(raw.get()).map_err(|e| Error::Payload {
+                    path: "entities[]".into(),
+                    message: e.to_string(),
+                })?;
+                // Listings can shift while paged; keep the first copy of each id.
+                let id = v.get("id").and_then(Value::as_str).map(str::to_string);
+                if let Some(id) = id {
+                    if !seen.insert(id) {
+                        dups += 1;
+                        continue;
+                    }
+                }
+                dec.push(&v)?;
+            }
+            Ok((dec.finish()?, dec.take_unknown_fields(), dups))
+        })
+        .await
+        .map_err(|e| Error::Encode {
+            table: dim.table.into(),
+            message: format!("decode task failed: {e}"),
+        })??;
+        self.note_unknown(unknown);
+        let mut writer = PartitionWriter::new(
+            self.output.clone(),
+            schema,
+            day.to_string(),
+            self.run_id.clone(),
+            self.writer.clone(),
+        )?;
+        writer.write(&batch).await?;
+        let files = writer.finish().await?;
+        tracing::info!(
+            dataset = dim.dataset,
+            rows = batch.num_rows(),
+            fetched,
+            "snapshot done"
+        );
+        Ok(ChunkOutcome {
+            files,
+            duplicates: dups,
+            ..Default::default()
+        })
+    }
+
     async fn chunk(self: Arc<Self>, chunk: Chunk) -> Result<ChunkOutcome> {
         let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
         let fetch = {

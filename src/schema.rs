@@ -26,6 +26,7 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
         "session_metrics",
         include_str!("../schemas/session_metrics.json"),
     ),
+    ("divisions", include_str!("../schemas/divisions.json")),
 ];
 
 /// A column's logical type. Kept small on purpose: each maps to one Arrow type that
@@ -99,6 +100,8 @@ pub enum Source {
     RunId,
     /// The UTC date of the conversation's start (`meta:conversation_date`).
     ConversationDate,
+    /// The UTC date of a dimension snapshot: the run's date (`meta:snapshot_date`).
+    SnapshotDate,
     /// The row's position in its parent's list (`meta:index`).
     Index,
     /// Fields of the entity that no column names, as a JSON object (`meta:extra_fields`).
@@ -126,6 +129,7 @@ fn parse_source(s: &str) -> Option<Source> {
         }
         ("meta", "run_id") => Some(Source::RunId),
         ("meta", "conversation_date") => Some(Source::ConversationDate),
+        ("meta", "snapshot_date") => Some(Source::SnapshotDate),
         ("meta", "index") => Some(Source::Index),
         ("meta", "extra_fields") => Some(Source::ExtraFields),
         _ => None,
@@ -141,6 +145,24 @@ pub struct Column {
     pub nullable: bool,
     pub source: Source,
     pub description: String,
+    /// The schema version that added this column (`ddl --upgrade-from` adds what came later);
+    /// when omitted, the table's own `since`.
+    #[serde(default)]
+    pub since: u32,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+/// How a table is loaded into Snowflake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableKind {
+    /// Facts: the run replaces its partitions (delete, then COPY).
+    Fact,
+    /// Dimensions: a full snapshot per run, merged by key (COPY into staging, dedupe, MERGE).
+    Dimension,
 }
 
 /// One output table, as declared in `schemas/<table>.json`.
@@ -149,8 +171,10 @@ pub struct TableSchema {
     pub table: String,
     pub version: u32,
     pub description: String,
-    /// `fact` (partition replace) or `dimension` (snapshot merge).
-    pub kind: String,
+    pub kind: TableKind,
+    /// The schema version that added this table.
+    #[serde(default = "first_version")]
+    pub since: u32,
     pub dataset: String,
     /// The API model a row is made from (e.g. `AnalyticsSession`).
     pub model: String,
@@ -168,10 +192,13 @@ pub struct TableSchema {
 impl TableSchema {
     /// Parses and checks one schema document.
     pub fn parse(name: &str, text: &str) -> Result<TableSchema> {
-        let schema: TableSchema = serde_json::from_str(text).map_err(|e| Error::Schema {
+        let mut schema: TableSchema = serde_json::from_str(text).map_err(|e| Error::Schema {
             table: name.to_string(),
             message: e.to_string(),
         })?;
+        for c in schema.columns.iter_mut().filter(|c| c.since == 0) {
+            c.since = schema.since;
+        }
         schema.validate()?;
         Ok(schema)
     }
@@ -208,6 +235,19 @@ impl TableSchema {
         {
             return Err(fail("more than one extra_fields column".into()));
         }
+        if let Some(c) = self
+            .columns
+            .iter()
+            .find(|c| c.since > self.version || c.since < self.since)
+        {
+            return Err(fail(format!(
+                "column {} says since v{}, outside the table's v{}..=v{}",
+                c.name, c.since, self.since, self.version
+            )));
+        }
+        if self.kind == TableKind::Dimension && self.primary_key.is_empty() {
+            return Err(fail("a dimension needs a primary key to merge on".into()));
+        }
         Ok(())
     }
 
@@ -227,6 +267,11 @@ impl TableSchema {
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The transient table a dimension snapshot is copied into before the merge.
+    pub fn staging_table(&self) -> String {
+        format!("{}_staging", self.table)
     }
 }
 
@@ -314,7 +359,8 @@ mod tests {
                 "participants",
                 "sessions",
                 "segments",
-                "session_metrics"
+                "session_metrics",
+                "divisions"
             ]
         );
     }

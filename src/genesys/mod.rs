@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod conversations;
+pub mod listing;
 pub mod regions;
 pub mod stats;
 

@@ -1,18 +1,28 @@
 //! The run's Snowflake load script: `<out>/_manifests/<run_id>.sql`.
 //!
-//! One transaction for the whole run: for each table, delete the partitions the run covers,
-//! then `COPY INTO` exactly the run's files from the stage (at most 1,000 per statement, the
-//! `FILES=` limit). `FORCE=TRUE` makes a re-run load the files again after the delete removed
-//! their rows (load metadata would otherwise skip them), so running the script twice, or
-//! loading a later re-extraction of the same days, never duplicates rows. A single transaction
-//! across tables means readers never see a conversation without its participants.
+//! One transaction for the whole run, so readers never see a conversation without its
+//! participants, and a failure anywhere leaves the warehouse as it was:
+//! - **fact tables** (partitioned by `conversation_date`): delete the partitions the run covers,
+//!   then `COPY INTO` exactly the run's files from the stage (at most 1,000 per statement, the
+//!   `FILES=` limit). `FORCE=TRUE` loads the files even when load metadata remembers them (a
+//!   re-run), which is safe because the delete removed their rows first.
+//! - **dimension tables** (a full snapshot per run): empty the transient staging table, copy the
+//!   snapshot into it, and `MERGE` it into the table by key, deduplicated first with
+//!   `QUALIFY ROW_NUMBER() ... = 1` (MERGE with duplicate source keys is an error in Snowflake).
+//! - **reconciliation**: per table, the rows the run loaded (`run_id` = this run) must equal the
+//!   manifest's count; on a mismatch the check fails with a message naming the table and both
+//!   counts, before `COMMIT`, so nothing of the run is committed.
+//!
+//! Run it with stop-on-error (snowsql `-o exit_on_error=true`, or one statement at a time from
+//! Airflow): a statement that fails leaves the transaction open, and Snowflake rolls an open
+//! transaction back when the session ends.
 
 use std::sync::Arc;
 
 use super::manifest::{Manifest, Partition};
 use super::quote;
 use crate::error::{Error, Result};
-use crate::schema::TableSchema;
+use crate::schema::{TableKind, TableSchema};
 
 /// Snowflake's limit on names in one `FILES=(...)` list.
 pub const MAX_FILES_PER_COPY: usize = 1000;
@@ -33,7 +43,51 @@ pub fn stage_reference(stage: &str) -> Result<String> {
     Ok(format!("@{}", s.trim_end_matches('/')))
 }
 
-/// The WHERE clause that selects the rows the run replaces in one table.
+/// Checks an unquoted Snowflake identifier (database or schema name).
+pub fn identifier(flag: &str, name: &str) -> Result<String> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(Error::Input(format!(
+            "{flag} {name:?} is not an unquoted Snowflake identifier (letters, digits, _ and $)"
+        )))
+    }
+}
+
+/// Qualifies object names with the target database and schema, when given.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub database: Option<String>,
+    pub schema: Option<String>,
+}
+
+impl Names {
+    pub fn table(&self, name: &str) -> String {
+        match (&self.database, &self.schema) {
+            (Some(d), Some(s)) => format!("{d}.{s}.{name}"),
+            (None, Some(s)) => format!("{s}.{name}"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// A stage given without a schema lives next to the tables.
+    pub fn stage(&self, stage: &str) -> String {
+        let bare = stage.trim_start_matches('@');
+        let name_part = bare.split('/').next().unwrap_or(bare);
+        if name_part.contains('.') {
+            format!("@{bare}")
+        } else {
+            format!("@{}", self.table(bare))
+        }
+    }
+}
+
+/// The WHERE clause that selects the rows the run replaces in one fact table.
 fn delete_predicate(table: &TableSchema, partitions: &[Partition]) -> Result<String> {
     let col = &table.partition_column;
     let full: Vec<String> = partitions
@@ -62,55 +116,131 @@ fn delete_predicate(table: &TableSchema, partitions: &[Partition]) -> Result<Str
     Ok(terms.join("\n   OR "))
 }
 
-/// Renders the load script for a manifest.
-pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String> {
-    let stage = stage_reference(&manifest.stage)?;
+/// `COPY INTO` statements for a list of files, at most 1,000 per statement.
+fn copies(target: &str, stage: &str, files: &[&str]) -> String {
     let mut sql = String::new();
-    sql.push_str(&format!(
-        "-- genesys-loader {} load script for run {}\n\
+    for group in files.chunks(MAX_FILES_PER_COPY) {
+        let list = group
+            .iter()
+            .map(|p| format!("    {}", quote(p)))
+            .collect::<Vec<_>>()
+            .join(",\n");
+        sql.push_str(&format!(
+            "COPY INTO {target}\n  FROM {stage}\n  FILES = (\n{list}\n  )\n  \
+             FILE_FORMAT = (TYPE = PARQUET USE_VECTORIZED_SCANNER = TRUE)\n  \
+             MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE\n  ON_ERROR = ABORT_STATEMENT\n  FORCE = TRUE;\n"
+        ));
+    }
+    sql
+}
+
+/// A statement that fails, naming the table and both counts, unless `target` holds exactly
+/// `expected` rows of this run.
+fn reconcile(label: &str, target: &str, run_id: &str, expected: u64) -> String {
+    format!(
+        "SELECT IFF(loaded = {expected}, 'ok', TO_VARCHAR(TO_NUMBER('reconciliation failed: {label} loaded ' || loaded || ' rows of run {run_id}, the manifest lists {expected}'))) AS {label}_reconciled\n  \
+         FROM (SELECT COUNT(*) AS loaded FROM {target} WHERE run_id = {});\n",
+        quote(run_id)
+    )
+}
+
+/// Renders the load script for a manifest; `tables` are the tables of the run's datasets.
+pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String> {
+    let names = Names {
+        database: manifest.snowflake.database.clone(),
+        schema: manifest.snowflake.schema.clone(),
+    };
+    let stage = names.stage(&stage_reference(&manifest.stage)?);
+    let run_id = &manifest.run_id;
+    let mut sql = format!(
+        "-- genesys-loader {} load script for run {run_id}\n\
          -- Range: conversations that started in [{}, {}).\n\
-         -- Loads exactly the files listed in {}; replaces the run's partitions, so it is safe to run again.\n\
-         -- The stage {stage} must point at the output root ({}).\n\n",
+         -- Loads exactly the files listed in {}; safe to run again.\n\
+         -- {stage} must point at the output root (the folder that holds _manifests/).\n\
+         -- Run with stop-on-error: nothing is committed unless every statement succeeds.\n\n\
+         BEGIN TRANSACTION;\n",
         manifest.tool.version,
-        manifest.run_id,
         manifest.range.from,
         manifest.range.to,
-        Manifest::path(&manifest.run_id),
-        "the folder that holds _manifests/"
-    ));
-    sql.push_str("BEGIN TRANSACTION;\n");
+        Manifest::path(run_id),
+    );
+    let mut checks = String::new();
     for table in tables {
         let name = &table.table;
-        if manifest.partitions.is_empty() {
-            continue;
-        }
+        let target = names.table(name);
+        let rows = manifest.tables.get(name).map_or(0, |t| t.rows);
         let files: Vec<&str> = manifest
             .files
             .iter()
             .filter(|f| &f.table == name)
             .map(|f| f.path.as_str())
             .collect();
-        sql.push_str(&format!(
-            "\n-- {name}: {} file(s), {} row(s)\n",
-            files.len(),
-            manifest.tables.get(name).map_or(0, |t| t.rows)
-        ));
-        sql.push_str(&format!(
-            "DELETE FROM {name}\n WHERE {};\n",
-            delete_predicate(table, &manifest.partitions)?
-        ));
-        for group in files.chunks(MAX_FILES_PER_COPY) {
-            let list = group
-                .iter()
-                .map(|p| format!("  {}", quote(p)))
-                .collect::<Vec<_>>()
-                .join(",\n");
-            sql.push_str(&format!(
-                "COPY INTO {name}\n  FROM {stage}\n  FILES = (\n{list}\n  )\n  \
-                 FILE_FORMAT = (TYPE = PARQUET USE_VECTORIZED_SCANNER = TRUE)\n  \
-                 MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE\n  ON_ERROR = ABORT_STATEMENT\n  FORCE = TRUE;\n"
-            ));
+        match table.kind {
+            TableKind::Fact => {
+                if manifest.partitions.is_empty() {
+                    continue;
+                }
+                sql.push_str(&format!(
+                    "\n-- {name}: replace {} partition(s) with {} file(s), {rows} row(s)\n",
+                    manifest.partitions.len(),
+                    files.len()
+                ));
+                sql.push_str(&format!(
+                    "DELETE FROM {target}\n WHERE {};\n",
+                    delete_predicate(table, &manifest.partitions)?
+                ));
+                sql.push_str(&copies(&target, &stage, &files));
+                checks.push_str(&reconcile(name, &target, run_id, rows));
+            }
+            TableKind::Dimension => {
+                if !manifest.snapshots.iter().any(|s| &s.table == name) {
+                    continue;
+                }
+                let staging = names.table(&table.staging_table());
+                let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+                let key = &table.primary_key;
+                sql.push_str(&format!(
+                    "\n-- {name}: merge a snapshot of {} file(s), {rows} row(s), by {}\n",
+                    files.len(),
+                    key.join(", ")
+                ));
+                sql.push_str(&format!("DELETE FROM {staging};\n"));
+                sql.push_str(&copies(&staging, &stage, &files));
+                let on = key
+                    .iter()
+                    .map(|k| format!("t.{k} = s.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let set = cols
+                    .iter()
+                    .filter(|c| !key.iter().any(|k| k == *c))
+                    .map(|c| format!("t.{c} = s.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let values = cols
+                    .iter()
+                    .map(|c| format!("s.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sql.push_str(&format!(
+                    "MERGE INTO {target} AS t\n  USING (\n    SELECT * FROM {staging} WHERE run_id = {}\n    \
+                     QUALIFY ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {} DESC) = 1\n  ) AS s\n  \
+                     ON {on}\n  WHEN MATCHED THEN UPDATE SET {set}\n  \
+                     WHEN NOT MATCHED THEN INSERT ({}) VALUES ({values});\n",
+                    quote(run_id),
+                    key.join(", "),
+                    table.partition_column,
+                    cols.join(", "),
+                ));
+                checks.push_str(&reconcile(name, &staging, run_id, rows));
+            }
         }
+    }
+    if !checks.is_empty() {
+        sql.push_str(
+            "\n-- Reconciliation: each table holds exactly the manifest's rows of this run.\n",
+        );
+        sql.push_str(&checks);
     }
     sql.push_str("\nCOMMIT;\n");
     Ok(sql)
@@ -123,24 +253,31 @@ mod tests {
     use crate::sink::FileWritten;
     use crate::snowflake::manifest::*;
 
+    fn partition(day: &str, from: &str, to: &str, full_day: bool) -> Partition {
+        Partition {
+            column: "conversation_date".into(),
+            value: day.into(),
+            from: from.into(),
+            to: to.into(),
+            full_day,
+            method: "job".into(),
+        }
+    }
+
     fn manifest(files: usize, partial: bool) -> Manifest {
         let partitions = vec![
-            Partition {
-                column: "conversation_date".into(),
-                value: "2026-11-01".into(),
-                from: "2026-11-01T00:00:00Z".into(),
-                to: "2026-11-02T00:00:00Z".into(),
-                full_day: true,
-                method: "job".into(),
-            },
-            Partition {
-                column: "conversation_date".into(),
-                value: "2026-11-02".into(),
-                from: "2026-11-02T00:00:00Z".into(),
-                to: "2026-11-02T06:00:00Z".into(),
-                full_day: !partial,
-                method: "query".into(),
-            },
+            partition(
+                "2026-11-01",
+                "2026-11-01T00:00:00Z",
+                "2026-11-02T00:00:00Z",
+                true,
+            ),
+            partition(
+                "2026-11-02",
+                "2026-11-02T00:00:00Z",
+                "2026-11-02T06:00:00Z",
+                !partial,
+            ),
         ];
         let files = (0..files)
             .map(|i| FileWritten {
@@ -167,9 +304,11 @@ mod tests {
                 to: "2026-11-02T06:00:00Z".into(),
             },
             partitions,
+            snapshots: Vec::new(),
             tables: Default::default(),
             files,
             stage: "genesys_stage".into(),
+            snowflake: SnowflakeTarget::default(),
             load_script: String::new(),
             source: SourceInfo {
                 api_url: String::new(),
@@ -186,6 +325,7 @@ mod tests {
         assert_eq!(sql.matches("COPY INTO segments").count(), 3);
         assert_eq!(sql.matches("COPY INTO conversations").count(), 0);
         assert_eq!(sql.matches("DELETE FROM").count(), 5);
+        assert_eq!(sql.matches("_reconciled").count(), 5);
         assert!(sql.contains("conversation_date IN (DATE '2026-11-01', DATE '2026-11-02')"));
         assert!(sql.starts_with("-- genesys-loader") && sql.trim_end().ends_with("COMMIT;"));
     }
@@ -200,10 +340,60 @@ mod tests {
     }
 
     #[test]
-    fn stage_names_are_checked() {
+    fn names_are_qualified_with_database_and_schema() {
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let mut m = manifest(1, false);
+        m.snowflake = SnowflakeTarget {
+            database: Some("RAW".into()),
+            schema: Some("GENESYS".into()),
+        };
+        let sql = script(&m, &tables).unwrap();
+        assert!(sql.contains("DELETE FROM RAW.GENESYS.segments"));
+        assert!(sql.contains("COPY INTO RAW.GENESYS.segments\n  FROM @RAW.GENESYS.genesys_stage"));
+        let names = Names {
+            database: Some("A".into()),
+            schema: Some("B".into()),
+        };
+        assert_eq!(names.stage("@other.sch.stg/sub"), "@other.sch.stg/sub");
+    }
+
+    #[test]
+    fn dimensions_merge_a_deduplicated_snapshot() {
+        let tables = Catalog::builtin().dataset_tables("divisions");
+        let mut m = manifest(0, false);
+        m.partitions.clear();
+        m.snapshots = vec![Snapshot {
+            table: "divisions".into(),
+            column: "snapshot_date".into(),
+            value: "2026-11-24".into(),
+        }];
+        m.files = vec![FileWritten {
+            table: "divisions".into(),
+            path: "divisions/snapshot_date=2026-11-24/part-r-00000.parquet".into(),
+            partition: "2026-11-24".into(),
+            rows: 4,
+            bytes: 1,
+            e_tag: None,
+        }];
+        let sql = script(&m, &tables).unwrap();
+        assert!(sql.contains("DELETE FROM divisions_staging;"));
+        assert!(sql.contains("COPY INTO divisions_staging"));
+        assert!(sql.contains(
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY snapshot_date DESC) = 1"
+        ));
+        assert!(sql.contains("ON t.id = s.id"));
+        assert!(!sql.contains("t.id = s.id, "), "the key is not updated");
+        assert!(sql.contains("FROM divisions_staging WHERE run_id = 'r'"));
+    }
+
+    #[test]
+    fn stage_names_and_identifiers_are_checked() {
         assert_eq!(stage_reference("genesys_stage").unwrap(), "@genesys_stage");
         assert_eq!(stage_reference("@db.sch.stg/").unwrap(), "@db.sch.stg");
         assert!(stage_reference("x; DROP TABLE t").is_err());
         assert!(stage_reference("@").is_err());
+        assert!(identifier("--schema", "GENESYS_RAW").is_ok());
+        assert!(identifier("--schema", "1abc").is_err());
+        assert!(identifier("--database", "a;b").is_err());
     }
 }

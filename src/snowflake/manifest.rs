@@ -26,12 +26,19 @@ pub struct Manifest {
     pub datasets: Vec<String>,
     /// The range whose conversations the run wrote: those with `from <= conversationStart < to`.
     pub range: RangeInfo,
-    /// Every partition the run covers, with or without files: the load replaces all of them.
+    /// Every partition of the fact tables the run covers, with or without files: the load
+    /// replaces all of them.
     pub partitions: Vec<Partition>,
+    /// Dimension snapshots the run took: the load merges them by key.
+    #[serde(default)]
+    pub snapshots: Vec<Snapshot>,
     pub tables: BTreeMap<String, TableTotals>,
     pub files: Vec<FileWritten>,
     /// Snowflake stage over the output root, and the load script for this run.
     pub stage: String,
+    /// Database and schema the load script qualifies table names with (none: the session's).
+    #[serde(default)]
+    pub snowflake: SnowflakeTarget,
     pub load_script: String,
     pub source: SourceInfo,
     pub stats: RunStats,
@@ -62,8 +69,27 @@ pub struct Partition {
     pub method: String,
 }
 
+/// One dimension snapshot (`snapshot_date` partition of a dimension table).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Snapshot {
+    pub table: String,
+    pub column: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SnowflakeTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TableTotals {
+    /// `fact` (partition replace) or `dimension` (snapshot merge).
+    #[serde(default)]
+    pub kind: String,
     pub rows: u64,
     pub files: u64,
     pub bytes: u64,

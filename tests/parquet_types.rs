@@ -1,0 +1,133 @@
+//! The Parquet the loader writes is what Snowflake reads right: each column's physical and
+//! logical type is pinned here (fakesnow reads logical types leniently, so it cannot catch
+//! these), and big partitions roll over into several files near the target size.
+
+use chrono::{TimeZone, Utc};
+use genesys_loader::decode::ConversationDecoder;
+use genesys_loader::schema::{Catalog, ColumnType};
+use genesys_loader::sink::{Output, PartitionWriter, WriterSettings};
+use genesys_sim::Org;
+use parquet::basic::{LogicalType, TimeUnit, Type as PhysicalType};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_have_snowflake_safe_types_and_files_roll_at_the_target_size() {
+    let org = Org::new(11, 400, Utc::now());
+    let day = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+    let convs = org.conversations_started_in(day, day + chrono::Duration::days(1));
+    let dir = tempfile::tempdir().unwrap();
+    let output = Output::open(dir.path().to_str().unwrap()).unwrap();
+    let settings = WriterSettings {
+        target_file_bytes: 64 * 1024,
+        row_group_rows: 1000,
+        zstd_level: 3,
+    };
+    let tables = Catalog::builtin().dataset_tables("conversations");
+    let mut writers: Vec<PartitionWriter> = tables
+        .iter()
+        .map(|t| {
+            PartitionWriter::new(
+                output.clone(),
+                t.clone(),
+                "2026-10-01".into(),
+                "20261001T000000Z-00000000".into(),
+                settings.clone(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut dec =
+        ConversationDecoder::new(Catalog::builtin(), "20261001T000000Z-00000000").unwrap();
+    for page in convs.chunks(50) {
+        for c in page {
+            dec.push(c).unwrap();
+        }
+        for (w, (_, b)) in writers.iter_mut().zip(dec.finish().unwrap()) {
+            w.write(&b).await.unwrap();
+        }
+    }
+    let mut files = Vec::new();
+    for w in writers {
+        files.extend(w.finish().await.unwrap());
+    }
+    let segment_files: Vec<_> = files
+        .iter()
+        .filter(|f| f.table == "session_metrics")
+        .collect();
+    assert!(
+        segment_files.len() > 1,
+        "a partition past the target size rolls into several files"
+    );
+    for f in &segment_files {
+        // A file closes at the first batch past the target, so it stays near it.
+        assert!(
+            f.bytes < 4 * settings.target_file_bytes as u64,
+            "{} is {} bytes",
+            f.path,
+            f.bytes
+        );
+    }
+
+    for f in &files {
+        let schema = Catalog::builtin().table(&f.table).unwrap();
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(dir.path().join(&f.path)).unwrap())
+                .unwrap();
+        let meta = reader.metadata();
+        assert_eq!(meta.file_metadata().num_rows() as u64, f.rows);
+        let descr = meta.file_metadata().schema_descr_ptr();
+        assert_eq!(
+            descr.num_columns(),
+            schema.columns.len(),
+            "{}: one leaf per column",
+            f.path
+        );
+        for leaf in descr.columns() {
+            let root = &leaf.path().parts()[0];
+            let column = schema
+                .column(root)
+                .unwrap_or_else(|| panic!("{} has no column {root}", f.table));
+            let (physical, logical) = (leaf.physical_type(), leaf.logical_type_ref().cloned());
+            assert_ne!(
+                physical,
+                PhysicalType::INT96,
+                "{root}: INT96 is never written"
+            );
+            let ok = match column.ty {
+                ColumnType::String | ColumnType::Json | ColumnType::StringList => {
+                    physical == PhysicalType::BYTE_ARRAY && logical == Some(LogicalType::String)
+                }
+                ColumnType::Int64 | ColumnType::Int64List => {
+                    physical == PhysicalType::INT64
+                        && (logical.is_none() || logical == Some(LogicalType::integer(64, true)))
+                }
+                ColumnType::Float64 => physical == PhysicalType::DOUBLE,
+                ColumnType::Boolean => physical == PhysicalType::BOOLEAN,
+                ColumnType::Date => {
+                    physical == PhysicalType::INT32 && logical == Some(LogicalType::Date)
+                }
+                ColumnType::Timestamp => {
+                    physical == PhysicalType::INT64
+                        && logical == Some(LogicalType::timestamp(true, TimeUnit::MICROS))
+                }
+            };
+            assert!(
+                ok,
+                "{}.{root}: {physical:?} {logical:?} for {:?}",
+                f.table, column.ty
+            );
+            let list = matches!(column.ty, ColumnType::StringList | ColumnType::Int64List);
+            assert_eq!(
+                leaf.path().parts().len() > 1,
+                list,
+                "{}.{root}: only lists are nested",
+                f.table
+            );
+        }
+        let compression = meta.row_group(0).column(0).compression();
+        assert!(
+            matches!(compression, parquet::basic::Compression::ZSTD(_)),
+            "{compression:?}"
+        );
+    }
+}
