@@ -331,11 +331,9 @@ impl Run {
                 })?;
                 // Listings can shift while paged; keep the first copy of each id.
                 let id = v.get("id").and_then(Value::as_str).map(str::to_string);
-                if let Some(id) = id {
-                    if !seen.insert(id) {
-                        dups += 1;
-                        continue;
-                    }
+                if id.is_some_and(|id| !seen.insert(id)) {
+                    dups += 1;
+                    continue;
                 }
                 dec.push(&v)?;
             }

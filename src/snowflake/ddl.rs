@@ -259,9 +259,7 @@ mod tests {
             "ALTER TABLE t ADD COLUMN IF NOT EXISTS n NUMBER(38,0) COMMENT 'new';\n"
         );
         assert_eq!(upgrade_table(&t, &Names::default(), 2), "");
-        let newer = text
-            .replace(r#""version":2,"#, r#""version":2,"since":2,"#)
-            .replace(r#""since":2}"#, r#""since":2}"#);
+        let newer = text.replace(r#""version":2,"#, r#""version":2,"since":2,"#);
         let t2 = TableSchema::parse("t", &newer).unwrap();
         assert!(
             upgrade_table(&t2, &Names::default(), 1).starts_with("CREATE TABLE IF NOT EXISTS t (")
