@@ -1,5 +1,5 @@
 //! Command-line flags (clap), each with an environment variable for Airflow, and their
-//! validation into the library's [`ExtractConfig`].
+//! validation into the library's configuration types.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,15 +9,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::genesys::conversations::DetailsSettings;
-use crate::genesys::{Credentials, RetryPolicy, SecretSource, regions};
-use crate::pipeline::ExtractConfig;
+use crate::genesys::{ApiConfig, Credentials, RateLimitPolicy, RetryPolicy, SecretSource, regions};
+use crate::pipeline::{DATASETS, ExtractConfig};
 use crate::plan::Range;
+use crate::preflight::PreflightConfig;
 use crate::sink::{Output, WriterSettings};
 use crate::snowflake::ddl::{self, DdlOptions, StageOptions, StageTemplate};
-use crate::snowflake::load::{Names, identifier};
+use crate::snowflake::load::{Names, identifier, stage_reference};
 use crate::snowflake::manifest::SnowflakeTarget;
 
-/// The variable holding the client secret when no file is given.
+/// The variable holding the client secret when no file or command is given.
 pub const SECRET_ENV: &str = "GENESYS_CLIENT_SECRET";
 
 #[derive(Debug, Parser)]
@@ -43,32 +44,15 @@ pub enum LogFormat {
 pub enum Command {
     /// Extract a date range into partitioned Parquet plus a manifest and a Snowflake load script.
     Extract(Box<ExtractArgs>),
-    /// Print CREATE TABLE statements for every output table.
+    /// Check what the OAuth client can do against what the chosen datasets need.
+    Preflight(Box<PreflightArgs>),
+    /// Print Snowflake DDL for the output tables (and stage templates, upgrades).
     Ddl(DdlArgs),
 }
 
+/// Where the org is and how to authenticate: shared by `extract` and `preflight`.
 #[derive(Debug, Args)]
-pub struct ExtractArgs {
-    /// Dataset to extract (repeatable, or comma-separated).
-    #[arg(
-        long = "dataset",
-        env = "GENESYS_DATASETS",
-        value_delimiter = ',',
-        default_value = "conversations"
-    )]
-    pub datasets: Vec<String>,
-    /// Start of the range, inclusive: a UTC date (YYYY-MM-DD) or an RFC 3339 instant.
-    #[arg(long, env = "GENESYS_FROM")]
-    pub from: Option<String>,
-    /// End of the range, exclusive (default with --from: the start of today, UTC).
-    #[arg(long, env = "GENESYS_TO")]
-    pub to: Option<String>,
-    /// One UTC day. Without --date or --from: yesterday, UTC.
-    #[arg(long, env = "GENESYS_DATE")]
-    pub date: Option<String>,
-    /// Output root: a local path, file://..., or s3://bucket/prefix.
-    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
-    pub out: String,
+pub struct ConnectionArgs {
     /// Genesys Cloud region domain, e.g. mypurecloud.ie or euw2.pure.cloud.
     #[arg(long, env = "GENESYS_REGION")]
     pub region: Option<String>,
@@ -82,130 +66,28 @@ pub struct ExtractArgs {
     #[arg(long, env = "GENESYS_CLIENT_ID")]
     pub client_id: Option<String>,
     /// File holding the client secret (wins over GENESYS_CLIENT_SECRET); re-read on every token request.
-    #[arg(long, env = "GENESYS_CLIENT_SECRET_FILE")]
+    #[arg(
+        long,
+        env = "GENESYS_CLIENT_SECRET_FILE",
+        conflicts_with = "client_secret_command"
+    )]
     pub client_secret_file: Option<PathBuf>,
-    /// Snowflake stage that points at the output root.
-    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
-    pub stage: String,
-    /// Snowflake database the load script qualifies table names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
-    pub database: Option<String>,
-    /// Snowflake schema the load script qualifies table names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
-    pub schema: Option<String>,
-    /// Days fetched at once.
-    #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
-    pub concurrency: usize,
-    /// Page size of the synchronous details query (the API allows at most 100).
-    #[arg(long, env = "GENESYS_PAGE_SIZE", default_value_t = 100)]
-    pub page_size: u32,
-    /// Page size of async job results.
-    #[arg(long, env = "GENESYS_JOB_PAGE_SIZE", default_value_t = 1000)]
-    pub job_page_size: u32,
-    /// Milliseconds between job status polls.
-    #[arg(long, env = "GENESYS_JOB_POLL_MS", default_value_t = 3000)]
-    pub job_poll_ms: u64,
-    /// Roll Parquet files at about this many MiB.
-    #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
-    pub target_file_mb: usize,
+    /// Command whose output is the client secret (e.g. a vault CLI); run on every token request.
+    #[arg(long, env = "GENESYS_CLIENT_SECRET_COMMAND")]
+    pub client_secret_command: Option<String>,
+    /// Requests per minute this run allows itself (the platform allows 300 per client).
+    #[arg(long, env = "GENESYS_MAX_REQUESTS_PER_MINUTE", default_value_t = 240)]
+    pub max_requests_per_minute: u32,
     /// Attempts per API request before the run fails.
     #[arg(long, env = "GENESYS_MAX_ATTEMPTS", default_value_t = 6)]
     pub max_attempts: u32,
+    /// Seconds before one API request times out (and is retried).
+    #[arg(long, env = "GENESYS_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
+    pub request_timeout_secs: u64,
 }
 
-#[derive(Debug, Args)]
-pub struct DdlArgs {
-    /// Database to qualify names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
-    pub database: Option<String>,
-    /// Schema to qualify names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
-    pub schema: Option<String>,
-    /// Only the tables of these datasets (default: all).
-    #[arg(long = "dataset", value_delimiter = ',')]
-    pub datasets: Vec<String>,
-    /// Emit ALTER TABLE ... ADD COLUMN (and CREATE TABLE) for what was added after this schema version.
-    #[arg(long)]
-    pub upgrade_from: Option<u32>,
-    /// Also print a named Parquet file format and a CREATE STAGE template for this storage.
-    #[arg(long, value_enum)]
-    pub stage_template: Option<StageTemplate>,
-    /// Stage name for the template.
-    #[arg(long, env = "GENESYS_STAGE", default_value = "genesys_stage")]
-    pub stage: String,
-    /// Stage URL (s3://..., s3compat://..., gcs://..., azure://...); a placeholder when omitted.
-    #[arg(long)]
-    pub stage_url: Option<String>,
-    /// Storage integration name for the s3, gcs and azure templates.
-    #[arg(long)]
-    pub storage_integration: Option<String>,
-    /// Endpoint host for the s3compat template (no scheme, no port).
-    #[arg(long)]
-    pub endpoint: Option<String>,
-}
-
-impl DdlArgs {
-    /// Renders the DDL these flags ask for.
-    pub fn render(self) -> Result<String> {
-        let names = names(self.database.as_deref(), self.schema.as_deref())?;
-        let catalog = crate::schema::Catalog::builtin();
-        let mut tables = Vec::new();
-        for d in &self.datasets {
-            if !crate::pipeline::DATASETS.contains(&d.as_str()) {
-                return Err(Error::Input(format!("unknown dataset {d:?}")));
-            }
-        }
-        for t in catalog.tables() {
-            if self.datasets.is_empty() || self.datasets.contains(&t.dataset) {
-                tables.push(t.clone());
-            }
-        }
-        let stage = match self.stage_template {
-            Some(template) => {
-                let name = crate::snowflake::load::stage_reference(&self.stage)?;
-                Some(StageOptions {
-                    template,
-                    name: name.trim_start_matches('@').to_string(),
-                    url: self.stage_url,
-                    storage_integration: self.storage_integration,
-                    endpoint: self.endpoint,
-                })
-            }
-            None => None,
-        };
-        ddl::render(
-            &tables,
-            &DdlOptions {
-                names,
-                stage,
-                upgrade_from: self.upgrade_from,
-            },
-        )
-    }
-}
-
-/// Validates the database and schema flags into the names the SQL uses.
-fn names(database: Option<&str>, schema: Option<&str>) -> Result<Names> {
-    if database.is_some() && schema.is_none() {
-        return Err(Error::Input("--database needs --schema".into()));
-    }
-    Ok(Names {
-        database: database.map(|d| identifier("--database", d)).transpose()?,
-        schema: schema.map(|s| identifier("--schema", s)).transpose()?,
-    })
-}
-
-impl ExtractArgs {
-    /// Checks the flags and resolves them into the library's configuration.
-    pub fn into_config(self) -> Result<ExtractConfig> {
-        let now = Utc::now();
-        let range = Range::from_flags(
-            self.from.as_deref(),
-            self.to.as_deref(),
-            self.date.as_deref(),
-            now,
-        )?
-        .clamp_to_now(now, chrono::Duration::minutes(5))?;
+impl ConnectionArgs {
+    pub fn into_api_config(self) -> Result<ApiConfig> {
         let (api_url, login_url) = match (&self.region, &self.api_url, &self.login_url) {
             (Some(r), None, None) => regions::hosts(r).ok_or_else(|| {
                 Error::Input(format!(
@@ -245,12 +127,109 @@ impl ExtractArgs {
             .ok_or_else(|| {
                 Error::Input("no client id: set GENESYS_CLIENT_ID or --client-id".into())
             })?;
-        let secret = match self.client_secret_file {
-            Some(p) => SecretSource::File(p),
-            None => SecretSource::Env(SECRET_ENV.into()),
+        let secret = match (self.client_secret_file, self.client_secret_command) {
+            (Some(p), _) => SecretSource::File(p),
+            (None, Some(c)) => SecretSource::Command(c),
+            (None, None) => SecretSource::Env(SECRET_ENV.into()),
         };
         // Fail now, not after the first request, when the secret cannot be read.
         secret.read()?;
+        if self.max_requests_per_minute == 0 {
+            return Err(Error::Input(
+                "--max-requests-per-minute must be at least 1".into(),
+            ));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::Input("--max-attempts must be at least 1".into()));
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(Error::Input(
+                "--request-timeout-secs must be at least 1".into(),
+            ));
+        }
+        Ok(ApiConfig {
+            api_url,
+            login_url,
+            credentials: Credentials { client_id, secret },
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+                ..RetryPolicy::default()
+            },
+            rate_limit: RateLimitPolicy {
+                max_per_minute: self.max_requests_per_minute,
+                ..RateLimitPolicy::default()
+            },
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Dataset to extract (repeatable, or comma-separated): conversations, divisions.
+    #[arg(
+        long = "dataset",
+        env = "GENESYS_DATASETS",
+        value_delimiter = ',',
+        default_value = "conversations"
+    )]
+    pub datasets: Vec<String>,
+    /// Start of the range, inclusive: a UTC date (YYYY-MM-DD) or an RFC 3339 instant.
+    #[arg(long, env = "GENESYS_FROM")]
+    pub from: Option<String>,
+    /// End of the range, exclusive (default with --from: the start of today, UTC).
+    #[arg(long, env = "GENESYS_TO")]
+    pub to: Option<String>,
+    /// One UTC day. Without --date or --from: yesterday, UTC.
+    #[arg(long, env = "GENESYS_DATE")]
+    pub date: Option<String>,
+    /// Only conversations of these divisions (name or id; repeatable).
+    #[arg(long = "division", env = "GENESYS_DIVISIONS", value_delimiter = ',')]
+    pub divisions: Vec<String>,
+    /// Output root: a local path, file://..., or s3://bucket/prefix.
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Snowflake stage that points at the output root.
+    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
+    pub stage: String,
+    /// Snowflake database the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    /// Snowflake schema the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
+    /// Days fetched at once.
+    #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Page size of the synchronous details query (the API allows at most 100).
+    #[arg(long, env = "GENESYS_PAGE_SIZE", default_value_t = 100)]
+    pub page_size: u32,
+    /// Page size of async job results.
+    #[arg(long, env = "GENESYS_JOB_PAGE_SIZE", default_value_t = 1000)]
+    pub job_page_size: u32,
+    /// Milliseconds between job status polls.
+    #[arg(long, env = "GENESYS_JOB_POLL_MS", default_value_t = 3000)]
+    pub job_poll_ms: u64,
+    /// Roll Parquet files at about this many MiB.
+    #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
+    pub target_file_mb: usize,
+}
+
+impl ExtractArgs {
+    /// Checks the flags and resolves them into the library's configuration.
+    pub fn into_config(self) -> Result<ExtractConfig> {
+        let now = Utc::now();
+        let range = Range::from_flags(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.date.as_deref(),
+            now,
+        )?
+        .clamp_to_now(now, chrono::Duration::minutes(5))?;
+        let datasets = datasets("--dataset", &self.datasets)?;
+        let api = self.connection.into_api_config()?;
         if self.page_size == 0 || self.page_size > 100 {
             return Err(Error::Input(format!(
                 "--page-size {} must be between 1 and 100",
@@ -269,19 +248,21 @@ impl ExtractArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
-        if self.max_attempts == 0 {
-            return Err(Error::Input("--max-attempts must be at least 1".into()));
-        }
-        crate::snowflake::load::stage_reference(&self.stage)?;
+        stage_reference(&self.stage)?;
         let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        let divisions: Vec<String> = self
+            .divisions
+            .iter()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect();
         let output = Output::open(&self.out)?;
         Ok(ExtractConfig {
-            datasets: self.datasets.iter().map(|d| d.trim().to_string()).collect(),
+            datasets,
             range,
+            divisions,
             output,
-            api_url,
-            login_url,
-            credentials: Credentials { client_id, secret },
+            api,
             stage: self.stage,
             snowflake: SnowflakeTarget {
                 database: names.database,
@@ -294,16 +275,135 @@ impl ExtractArgs {
                 job_poll_interval: Duration::from_millis(self.job_poll_ms),
                 ..DetailsSettings::default()
             },
-            retry: RetryPolicy {
-                max_attempts: self.max_attempts,
-                ..RetryPolicy::default()
-            },
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
                 ..WriterSettings::default()
             },
         })
     }
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Datasets to check (repeatable, or comma-separated; default: all).
+    #[arg(long = "dataset", env = "GENESYS_DATASETS", value_delimiter = ',')]
+    pub datasets: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Accept a client with write or admin permissions (not recommended).
+    #[arg(long, env = "GENESYS_ALLOW_EXCESS_PRIVILEGE")]
+    pub allow_excess_privilege: bool,
+}
+
+impl PreflightArgs {
+    pub fn into_config(self) -> Result<PreflightConfig> {
+        let datasets = if self.datasets.is_empty() {
+            DATASETS.iter().map(|d| d.to_string()).collect()
+        } else {
+            datasets("--dataset", &self.datasets)?
+        };
+        Ok(PreflightConfig {
+            api: self.connection.into_api_config()?,
+            datasets,
+            allow_excess_privilege: self.allow_excess_privilege,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// Database to qualify names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    /// Schema to qualify names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
+    /// Only the tables of these datasets (default: all).
+    #[arg(long = "dataset", value_delimiter = ',')]
+    pub datasets: Vec<String>,
+    /// Emit ALTER TABLE ... ADD COLUMN (and CREATE TABLE) for what was added after this schema version.
+    #[arg(long)]
+    pub upgrade_from: Option<u32>,
+    /// Also print a named Parquet file format and a CREATE STAGE template for this storage.
+    #[arg(long, value_enum)]
+    pub stage_template: Option<StageTemplate>,
+    /// Stage name for the template.
+    #[arg(long, env = "GENESYS_STAGE", default_value = "genesys_stage")]
+    pub stage: String,
+    /// Stage URL (s3://..., s3compat://..., gcs://..., azure://...); a placeholder when omitted.
+    #[arg(long)]
+    pub stage_url: Option<String>,
+    /// Storage integration name for the s3, gcs and azure templates.
+    #[arg(long)]
+    pub storage_integration: Option<String>,
+    /// Endpoint host for the s3compat template (no scheme, no port).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+impl DdlArgs {
+    /// Renders the DDL these flags ask for.
+    pub fn render(self) -> Result<String> {
+        let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        let wanted = datasets("--dataset", &self.datasets)?;
+        let tables: Vec<_> = crate::schema::Catalog::builtin()
+            .tables()
+            .iter()
+            .filter(|t| wanted.is_empty() || wanted.contains(&t.dataset))
+            .cloned()
+            .collect();
+        let stage = match self.stage_template {
+            Some(template) => Some(StageOptions {
+                template,
+                name: stage_reference(&self.stage)?
+                    .trim_start_matches('@')
+                    .to_string(),
+                url: self.stage_url,
+                storage_integration: self.storage_integration,
+                endpoint: self.endpoint,
+            }),
+            None => None,
+        };
+        ddl::render(
+            &tables,
+            &DdlOptions {
+                names,
+                stage,
+                upgrade_from: self.upgrade_from,
+            },
+        )
+    }
+}
+
+/// Checks dataset names and drops repeats, keeping the order given.
+fn datasets(flag: &str, given: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for d in given.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
+        if !DATASETS.contains(&d) {
+            return Err(Error::Input(format!(
+                "{flag}: unknown dataset {d:?}; this version has: {}",
+                DATASETS.join(", ")
+            )));
+        }
+        if !out.iter().any(|o| o == d) {
+            out.push(d.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Validates the database and schema flags into the names the SQL uses.
+fn names(database: Option<&str>, schema: Option<&str>) -> Result<Names> {
+    if database.is_some() && schema.is_none() {
+        return Err(Error::Input("--database needs --schema".into()));
+    }
+    Ok(Names {
+        database: database.map(|d| identifier("--database", d)).transpose()?,
+        schema: schema.map(|s| identifier("--schema", s)).transpose()?,
+    })
 }
 
 /// An API or login base URL: https, or plain http on loopback (a simulator or a local proxy).
@@ -365,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    fn the_secret_file_must_be_readable_up_front() {
+    fn the_secret_source_must_be_readable_up_front() {
         let e = args(&[
             "--region",
             "mypurecloud.ie",
@@ -378,5 +478,34 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("file /nonexistent/secret"), "{e}");
         assert_eq!(e.exit_code(), 3);
+        let e = args(&[
+            "--region",
+            "mypurecloud.ie",
+            "--client-id",
+            "c",
+            "--client-secret-command",
+            "exit 7",
+        ])
+        .into_config()
+        .unwrap_err();
+        assert!(e.to_string().contains("exited with status 7"), "{e}");
+    }
+
+    #[test]
+    fn datasets_are_checked_and_deduplicated() {
+        assert_eq!(
+            datasets(
+                "--dataset",
+                &["conversations".into(), "conversations".into()]
+            )
+            .unwrap(),
+            ["conversations"]
+        );
+        assert!(
+            datasets("--dataset", &["calls".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown dataset \"calls\"")
+        );
     }
 }

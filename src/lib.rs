@@ -11,6 +11,7 @@
 //! - [`sink`] writes date-partitioned Parquet through `object_store` (local folder or S3).
 //! - [`snowflake`] renders the DDL, the run manifest and the run's idempotent load script.
 //! - [`pipeline`] runs it all; the manifest is written last, as the commit.
+//! - [`preflight`] tells what the OAuth client can reach against what the datasets need.
 
 pub mod cli;
 pub mod decode;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod genesys;
 pub mod pipeline;
 pub mod plan;
+pub mod preflight;
 pub mod schema;
 pub mod sink;
 pub mod snowflake;

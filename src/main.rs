@@ -13,6 +13,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ddl(args) => args.render().map(|sql| print!("{sql}")),
         Command::Extract(args) => run_extract(*args),
+        Command::Preflight(args) => match run_preflight(*args) {
+            Ok(code) => return ExitCode::from(code as u8),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,6 +57,27 @@ fn run_extract(args: genesys_loader::cli::ExtractArgs) -> genesys_loader::Result
         })
     );
     Ok(())
+}
+
+/// Prints the preflight report; its verdict is the exit code.
+fn run_preflight(args: genesys_loader::cli::PreflightArgs) -> genesys_loader::Result<i32> {
+    let json = args.json;
+    let config = args.into_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            genesys_loader::Error::Input(format!("cannot start the async runtime: {e}"))
+        })?;
+    let report = runtime.block_on(genesys_loader::preflight::run(config))?;
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| genesys_loader::Error::Input(format!("cannot render the report: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", genesys_loader::preflight::render_text(&report));
+    }
+    Ok(report.exit_code())
 }
 
 fn init_logging(format: LogFormat, filter: &str) {

@@ -21,15 +21,15 @@ use tokio::sync::mpsc;
 use crate::decode::{ConversationDecoder, EntityDecoder, conversation_key};
 use crate::error::{Error, Result};
 use crate::genesys::conversations::{ConversationApi, DetailsSettings, Page};
-use crate::genesys::listing;
-use crate::genesys::{ApiClient, ApiStats, Credentials, RetryPolicy, TokenProvider};
+use crate::genesys::{ApiClient, ApiConfig, ApiStats};
+use crate::genesys::{access, listing, permissions};
 use crate::plan::{Chunk, FetchMethod, Range, fmt};
 use crate::schema::{Catalog, TableSchema};
 use crate::sink::{FileWritten, Output, PartitionWriter, WriterSettings};
 use crate::snowflake::load;
 use crate::snowflake::manifest::{
-    self, Manifest, Partition, RangeInfo, RunStats, Snapshot, SnowflakeTarget, SourceInfo,
-    TableTotals, Tool,
+    self, DivisionReport, Manifest, Partition, RangeInfo, RunStats, Snapshot, SnowflakeTarget,
+    SourceInfo, TableTotals, Tool,
 };
 
 /// The datasets this build can extract.
@@ -57,16 +57,15 @@ pub struct ExtractConfig {
     pub datasets: Vec<String>,
     pub range: Range,
     pub output: Output,
-    pub api_url: String,
-    pub login_url: String,
-    pub credentials: Credentials,
+    pub api: ApiConfig,
     pub stage: String,
     /// Database and schema the load script qualifies table names with.
     pub snowflake: SnowflakeTarget,
+    /// Restrict conversations to these divisions (names or ids); empty: all the client sees.
+    pub divisions: Vec<String>,
     /// Chunks fetched at once (default 2: analytics limits concurrent jobs per client).
     pub concurrency: usize,
     pub details: DetailsSettings,
-    pub retry: RetryPolicy,
     pub writer: WriterSettings,
 }
 
@@ -127,22 +126,38 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let _enter = span.enter();
 
     let stats = Arc::new(ApiStats::default());
-    let http = ApiClient::http_client(&cfg.retry)?;
-    let tokens = TokenProvider::new(
-        http.clone(),
-        &cfg.login_url,
-        cfg.credentials.clone(),
-        cfg.retry.clone(),
-        stats.clone(),
+    let client = cfg.api.connect(stats.clone())?;
+
+    // Division scope: what the client's roles reach (reported, never guessed), and the
+    // divisions the user restricted the run to.
+    let mut division_report = DivisionReport::default();
+    if facts || !cfg.divisions.is_empty() {
+        let access = access::read(&client).await?;
+        division_report.requested = access.resolve_divisions(&cfg.divisions)?;
+        let needs = permissions::requirement("conversations").map_or(&[][..], |r| r.any_of);
+        let coverage = access.coverage(needs);
+        if coverage.granted == Some(false) {
+            tracing::warn!(permission = ?needs, "no role of this client holds the conversation-detail permission");
+        }
+        if !coverage.missing.is_empty() {
+            let names: Vec<&str> = coverage.missing.iter().map(|d| d.name.as_str()).collect();
+            tracing::warn!(
+                missing = ?names,
+                exact = coverage.exact,
+                "the client's roles do not reach these divisions: their conversations are silently left out"
+            );
+        }
+        division_report.coverage = Some(coverage);
+    }
+    let api = ConversationApi::new(
+        client.clone(),
+        cfg.details.clone(),
+        division_report
+            .requested
+            .iter()
+            .map(|d| d.id.clone())
+            .collect(),
     );
-    let client = Arc::new(ApiClient::new(
-        http,
-        &cfg.api_url,
-        tokens,
-        cfg.retry.clone(),
-        stats.clone(),
-    ));
-    let api = ConversationApi::new(client.clone(), cfg.details.clone());
 
     let (availability, chunks) = if facts {
         let availability = api.availability().await?;
@@ -270,9 +285,10 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
         snowflake: cfg.snowflake.clone(),
         load_script: Manifest::script_path(&run_id),
         source: SourceInfo {
-            api_url: cfg.api_url.clone(),
+            api_url: cfg.api.api_url.clone(),
             data_availability: availability.map(fmt),
         },
+        divisions: division_report,
         stats: run_stats,
     };
     let script = load::script(&manifest, &run_tables)?;

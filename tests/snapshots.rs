@@ -101,6 +101,7 @@ fn two_day_manifest() -> Manifest {
             api_url: "https://api.mypurecloud.ie".into(),
             data_availability: None,
         },
+        divisions: DivisionReport::default(),
         stats: RunStats::default(),
     }
 }

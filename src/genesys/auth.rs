@@ -25,6 +25,66 @@ pub enum SecretSource {
     Env(String),
     /// A file whose content (trimmed) is the secret, e.g. a mounted Kubernetes or Vault secret.
     File(PathBuf),
+    /// A shell command whose standard output (trimmed) is the secret, e.g. a vault CLI.
+    Command(String),
+}
+
+/// How long a secret command may run.
+const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a secret command; its stdout is the secret and is never logged, its stderr is quoted
+/// (shortened) when it fails.
+fn run_secret_command(command: &str) -> std::result::Result<String, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > SECRET_COMMAND_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "it did not finish within {}s",
+                    SECRET_COMMAND_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out)
+            .map_err(|e| format!("its output is not text: {e}"))?;
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    if !status.success() {
+        let code = status
+            .code()
+            .map_or("a signal".to_string(), |c| format!("status {c}"));
+        let err: String = err.trim().chars().take(200).collect();
+        return Err(format!(
+            "it exited with {code}{}",
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!(": {err}")
+            }
+        ));
+    }
+    Ok(out)
 }
 
 impl SecretSource {
@@ -44,6 +104,13 @@ impl SecretSource {
                 })?,
                 self.describe(),
             ),
+            SecretSource::Command(command) => (
+                run_secret_command(command).map_err(|message| Error::Secret {
+                    source_name: self.describe(),
+                    message,
+                })?,
+                self.describe(),
+            ),
         };
         let trimmed = value.trim();
         if trimmed.is_empty() {
@@ -60,6 +127,7 @@ impl SecretSource {
         match self {
             SecretSource::Env(var) => format!("environment variable {var}"),
             SecretSource::File(path) => format!("file {}", path.display()),
+            SecretSource::Command(_) => "the secret command".to_string(),
         }
     }
 }
@@ -172,8 +240,15 @@ impl TokenProvider {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            // Re-read on every attempt: a rotated secret is picked up here.
-            let secret = self.credentials.secret.read()?;
+            // Re-read on every attempt: a rotated secret is picked up here. Reading may run a
+            // command or touch a file, so it happens off the async workers.
+            let source = self.credentials.secret.clone();
+            let secret = tokio::task::spawn_blocking(move || source.read())
+                .await
+                .map_err(|e| Error::Secret {
+                    source_name: self.credentials.secret.describe(),
+                    message: e.to_string(),
+                })??;
             ApiStats::bump(&self.stats.token_requests);
             let sent = self
                 .http
@@ -307,6 +382,24 @@ mod tests {
         assert!(!format!("{token:?}").contains("tok-123"));
         std::fs::write(&path, "  \n").unwrap();
         assert!(src.read().unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn secret_commands_are_run_and_their_failures_named() {
+        let src = SecretSource::Command("printf 'from-vault\\n'".into());
+        assert_eq!(src.read().unwrap().expose_secret(), "from-vault");
+        let err = SecretSource::Command("echo oops >&2; exit 3".into())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the secret command") && err.contains("status 3: oops"),
+            "{err}"
+        );
+        assert!(
+            !src.describe().contains("printf"),
+            "the command line may hold a token: not echoed"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 
 use super::auth::{TokenProvider, without_url};
+use super::rate_limit::RateLimiter;
 use super::stats::ApiStats;
 use crate::error::{Error, Result};
 
@@ -105,6 +106,7 @@ pub struct ApiClient {
     api_url: String,
     tokens: TokenProvider,
     retry: RetryPolicy,
+    limiter: RateLimiter,
     stats: Arc<ApiStats>,
 }
 
@@ -114,6 +116,7 @@ impl ApiClient {
         api_url: &str,
         tokens: TokenProvider,
         retry: RetryPolicy,
+        limiter: RateLimiter,
         stats: Arc<ApiStats>,
     ) -> Self {
         ApiClient {
@@ -121,6 +124,7 @@ impl ApiClient {
             api_url: api_url.trim_end_matches('/').to_string(),
             tokens,
             retry,
+            limiter,
             stats,
         }
     }
@@ -176,11 +180,13 @@ impl ApiClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(b.clone());
             }
+            self.limiter.acquire().await;
             ApiStats::bump(&self.stats.requests);
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
+                    self.limiter.observe(&headers).await;
                     match resp.bytes().await {
                         Ok(body) => Ok((status, headers, body)),
                         Err(e) => Err(without_url(&e)),
@@ -221,6 +227,8 @@ impl ApiClient {
                             ApiStats::bump(&self.stats.rate_limited);
                             let wait = retry_after(&headers)
                                 .unwrap_or_else(|| backoff_delay(&self.retry, attempt));
+                            // Every task waits out the window, not just this one.
+                            self.limiter.back_off(wait).await;
                             (format!("HTTP 429: {message}"), wait, correlation)
                         }
                         500 if attempt < self.retry.max_attempts_on_500 => {

@@ -96,6 +96,8 @@ struct Availability {
 pub struct ConversationApi {
     api: Arc<ApiClient>,
     settings: DetailsSettings,
+    /// Restricts results to these division ids (`--division`); empty: no filter.
+    divisions: Vec<String>,
 }
 
 /// An ISO-8601 interval as the analytics API wants it.
@@ -115,8 +117,22 @@ fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
 }
 
 impl ConversationApi {
-    pub fn new(api: Arc<ApiClient>, settings: DetailsSettings) -> Self {
-        ConversationApi { api, settings }
+    pub fn new(api: Arc<ApiClient>, settings: DetailsSettings, divisions: Vec<String>) -> Self {
+        ConversationApi {
+            api,
+            settings,
+            divisions,
+        }
+    }
+
+    /// Adds the division filter, if any, to a query or job body.
+    fn with_filters(&self, mut body: serde_json::Value) -> serde_json::Value {
+        if !self.divisions.is_empty() {
+            let predicates: Vec<_> =
+                self.divisions.iter().map(|d| json!({"type": "dimension", "dimension": "divisionId", "operator": "matches", "value": d})).collect();
+            body["conversationFilters"] = json!([{"type": "or", "predicates": predicates}]);
+        }
+        body
     }
 
     /// The instant up to which job results are complete.
@@ -146,12 +162,12 @@ impl ConversationApi {
             let size = self.settings.query_page_size.max(1);
             let mut page_number = 1u64;
             loop {
-                let body = json!({
+                let body = self.with_filters(json!({
                     "interval": interval(s, e),
                     "order": "asc",
                     "orderBy": "conversationStart",
                     "paging": {"pageSize": size, "pageNumber": page_number},
-                });
+                }));
                 let resp = self.api.post_json(QUERY_PATH, &body).await?;
                 let page: QueryResponse = parse(QUERY_PATH, &resp.body)?;
                 if page_number == 1 && page.total_hits.unwrap_or(0) >= QUERY_RESULT_CAP {
@@ -198,7 +214,7 @@ impl ConversationApi {
         let mut submissions = 0;
         'submit: loop {
             submissions += 1;
-            let body = json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"});
+            let body = self.with_filters(json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"}));
             let resp = self.api.post_json(JOBS_PATH, &body).await?;
             let job: JobSubmitted = parse(JOBS_PATH, &resp.body)?;
             let status_path = format!("{JOBS_PATH}/{}", job.job_id);

@@ -1,13 +1,53 @@
 //! The Genesys Cloud Platform API: hosts, authentication, the HTTP client and the
 //! conversation-detail endpoints.
 
+pub mod access;
 pub mod auth;
 pub mod client;
 pub mod conversations;
 pub mod listing;
+pub mod permissions;
+pub mod rate_limit;
 pub mod regions;
 pub mod stats;
 
 pub use auth::{Credentials, SecretSource, TokenProvider};
 pub use client::{ApiClient, RetryPolicy};
+pub use rate_limit::{RateLimitPolicy, RateLimiter};
 pub use stats::ApiStats;
+
+use std::sync::Arc;
+
+use crate::error::Result;
+
+/// Where the API is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub api_url: String,
+    pub login_url: String,
+    pub credentials: Credentials,
+    pub retry: RetryPolicy,
+    pub rate_limit: RateLimitPolicy,
+}
+
+impl ApiConfig {
+    /// One client for the whole run: one HTTP connection pool, one token, one rate limiter.
+    pub fn connect(&self, stats: Arc<ApiStats>) -> Result<Arc<ApiClient>> {
+        let http = ApiClient::http_client(&self.retry)?;
+        let tokens = TokenProvider::new(
+            http.clone(),
+            &self.login_url,
+            self.credentials.clone(),
+            self.retry.clone(),
+            stats.clone(),
+        );
+        Ok(Arc::new(ApiClient::new(
+            http,
+            &self.api_url,
+            tokens,
+            self.retry.clone(),
+            RateLimiter::new(self.rate_limit.clone()),
+            stats,
+        )))
+    }
+}

@@ -314,6 +314,7 @@ mod tests {
                 api_url: String::new(),
                 data_availability: None,
             },
+            divisions: DivisionReport::default(),
             stats: Default::default(),
         }
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::genesys::access::{Coverage, Division};
 use crate::genesys::stats::ApiStatsSnapshot;
 use crate::sink::FileWritten;
 
@@ -41,6 +42,9 @@ pub struct Manifest {
     pub snowflake: SnowflakeTarget,
     pub load_script: String,
     pub source: SourceInfo,
+    /// Divisions asked for (`--division`) and what the client's roles reach.
+    #[serde(default)]
+    pub divisions: DivisionReport,
     pub stats: RunStats,
 }
 
@@ -75,6 +79,17 @@ pub struct Snapshot {
     pub table: String,
     pub column: String,
     pub value: String,
+}
+
+/// Division scope of a run's conversations.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DivisionReport {
+    /// Divisions the run was restricted to; empty: all the client can see.
+    pub requested: Vec<Division>,
+    /// Where the conversation-detail permission reaches; `missing` divisions' conversations are
+    /// not in this run (the API filters them silently). None when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

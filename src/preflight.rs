@@ -1,0 +1,344 @@
+//! `preflight`: what this OAuth client can do, against what the chosen datasets need.
+//!
+//! It reads the client's grant type and role–division pairs, each role's permissions (when the
+//! client may read roles), and the org's divisions; works out, per dataset, whether a needed
+//! permission is held and in which divisions (divisions it misses mean silently missing rows);
+//! probes each dataset's endpoint with the smallest request; and flags any write, admin or
+//! wildcard permission as excess privilege. A security team can hand the printed custom-role
+//! permission list straight to a Genesys admin.
+
+use std::sync::Arc;
+
+use chrono::{Days, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::genesys::access::{self, Access, Coverage};
+use crate::genesys::permissions::{self, Requirement};
+use crate::genesys::{ApiClient, ApiConfig, ApiStats};
+use crate::plan::day_start;
+
+#[derive(Debug, Clone)]
+pub struct PreflightConfig {
+    pub api: ApiConfig,
+    pub datasets: Vec<String>,
+    pub allow_excess_privilege: bool,
+}
+
+/// How a probe of an endpoint went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeStatus {
+    Ok,
+    MissingPermission,
+    NotReachable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub request: String,
+    pub status: ProbeStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetCheck {
+    pub dataset: String,
+    /// Any one of these is needed (empty: none).
+    pub permissions: Vec<String>,
+    pub coverage: Coverage,
+    pub probes: Vec<Probe>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Excess {
+    pub role: String,
+    pub permission: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything the datasets need is there, and nothing more.
+    Ok,
+    /// A needed permission is missing or an endpoint refused.
+    MissingPermission,
+    /// An endpoint could not be reached.
+    NotReachable,
+    /// The client holds write, admin or wildcard permissions.
+    ExcessPrivilege,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub access: Access,
+    pub datasets: Vec<DatasetCheck>,
+    pub excess_privilege: Vec<Excess>,
+    pub excess_allowed: bool,
+    /// The permissions of a custom read-only role covering the chosen datasets.
+    pub recommended_role: Vec<String>,
+    pub verdict: Verdict,
+}
+
+impl Report {
+    /// The process exit code: 0 ok, 4 missing permission, 5 not reachable, 7 excess privilege.
+    pub fn exit_code(&self) -> i32 {
+        match self.verdict {
+            Verdict::Ok => 0,
+            Verdict::MissingPermission => 4,
+            Verdict::NotReachable => 5,
+            Verdict::ExcessPrivilege => 7,
+        }
+    }
+}
+
+pub async fn run(cfg: PreflightConfig) -> Result<Report> {
+    let api = cfg.api.connect(Arc::new(ApiStats::default()))?;
+    let access = access::read(&api).await?;
+    let mut datasets = Vec::new();
+    for name in &cfg.datasets {
+        let req = permissions::requirement(name)
+            .ok_or_else(|| Error::Input(format!("unknown dataset {name:?}")))?;
+        datasets.push(DatasetCheck {
+            dataset: name.clone(),
+            permissions: req.any_of.iter().map(|p| p.to_string()).collect(),
+            coverage: access.coverage(req.any_of),
+            probes: probe(&api, req).await,
+        });
+    }
+    let mut excess = Vec::new();
+    for role in &access.roles {
+        let label = role.name.clone().unwrap_or_else(|| role.id.clone());
+        if role.name.as_deref().is_some_and(permissions::admin_role) {
+            excess.push(Excess {
+                role: label.clone(),
+                permission: "(role)".into(),
+                reason: "an administrator role".into(),
+            });
+        }
+        for p in role.permissions.iter().flatten() {
+            if let Some(reason) = permissions::excess(p) {
+                excess.push(Excess {
+                    role: label.clone(),
+                    permission: p.clone(),
+                    reason: reason.into(),
+                });
+            }
+        }
+    }
+    let statuses: Vec<&ProbeStatus> = datasets
+        .iter()
+        .flat_map(|d| d.probes.iter().map(|p| &p.status))
+        .collect();
+    let missing = datasets.iter().any(|d| d.coverage.granted == Some(false))
+        || statuses.contains(&&ProbeStatus::MissingPermission);
+    let verdict = if !excess.is_empty() && !cfg.allow_excess_privilege {
+        Verdict::ExcessPrivilege
+    } else if missing {
+        Verdict::MissingPermission
+    } else if statuses.contains(&&ProbeStatus::NotReachable) {
+        Verdict::NotReachable
+    } else {
+        Verdict::Ok
+    };
+    Ok(Report {
+        access,
+        datasets,
+        excess_privilege: excess,
+        excess_allowed: cfg.allow_excess_privilege,
+        recommended_role: permissions::recommended_role(&cfg.datasets),
+        verdict,
+    })
+}
+
+/// Calls each endpoint a dataset uses with the smallest request it accepts.
+async fn probe(api: &ApiClient, req: &Requirement) -> Vec<Probe> {
+    let yesterday = day_start(Utc::now().date_naive() - Days::new(1));
+    let calls: Vec<(String, Option<serde_json::Value>)> = match req.dataset {
+        "conversations" => vec![
+            (
+                "GET /api/v2/analytics/conversations/details/jobs/availability".into(),
+                None,
+            ),
+            (
+                "POST /api/v2/analytics/conversations/details/query".into(),
+                Some(json!({
+                    "interval": crate::genesys::conversations::interval(yesterday, yesterday + chrono::Duration::hours(1)),
+                    "paging": {"pageSize": 1, "pageNumber": 1},
+                })),
+            ),
+        ],
+        "divisions" => vec![(
+            "GET /api/v2/authorization/divisions?pageSize=1".into(),
+            None,
+        )],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (request, body) in calls {
+        let (method, path) = request.split_once(' ').unwrap_or(("GET", &request));
+        let result = match body {
+            Some(b) => api.post_json(path, &b).await,
+            None if method == "GET" => api.get(path).await,
+            None => continue,
+        };
+        let (status, detail) = match result {
+            Ok(_) => (ProbeStatus::Ok, None),
+            Err(Error::Permission { message, .. }) => {
+                (ProbeStatus::MissingPermission, Some(message))
+            }
+            Err(e) => (ProbeStatus::NotReachable, Some(e.to_string())),
+        };
+        out.push(Probe {
+            request,
+            status,
+            detail,
+        });
+    }
+    out
+}
+
+/// The report as a person reads it.
+pub fn render_text(r: &Report) -> String {
+    let a = &r.access;
+    let mut s = String::new();
+    s.push_str(&format!(
+        "Client {} ({}), grant type {}, org {}\n",
+        a.client_name.as_deref().unwrap_or("?"),
+        a.client_id.as_deref().unwrap_or("?"),
+        a.grant_type.as_deref().unwrap_or("?"),
+        a.organization.as_deref().unwrap_or("?"),
+    ));
+    if a.grant_type
+        .as_deref()
+        .is_some_and(|g| !g.eq_ignore_ascii_case("CLIENT-CREDENTIALS"))
+    {
+        s.push_str("  warning: not a client-credentials client\n");
+    }
+    s.push_str("  Note: OAuth scopes do not limit a client-credentials token; its roles and their divisions do.\n");
+    s.push_str(&format!(
+        "\nRoles ({}); the org has {} divisions\n",
+        a.roles.len(),
+        a.org_divisions.len()
+    ));
+    for role in &a.roles {
+        let divisions = if role.divisions.iter().any(|d| d == "*") {
+            "all divisions".to_string()
+        } else {
+            format!("{} division(s)", role.divisions.len())
+        };
+        match &role.permissions {
+            Some(p) => s.push_str(&format!(
+                "  {:<32} {:>3} permission(s), {divisions}\n",
+                role.name.as_deref().unwrap_or(&role.id),
+                p.len()
+            )),
+            None => s.push_str(&format!(
+                "  {:<32} permissions unreadable (grant {} to see them), {divisions}\n",
+                role.id,
+                permissions::ROLE_VIEW
+            )),
+        }
+    }
+    s.push_str(&format!(
+        "\n{:<15} {:<36} {:<8} {:<12} probe\n",
+        "dataset", "permission", "granted", "divisions"
+    ));
+    for d in &r.datasets {
+        let permission = d
+            .permissions
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(none needed)".into());
+        let granted = match d.coverage.granted {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "unknown",
+        };
+        let reach = format!(
+            "{}/{}{}",
+            d.coverage.divisions.len(),
+            d.coverage.divisions.len() + d.coverage.missing.len(),
+            if d.coverage.exact { "" } else { "?" }
+        );
+        let probe = d
+            .probes
+            .iter()
+            .map(|p| match p.status {
+                ProbeStatus::Ok => "ok",
+                ProbeStatus::MissingPermission => "missing permission",
+                ProbeStatus::NotReachable => "not reachable",
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        s.push_str(&format!(
+            "{:<15} {:<36} {:<8} {:<12} {probe}\n",
+            d.dataset, permission, granted, reach
+        ));
+        if !d.coverage.missing.is_empty() {
+            let names: Vec<&str> = d.coverage.missing.iter().map(|m| m.name.as_str()).collect();
+            s.push_str(&format!(
+                "  {} rows in these divisions will be silently missing: {}\n",
+                d.dataset,
+                names.join(", ")
+            ));
+        }
+        for p in d.probes.iter().filter(|p| p.status != ProbeStatus::Ok) {
+            s.push_str(&format!(
+                "  {}: {}\n",
+                p.request,
+                p.detail.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if r.excess_privilege.is_empty() {
+        s.push_str("\nExcess privilege: none\n");
+    } else {
+        s.push_str(&format!(
+            "\nExcess privilege ({}{}):\n",
+            r.excess_privilege.len(),
+            if r.excess_allowed {
+                ", allowed by --allow-excess-privilege"
+            } else {
+                ""
+            }
+        ));
+        for e in r.excess_privilege.iter().take(20) {
+            s.push_str(&format!(
+                "  {:<32} {:<40} {}\n",
+                e.role, e.permission, e.reason
+            ));
+        }
+        if r.excess_privilege.len() > 20 {
+            s.push_str(&format!(
+                "  ... and {} more\n",
+                r.excess_privilege.len() - 20
+            ));
+        }
+    }
+    s.push_str(
+        "\nA custom read-only role for these datasets, granted in every division to load:\n",
+    );
+    for p in &r.recommended_role {
+        let note = if p == permissions::ROLE_VIEW {
+            "  (optional: lets preflight read the client's roles)"
+        } else {
+            ""
+        };
+        s.push_str(&format!("  {p}{note}\n"));
+    }
+    s.push_str(&format!(
+        "\nVerdict: {}\n",
+        match r.verdict {
+            Verdict::Ok => "OK",
+            Verdict::MissingPermission => "MISSING PERMISSION",
+            Verdict::NotReachable => "NOT REACHABLE",
+            Verdict::ExcessPrivilege =>
+                "REFUSED: excess privilege (use a read-only role, or --allow-excess-privilege)",
+        }
+    ));
+    s
+}
