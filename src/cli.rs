@@ -81,6 +81,13 @@ pub struct ConnectionArgs {
     /// Attempts per API request before the run fails.
     #[arg(long, env = "GENESYS_MAX_ATTEMPTS", default_value_t = 6)]
     pub max_attempts: u32,
+    /// Seconds to keep retrying a refused secret that worked earlier in the run (a rotation).
+    #[arg(
+        long,
+        env = "GENESYS_SECRET_ROTATION_GRACE_SECS",
+        default_value_t = 120
+    )]
+    pub secret_rotation_grace_secs: u64,
     /// Seconds before one API request times out (and is retried).
     #[arg(long, env = "GENESYS_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
     pub request_timeout_secs: u64,
@@ -160,6 +167,7 @@ impl ConnectionArgs {
                 max_per_minute: self.max_requests_per_minute,
                 ..RateLimitPolicy::default()
             },
+            rotation_grace: Duration::from_secs(self.secret_rotation_grace_secs),
         })
     }
 }

@@ -196,7 +196,12 @@ impl Access {
         if self.roles.is_empty() && !any_of.is_empty() {
             // tokens/me did not report role–division pairs: nothing can be said, and nothing
             // is guessed.
-            return Coverage { granted: None, divisions: Vec::new(), missing: Vec::new(), exact: false };
+            return Coverage {
+                granted: None,
+                divisions: Vec::new(),
+                missing: Vec::new(),
+                exact: false,
+            };
         }
         let holds = |r: &Role| match &r.permissions {
             _ if any_of.is_empty() => Some(true),

@@ -184,7 +184,13 @@ pub struct TokenProvider {
     retry: RetryPolicy,
     stats: Arc<ApiStats>,
     state: Mutex<Option<Cached>>,
+    /// How long a client that has authenticated before keeps retrying a refused secret.
+    rotation_grace: Duration,
 }
+
+/// Default time to wait for a rotated secret to appear in its source (see
+/// [`TokenProvider::with_rotation_grace`]).
+pub const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(120);
 
 impl TokenProvider {
     pub fn new(
@@ -201,7 +207,17 @@ impl TokenProvider {
             retry,
             stats,
             state: Mutex::new(None),
+            rotation_grace: DEFAULT_ROTATION_GRACE,
         }
+    }
+
+    /// During a rotation the old secret stops working before the new one reaches the file or
+    /// vault. A client that has authenticated in this run before therefore treats a refused
+    /// secret as "rotation in progress" for this long, re-reading the source, before failing.
+    /// Before the first success a refused secret fails at once: it is a configuration error.
+    pub fn with_rotation_grace(mut self, grace: Duration) -> Self {
+        self.rotation_grace = grace;
+        self
     }
 
     /// The current token, fetching a new one if there is none or it is due for refresh.
@@ -214,7 +230,7 @@ impl TokenProvider {
             });
         }
         let generation = state.as_ref().map_or(1, |c| c.generation + 1);
-        let (token, lifetime) = self.fetch().await?;
+        let (token, lifetime) = self.fetch(state.is_some()).await?;
         let token = Arc::new(token);
         *state = Some(Cached {
             token: token.clone(),
@@ -235,9 +251,10 @@ impl TokenProvider {
         }
     }
 
-    async fn fetch(&self) -> Result<(SecretString, Duration)> {
+    async fn fetch(&self, authenticated_before: bool) -> Result<(SecretString, Duration)> {
         let started = Instant::now();
         let mut attempt = 0u32;
+        let mut refused_since: Option<Instant> = None;
         loop {
             attempt += 1;
             // Re-read on every attempt: a rotated secret is picked up here. Reading may run a
@@ -292,6 +309,22 @@ impl TokenProvider {
                         } else {
                             oauth.error
                         };
+                        let refused = *refused_since.get_or_insert_with(Instant::now);
+                        if authenticated_before
+                            && error == "invalid_client"
+                            && refused.elapsed() < self.rotation_grace
+                        {
+                            let wait = Duration::from_secs(2)
+                                .min(self.rotation_grace.saturating_sub(refused.elapsed()));
+                            tracing::warn!(
+                                secret_source = %self.credentials.secret.describe(),
+                                waited_secs = refused.elapsed().as_secs(),
+                                "the login host refused the secret that worked earlier in this run; \
+                                 waiting for the rotated secret to appear in its source"
+                            );
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
                         return Err(Error::Auth {
                             url: self.token_url.clone(),
                             error,

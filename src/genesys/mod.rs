@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub credentials: Credentials,
     pub retry: RetryPolicy,
     pub rate_limit: RateLimitPolicy,
+    /// How long to wait for a rotated secret (see [`TokenProvider::with_rotation_grace`]).
+    pub rotation_grace: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -40,7 +42,8 @@ impl ApiConfig {
             self.credentials.clone(),
             self.retry.clone(),
             stats.clone(),
-        );
+        )
+        .with_rotation_grace(self.rotation_grace);
         Ok(Arc::new(ApiClient::new(
             http,
             &self.api_url,
