@@ -161,31 +161,30 @@ fn json_i64(v: &Value) -> Option<i64> {
     })
 }
 
-/// Which enclosing entity a `parent:` column reads.
-#[derive(Clone, Copy)]
-enum Level {
-    Conversation,
-    Participant,
-    Session,
-}
-
 /// A column's source, resolved once when the builder is made.
 enum Plan {
     Field,
-    Parent(Level, String),
+    /// A field of the enclosing entity of that name.
+    Parent(String, String),
+    /// The list position of the enclosing entity of that name.
+    ParentIndex(String),
     RunId,
     Date,
     Index,
     Extra,
 }
 
-/// The enclosing entities of the row being appended.
+/// The enclosing entities of the row being appended, outermost first.
 struct Context<'a> {
-    conversation: &'a Map<String, Value>,
-    participant: Option<&'a Map<String, Value>>,
-    session: Option<&'a Map<String, Value>>,
+    stack: Vec<Frame<'a>>,
     date: i32,
     run_id: &'a str,
+}
+
+struct Frame<'a> {
+    entity: &'a str,
+    object: &'a Map<String, Value>,
+    index: usize,
 }
 
 /// Builds one table's batch.
@@ -209,20 +208,8 @@ impl TableBuilder {
                     by_field.insert(f.clone(), i);
                     Plan::Field
                 }
-                Source::Parent { entity, field } => {
-                    let level = match entity.as_str() {
-                        "conversation" => Level::Conversation,
-                        "participant" => Level::Participant,
-                        "session" => Level::Session,
-                        other => {
-                            return Err(Error::Schema {
-                                table: schema.table.clone(),
-                                message: format!("column {} reads unknown parent {other}", c.name),
-                            });
-                        }
-                    };
-                    Plan::Parent(level, field.clone())
-                }
+                Source::Parent { entity, field } => Plan::Parent(entity.clone(), field.clone()),
+                Source::ParentIndex(entity) => Plan::ParentIndex(entity.clone()),
                 Source::RunId => Plan::RunId,
                 Source::ConversationDate | Source::SnapshotDate => Plan::Date,
                 Source::Index => Plan::Index,
@@ -275,10 +262,11 @@ impl TableBuilder {
             }
             let present = match &self.plans[i] {
                 Plan::Field => slots[i].is_some_and(|v| !v.is_null()),
-                Plan::Parent(level, f) => ctx
-                    .parent(*level)
+                Plan::Parent(entity, f) => ctx
+                    .parent(entity)
                     .and_then(|m| m.get(f))
                     .is_some_and(|v| !v.is_null()),
+                Plan::ParentIndex(entity) => ctx.parent_index(entity).is_some(),
                 _ => true,
             };
             if !present {
@@ -316,7 +304,11 @@ impl TableBuilder {
                         }
                     }
                 },
-                Plan::Parent(level, f) => match ctx.parent(*level).and_then(|m| m.get(f)) {
+                Plan::ParentIndex(entity) => match (b, ctx.parent_index(entity)) {
+                    (ColumnBuilder::I64(n), Some(i)) => n.append_value(i as i64),
+                    (b, _) => b.append_null(),
+                },
+                Plan::Parent(entity, f) => match ctx.parent(entity).and_then(|m| m.get(f)) {
                     Some(v) => {
                         if b.append_json(ty, v).is_err() {
                             return Err(Error::Payload {
@@ -379,25 +371,28 @@ fn field_name(source: &Source) -> String {
 impl Context<'_> {
     /// Names the record a row comes from, for error messages.
     fn describe(&self) -> String {
-        match self
-            .conversation
-            .get("conversationId")
-            .and_then(Value::as_str)
-        {
+        let Some(root) = self.stack.first() else {
+            return "an entity".to_string();
+        };
+        match root.object.get("conversationId").and_then(Value::as_str) {
             Some(id) => format!("conversation {id}"),
-            None => match self.conversation.get("id").and_then(Value::as_str) {
+            None => match root.object.get("id").and_then(Value::as_str) {
                 Some(id) => format!("entity {id}"),
                 None => "an entity without an id".to_string(),
             },
         }
     }
 
-    fn parent(&self, level: Level) -> Option<&Map<String, Value>> {
-        match level {
-            Level::Conversation => Some(self.conversation),
-            Level::Participant => self.participant,
-            Level::Session => self.session,
-        }
+    fn frame(&self, entity: &str) -> Option<&Frame<'_>> {
+        self.stack.iter().rev().find(|f| f.entity == entity)
+    }
+
+    fn parent(&self, entity: &str) -> Option<&Map<String, Value>> {
+        self.frame(entity).map(|f| f.object)
+    }
+
+    fn parent_index(&self, entity: &str) -> Option<usize> {
+        self.frame(entity).map(|f| f.index)
     }
 }
 
@@ -434,33 +429,88 @@ pub fn conversation_key(conv: &Value) -> Result<ConversationKey> {
     })
 }
 
-/// Turns conversations into rows of the conversation dataset's tables.
+/// One table in the tree of a conversation's tables.
+struct Node {
+    table: TableBuilder,
+    /// The field of the parent entity this table's entities come from (`sessions`, `flow`).
+    field: String,
+    /// A list of entities (`segments[]`) or a single object (`flow`).
+    list: bool,
+    children: Vec<usize>,
+}
+
+/// The entity name of a path step: `participants[]` → participant, `properties[]` → property,
+/// `flow` → flow.
+fn entity_name(step: &str) -> (String, String, bool) {
+    let list = step.ends_with("[]");
+    let field = step.trim_end_matches("[]").to_string();
+    let entity = if !list {
+        field.clone()
+    } else if let Some(stem) = field.strip_suffix("ies") {
+        format!("{stem}y")
+    } else {
+        field.strip_suffix('s').unwrap_or(&field).to_string()
+    };
+    (entity, field, list)
+}
+
+/// Turns conversations into rows of every table of the conversation dataset.
+///
+/// The tables form a tree given by their schemas' `path` (`conversations[].participants[]`,
+/// `...sessions[].flow.outcomes[]`); one walk over a conversation fills them all, and each
+/// row can read keys of its enclosing entities (`parent:session.sessionId`).
 pub struct ConversationDecoder {
     run_id: String,
-    conversations: TableBuilder,
-    participants: TableBuilder,
-    sessions: TableBuilder,
-    segments: TableBuilder,
-    metrics: TableBuilder,
+    nodes: Vec<Node>,
+    /// Per node, the entity name `parent:` columns of descendants use (`session`, `flow`, ...).
+    entities: Vec<String>,
     unknown: BTreeMap<(String, String), u64>,
 }
 
 impl ConversationDecoder {
     pub fn new(catalog: &Catalog, run_id: &str) -> Result<Self> {
-        let table = |name: &str| -> Result<TableBuilder> {
-            let schema = catalog.table(name).ok_or_else(|| Error::Schema {
-                table: name.to_string(),
-                message: "missing from the catalog".into(),
-            })?;
-            TableBuilder::new(schema.clone())
-        };
+        let tables = catalog.dataset_tables("conversations");
+        let steps: Vec<Vec<&str>> = tables.iter().map(|t| t.path.split('.').collect()).collect();
+        let mut nodes = Vec::with_capacity(tables.len());
+        let mut entities = Vec::with_capacity(tables.len());
+        for (t, path) in tables.iter().zip(&steps) {
+            let last = path.last().copied().unwrap_or_default();
+            let (entity, field, list) = entity_name(last);
+            entities.push(entity);
+            nodes.push(Node {
+                table: TableBuilder::new(t.clone())?,
+                field,
+                list,
+                children: Vec::new(),
+            });
+        }
+        let mut roots = Vec::new();
+        for (i, path) in steps.iter().enumerate() {
+            match steps
+                .iter()
+                .position(|p| p.len() + 1 == path.len() && path.starts_with(p))
+            {
+                Some(parent) => nodes[parent].children.push(i),
+                None if path.len() == 1 => roots.push(i),
+                None => {
+                    return Err(Error::Schema {
+                        table: tables[i].table.clone(),
+                        message: format!("no table has the parent path of {}", tables[i].path),
+                    });
+                }
+            }
+        }
+        if roots != [0] {
+            return Err(Error::Schema {
+                table: "conversations".into(),
+                message: "the conversation dataset needs exactly one root table, listed first"
+                    .into(),
+            });
+        }
         Ok(ConversationDecoder {
             run_id: run_id.to_string(),
-            conversations: table("conversations")?,
-            participants: table("participants")?,
-            sessions: table("sessions")?,
-            segments: table("segments")?,
-            metrics: table("session_metrics")?,
+            nodes,
+            entities,
             unknown: BTreeMap::new(),
         })
     }
@@ -479,64 +529,87 @@ impl ConversationDecoder {
                 message: format!("conversation {} starts out of range", key.id),
             })?;
         let mut ctx = Context {
-            conversation: obj,
-            participant: None,
-            session: None,
+            stack: Vec::new(),
             date: date32(day),
             run_id: &self.run_id,
         };
-        self.conversations.append(obj, &ctx, 0, &mut self.unknown)?;
-        for (pi, p) in objects(obj, "participants", &key.id)? {
-            ctx.participant = Some(p);
-            ctx.session = None;
-            self.participants.append(p, &ctx, pi, &mut self.unknown)?;
-            for (si, s) in objects(p, "sessions", &key.id)? {
-                ctx.session = Some(s);
-                self.sessions.append(s, &ctx, si, &mut self.unknown)?;
-                for (gi, g) in objects(s, "segments", &key.id)? {
-                    self.segments.append(g, &ctx, gi, &mut self.unknown)?;
-                }
-                for (mi, m) in objects(s, "metrics", &key.id)? {
-                    self.metrics.append(m, &ctx, mi, &mut self.unknown)?;
-                }
-            }
-        }
-        Ok(())
+        let walk = Walk {
+            entities: &self.entities,
+            conversation_id: &key.id,
+        };
+        walk.visit(&mut self.nodes, 0, obj, 0, &mut ctx, &mut self.unknown)
     }
 
     /// Rows buffered so far, over all tables.
     pub fn buffered_rows(&self) -> usize {
-        [
-            &self.conversations,
-            &self.participants,
-            &self.sessions,
-            &self.segments,
-            &self.metrics,
-        ]
-        .iter()
-        .map(|t| t.rows)
-        .sum()
+        self.nodes.iter().map(|n| n.table.rows).sum()
     }
 
-    /// Emits one batch per table (possibly empty) and resets the builders.
+    /// Emits one batch per table (possibly empty), in catalog order, and resets the builders.
     pub fn finish(&mut self) -> Result<Vec<(Arc<TableSchema>, RecordBatch)>> {
-        let mut out = Vec::with_capacity(5);
-        for t in [
-            &mut self.conversations,
-            &mut self.participants,
-            &mut self.sessions,
-            &mut self.segments,
-            &mut self.metrics,
-        ] {
-            let batch = t.finish()?;
-            out.push((t.schema.clone(), batch));
-        }
-        Ok(out)
+        self.nodes
+            .iter_mut()
+            .map(|n| Ok((n.table.schema.clone(), n.table.finish()?)))
+            .collect()
     }
 
     /// Unknown (or mistyped) fields seen since the last call, per (table, field).
     pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
         std::mem::take(&mut self.unknown)
+    }
+}
+
+/// What one walk over a conversation shares.
+struct Walk<'a> {
+    entities: &'a [String],
+    conversation_id: &'a str,
+}
+
+impl<'a> Walk<'a> {
+    /// Appends `object` to node `idx`, then walks its children.
+    fn visit(
+        &self,
+        nodes: &mut [Node],
+        idx: usize,
+        object: &'a Map<String, Value>,
+        index: usize,
+        ctx: &mut Context<'a>,
+        unknown: &mut BTreeMap<(String, String), u64>,
+    ) -> Result<()> {
+        nodes[idx].table.append(object, ctx, index, unknown)?;
+        if nodes[idx].children.is_empty() {
+            return Ok(());
+        }
+        ctx.stack.push(Frame {
+            entity: &self.entities[idx],
+            object,
+            index,
+        });
+        for c in 0..nodes[idx].children.len() {
+            let child = nodes[idx].children[c];
+            let (field, list) = (&nodes[child].field, nodes[child].list);
+            if list {
+                for (i, o) in objects(object, field, self.conversation_id)? {
+                    self.visit(nodes, child, o, i, ctx, unknown)?;
+                }
+            } else {
+                match object.get(field.as_str()) {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, unknown)?,
+                    Some(other) => {
+                        return Err(Error::Payload {
+                            path: field.clone(),
+                            message: format!(
+                                "conversation {}: {field} is not an object but {other}",
+                                self.conversation_id
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        ctx.stack.pop();
+        Ok(())
     }
 }
 
@@ -565,9 +638,11 @@ impl EntityDecoder {
             message: format!("an item is not a JSON object: {entity}"),
         })?;
         let ctx = Context {
-            conversation: obj,
-            participant: None,
-            session: None,
+            stack: vec![Frame {
+                entity: "entity",
+                object: obj,
+                index: 0,
+            }],
             date: self.date,
             run_id: &self.run_id,
         };

@@ -132,22 +132,34 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     // divisions the user restricted the run to.
     let mut division_report = DivisionReport::default();
     if facts || !cfg.divisions.is_empty() {
-        let access = access::read(&client).await?;
-        division_report.requested = access.resolve_divisions(&cfg.divisions)?;
-        let needs = permissions::requirement("conversations").map_or(&[][..], |r| r.any_of);
-        let coverage = access.coverage(needs);
-        if coverage.granted == Some(false) {
-            tracing::warn!(permission = ?needs, "no role of this client holds the conversation-detail permission");
+        let access = match access::read(&client).await {
+            Ok(a) => Some(a),
+            // The coverage report is advisory; only a division filter depends on it.
+            Err(e @ (Error::Api { .. } | Error::Payload { .. } | Error::Permission { .. }))
+                if cfg.divisions.is_empty() =>
+            {
+                tracing::warn!(error = %e, "cannot read the client's division coverage; the manifest will not report it");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(access) = access {
+            division_report.requested = access.resolve_divisions(&cfg.divisions)?;
+            let needs = permissions::requirement("conversations").map_or(&[][..], |r| r.any_of);
+            let coverage = access.coverage(needs);
+            if coverage.granted == Some(false) {
+                tracing::warn!(permission = ?needs, "no role of this client holds the conversation-detail permission");
+            }
+            if !coverage.missing.is_empty() {
+                let names: Vec<&str> = coverage.missing.iter().map(|d| d.name.as_str()).collect();
+                tracing::warn!(
+                    missing = ?names,
+                    exact = coverage.exact,
+                    "the client's roles do not reach these divisions: their conversations are silently left out"
+                );
+            }
+            division_report.coverage = Some(coverage);
         }
-        if !coverage.missing.is_empty() {
-            let names: Vec<&str> = coverage.missing.iter().map(|d| d.name.as_str()).collect();
-            tracing::warn!(
-                missing = ?names,
-                exact = coverage.exact,
-                "the client's roles do not reach these divisions: their conversations are silently left out"
-            );
-        }
-        division_report.coverage = Some(coverage);
     }
     let api = ConversationApi::new(
         client.clone(),

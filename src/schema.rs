@@ -13,21 +13,32 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// Compiles `schemas/<name>.json` files into the binary.
+macro_rules! schema_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../schemas/", $name, ".json")))),*]
+    };
+}
+
 /// The schema files compiled into the binary, in load order (parents before children).
-const SCHEMA_FILES: &[(&str, &str)] = &[
-    (
-        "conversations",
-        include_str!("../schemas/conversations.json"),
-    ),
-    ("participants", include_str!("../schemas/participants.json")),
-    ("sessions", include_str!("../schemas/sessions.json")),
-    ("segments", include_str!("../schemas/segments.json")),
-    (
-        "session_metrics",
-        include_str!("../schemas/session_metrics.json"),
-    ),
-    ("divisions", include_str!("../schemas/divisions.json")),
-];
+const SCHEMA_FILES: &[(&str, &str)] = schema_files!(
+    "conversations",
+    "participants",
+    "sessions",
+    "segments",
+    "session_metrics",
+    "flows",
+    "flow_outcomes",
+    "media_endpoint_stats",
+    "agent_groups",
+    "proposed_agents",
+    "segment_properties",
+    "scored_agents",
+    "evaluations",
+    "surveys",
+    "resolutions",
+    "divisions",
+);
 
 /// A column's logical type. Kept small on purpose: each maps to one Arrow type that
 /// Snowflake reads correctly from Parquet (no unsigned, no nanoseconds, no INT96).
@@ -96,6 +107,9 @@ pub enum Source {
     Field(String),
     /// A field of an enclosing entity (`parent:conversation.conversationId`).
     Parent { entity: String, field: String },
+    /// The position of an enclosing entity in its list (`parent_index:segment`), to carry a
+    /// key that has no id of its own down to child rows.
+    ParentIndex(String),
     /// The run id (`meta:run_id`).
     RunId,
     /// The UTC date of the conversation's start (`meta:conversation_date`).
@@ -126,6 +140,9 @@ fn parse_source(s: &str) -> Option<Source> {
                 entity: entity.to_string(),
                 field: field.to_string(),
             })
+        }
+        ("parent_index", entity) if !entity.is_empty() => {
+            Some(Source::ParentIndex(entity.to_string()))
         }
         ("meta", "run_id") => Some(Source::RunId),
         ("meta", "conversation_date") => Some(Source::ConversationDate),
@@ -347,22 +364,19 @@ mod tests {
 
     #[test]
     fn builtin_catalog_parses_and_orders_parents_first() {
-        let names: Vec<_> = Catalog::builtin()
-            .tables()
-            .iter()
-            .map(|t| t.table.as_str())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "conversations",
-                "participants",
-                "sessions",
-                "segments",
-                "session_metrics",
-                "divisions"
-            ]
-        );
+        let tables = Catalog::builtin().tables();
+        assert_eq!(tables.len(), 16);
+        assert_eq!(tables[0].table, "conversations");
+        for (i, t) in tables.iter().enumerate() {
+            let parent = t.path.rsplit_once('.').map(|(p, _)| p);
+            if let Some(parent) = parent {
+                let at = tables
+                    .iter()
+                    .position(|p| p.path == parent)
+                    .expect("parent table");
+                assert!(at < i, "{} comes before its parent", t.table);
+            }
+        }
     }
 
     #[test]

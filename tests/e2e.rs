@@ -111,7 +111,8 @@ async fn extract_writes_exactly_what_the_org_served() {
         assert_eq!(n, f.rows, "{} rows", f.path);
         *rows_read.entry(f.table.clone()).or_default() += n;
     }
-    assert_eq!(rows_read, expected);
+    let nonzero: BTreeMap<String, u64> = expected.iter().filter(|(_, n)| **n > 0).map(|(t, n)| (t.clone(), *n)).collect();
+    assert_eq!(rows_read, nonzero, "rows read back from the Parquet files");
     let expected_ids: HashSet<String> = org
         .conversations_started_in(from, to)
         .iter()
@@ -141,7 +142,10 @@ async fn extract_writes_exactly_what_the_org_served() {
             f.path
         );
     }
-    assert_eq!(sql.matches("COPY INTO").count(), 5);
+    let tables_with_files: std::collections::BTreeSet<&str> =
+        manifest.files.iter().map(|f| f.table.as_str()).collect();
+    assert_eq!(sql.matches("COPY INTO").count(), tables_with_files.len());
+    assert!(tables_with_files.len() >= 12, "{tables_with_files:?}");
     assert!(sql.contains(
         "conversation_date IN (DATE '2026-10-01', DATE '2026-10-02', DATE '2026-10-03')"
     ));

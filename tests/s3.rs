@@ -3,10 +3,8 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow_array::RecordBatch;
 use genesys_sim::Sim;
 use util::*;
 
@@ -36,26 +34,6 @@ async fn start_s3(root: &Path) -> String {
         }
     });
     format!("http://{addr}")
-}
-
-/// Each table's rows, without the run id (the only thing two runs legitimately differ in),
-/// keyed by partition and table.
-fn contents(
-    root: &Path,
-    manifest: &genesys_loader::snowflake::Manifest,
-) -> BTreeMap<(String, String), Vec<RecordBatch>> {
-    let mut out: BTreeMap<(String, String), Vec<RecordBatch>> = BTreeMap::new();
-    for f in &manifest.files {
-        for b in read_parquet(&root.join(&f.path)) {
-            let keep: Vec<usize> = (0..b.num_columns())
-                .filter(|&i| b.schema().field(i).name() != "run_id")
-                .collect();
-            out.entry((f.table.clone(), f.partition.clone()))
-                .or_default()
-                .push(b.project(&keep).unwrap());
-        }
-    }
-    out
 }
 
 fn layout(manifest: &genesys_loader::snowflake::Manifest) -> Vec<(String, String, u64)> {

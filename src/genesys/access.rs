@@ -110,7 +110,15 @@ pub async fn read(api: &ApiClient) -> Result<Access> {
                     unreadable: None,
                 }
             }
-            Err(Error::Permission { message, .. }) => Role {
+            // A role deleted since tokens/me answered reads like an unreadable one.
+            Err(
+                Error::Permission { message, .. }
+                | Error::Api {
+                    status: Some(404),
+                    message,
+                    ..
+                },
+            ) => Role {
                 id,
                 name: None,
                 permissions: None,

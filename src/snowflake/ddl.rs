@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn comments_are_quoted() {
         let all = render(Catalog::builtin().tables(), &DdlOptions::default()).unwrap();
-        assert_eq!(all.matches("CREATE TABLE IF NOT EXISTS").count(), 6);
+        assert_eq!(all.matches("CREATE TABLE IF NOT EXISTS").count(), 16);
         assert!(
             !all.contains("COMMENT 'The participant's"),
             "unescaped quote"

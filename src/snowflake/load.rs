@@ -325,8 +325,8 @@ mod tests {
         let sql = script(&manifest(2500, false), &tables).unwrap();
         assert_eq!(sql.matches("COPY INTO segments").count(), 3);
         assert_eq!(sql.matches("COPY INTO conversations").count(), 0);
-        assert_eq!(sql.matches("DELETE FROM").count(), 5);
-        assert_eq!(sql.matches("_reconciled").count(), 5);
+        assert_eq!(sql.matches("DELETE FROM").count(), 15);
+        assert_eq!(sql.matches("_reconciled").count(), 15);
         assert!(sql.contains("conversation_date IN (DATE '2026-11-01', DATE '2026-11-02')"));
         assert!(sql.starts_with("-- genesys-loader") && sql.trim_end().ends_with("COMMIT;"));
     }

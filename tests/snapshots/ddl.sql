@@ -201,6 +201,205 @@ CREATE TABLE IF NOT EXISTS session_metrics (
 CLUSTER BY (conversation_date)
 COMMENT = 'One row per metric of a session (AnalyticsSessionMetric), long form: t* in milliseconds, n* counts, o* observed values. [genesys-loader schema v1; key: conversation_id, participant_id, session_id, metric_index]';
 
+CREATE TABLE IF NOT EXISTS flows (
+  conversation_id            VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date          DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start         TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id             VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id                 VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  ending_language            VARCHAR COMMENT 'Flow ending language, e.g. en-us',
+  entry_reason               VARCHAR COMMENT 'The particular entry reason for this flow, e.g. an address, userId, or flowId',
+  entry_type                 VARCHAR COMMENT 'The entry type for this flow, e.g. dnis, dialer, agent, flow, or direct',
+  exit_reason                VARCHAR COMMENT 'The exit reason for this flow, e.g. DISCONNECT',
+  flow_id                    VARCHAR COMMENT 'The unique identifier of this flow',
+  flow_name                  VARCHAR COMMENT 'The name of this flow at the time of flow execution',
+  flow_type                  VARCHAR COMMENT 'The type of this flow',
+  flow_version               VARCHAR COMMENT 'The version of this flow',
+  issued_callback            BOOLEAN COMMENT 'Flag indicating whether the flow issued a callback',
+  recognition_failure_reason VARCHAR COMMENT 'The recognition failure reason causing to exit/disconnect',
+  starting_language          VARCHAR COMMENT 'Flow starting language, e.g. en-us',
+  transfer_target_address    VARCHAR COMMENT 'The address of a flow transfer target, e.g. a phone number, an email address, or a queueId',
+  transfer_target_name       VARCHAR COMMENT 'The name of a flow transfer target',
+  transfer_type              VARCHAR COMMENT 'The type of transfer for flows that ended with a transfer',
+  extra_fields               VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                     VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per IVR or bot flow run in a session (AnalyticsFlow). [genesys-loader schema v2; key: conversation_id, participant_id, session_id]';
+
+CREATE TABLE IF NOT EXISTS flow_outcomes (
+  conversation_id              VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date            DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start           TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id               VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id                   VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  outcome_index                NUMBER(38,0) NOT NULL COMMENT 'Position of the outcome in its parent''s list (0-based)',
+  flow_outcome                 VARCHAR COMMENT 'Combination of unique flow outcome identifier and its value separated by colon',
+  flow_outcome_end_timestamp   TIMESTAMP_TZ(6) COMMENT 'The outcome ending timestamp in ISO 8601 format. This may be null if the outcome did not succeed.',
+  flow_outcome_id              VARCHAR COMMENT 'Unique identifier of a flow outcome',
+  flow_outcome_start_timestamp TIMESTAMP_TZ(6) COMMENT 'The outcome starting timestamp in ISO 8601 format',
+  flow_outcome_value           VARCHAR COMMENT 'Flow outcome value, e.g. SUCCESS',
+  extra_fields                 VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                       VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per outcome of a flow (AnalyticsFlowOutcome). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, outcome_index]';
+
+CREATE TABLE IF NOT EXISTS media_endpoint_stats (
+  conversation_id    VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date  DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id     VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id         VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  stat_index         NUMBER(38,0) NOT NULL COMMENT 'Position of the statistic in its parent''s list (0-based)',
+  codecs             ARRAY COMMENT 'The MIME type(s) of the audio encodings used by the audio streams belonging to this endpoint',
+  discarded_packets  NUMBER(38,0) COMMENT 'The total number of packets received too late or too early, jitter queue overrun or underrun, for all audio streams belonging to this endpoint',
+  duplicate_packets  NUMBER(38,0) COMMENT 'The total number of packets received with the same sequence number as another one recently received (window of 64 packets), for all audio streams belonging to this endpoint',
+  event_time         TIMESTAMP_TZ(6) COMMENT 'Specifies when an event occurred.',
+  invalid_packets    NUMBER(38,0) COMMENT 'The total number of malformed or not RTP packets, unknown payload type, or discarded probation packets for all audio streams belonging to this endpoint',
+  max_latency_ms     NUMBER(38,0) COMMENT 'The maximum latency experienced by any audio stream belonging to this endpoint, in milliseconds',
+  min_mos            FLOAT COMMENT 'The lowest estimated average MOS among all the audio streams belonging to this endpoint',
+  min_r_factor       FLOAT COMMENT 'The lowest R-factor value among all of the audio streams belonging to this endpoint',
+  overrun_packets    NUMBER(38,0) COMMENT 'The total number of packets for which there was no room in the jitter queue when it was received, for all audio streams belonging to this endpoint (also counted in discarded)',
+  received_packets   NUMBER(38,0) COMMENT 'The total number of packets received for all audio streams belonging to this endpoint (includes invalid, duplicate, and discarded packets)',
+  underrun_packets   NUMBER(38,0) COMMENT 'The total number of packets received after their timestamp/seqnum has been played out, for all audio streams belonging to this endpoint (also counted in discarded)',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per media endpoint statistic of a session: voice quality (AnalyticsMediaEndpointStat). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, stat_index]';
+
+CREATE TABLE IF NOT EXISTS agent_groups (
+  conversation_id    VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date  DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id     VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id         VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  group_index        NUMBER(38,0) NOT NULL COMMENT 'Position of the agent group in its parent''s list (0-based)',
+  agent_group_id     VARCHAR COMMENT 'Conditional group routing agent group identifier',
+  agent_group_type   VARCHAR COMMENT 'Conditional group routing agent group type',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per agent group a session was routed through (AnalyticsAgentGroup). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, group_index]';
+
+CREATE TABLE IF NOT EXISTS proposed_agents (
+  conversation_id    VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date  DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id     VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id         VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  proposal_index     NUMBER(38,0) NOT NULL COMMENT 'Position of the proposed agent in its parent''s list (0-based)',
+  agent_rank         NUMBER(38,0) COMMENT 'Proposed agent rank for this conversation from predictive routing (lower is better)',
+  proposed_agent_id  VARCHAR COMMENT 'Unique identifier for the agent that was proposed by predictive routing',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per agent proposed by predictive or bullseye routing (AnalyticsProposedAgent). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, proposal_index]';
+
+CREATE TABLE IF NOT EXISTS segment_properties (
+  conversation_id    VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date  DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id     VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id         VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  segment_index      NUMBER(38,0) NOT NULL COMMENT 'Position of the segment this row belongs to in its session (segments.segment_index)',
+  property_index     NUMBER(38,0) NOT NULL COMMENT 'Position of the property in its parent''s list (0-based)',
+  property           VARCHAR COMMENT 'User-defined rather than intrinsic system-observed values. These are tagged onto segments by other components within PureCloud or by API users directly. This is the name of the user-defined property.',
+  property_type      VARCHAR COMMENT 'Indicates what the data type is (e.g. integer vs string) and therefore how to evaluate what would constitute a match',
+  value              VARCHAR COMMENT 'What property value to match against',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per user-defined property of a segment (AnalyticsProperty). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, segment_index, property_index]';
+
+CREATE TABLE IF NOT EXISTS scored_agents (
+  conversation_id    VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date  DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  participant_id     VARCHAR NOT NULL COMMENT 'Participant this row belongs to',
+  session_id         VARCHAR NOT NULL COMMENT 'Session this row belongs to',
+  segment_index      NUMBER(38,0) NOT NULL COMMENT 'Position of the segment this row belongs to in its session (segments.segment_index)',
+  score_index        NUMBER(38,0) NOT NULL COMMENT 'Position of the scored agent in its parent''s list (0-based)',
+  agent_score        NUMBER(38,0) COMMENT 'Assigned agent score for this conversation (0 - 100, higher being better)',
+  scored_agent_id    VARCHAR COMMENT 'Unique identifier for the agent that was scored for this conversation',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per agent scored for a segment by predictive routing (AnalyticsScoredAgent). [genesys-loader schema v2; key: conversation_id, participant_id, session_id, segment_index, score_index]';
+
+CREATE TABLE IF NOT EXISTS evaluations (
+  conversation_id        VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date      DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start     TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  evaluation_index       NUMBER(38,0) NOT NULL COMMENT 'Position of the evaluation in its parent''s list (0-based)',
+  assignee_applicable    BOOLEAN COMMENT 'Indicates whether an assignee is applicable for the evaluation. Set to false when assignee is not applicable',
+  assignee_id            VARCHAR COMMENT 'UserId of the assignee',
+  calibration_id         VARCHAR COMMENT 'The calibration ID used for the purpose of training evaluators',
+  context_id             VARCHAR COMMENT 'A unique identifier for an evaluation form, regardless of version',
+  deleted                BOOLEAN COMMENT 'Whether the evaluation has been deleted',
+  evaluation_id          VARCHAR COMMENT 'Unique identifier for the evaluation',
+  evaluation_status      VARCHAR COMMENT 'Status of evaluation',
+  evaluator_id           VARCHAR COMMENT 'A unique identifier of the user who evaluated the interaction',
+  event_time             TIMESTAMP_TZ(6) COMMENT 'Specifies when an evaluation occurred.',
+  form_id                VARCHAR COMMENT 'ID of the evaluation form used',
+  form_name              VARCHAR COMMENT 'Name of the evaluation form used',
+  queue_id               VARCHAR COMMENT 'The ID of the associated queue',
+  released               BOOLEAN COMMENT 'Whether the evaluation has been released',
+  rescored               BOOLEAN COMMENT 'Whether the evaluation has been rescored at least once',
+  system_submitted       BOOLEAN COMMENT 'Whether the evaluation was auto submitted by the system',
+  user_id                VARCHAR COMMENT 'ID of the agent the evaluation was performed against',
+  o_total_critical_score NUMBER(38,0) COMMENT 'oTotalCriticalScore',
+  o_total_score          NUMBER(38,0) COMMENT 'oTotalScore',
+  extra_fields           VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                 VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per quality evaluation linked to a conversation (AnalyticsEvaluation). [genesys-loader schema v2; key: conversation_id, evaluation_index]';
+
+CREATE TABLE IF NOT EXISTS surveys (
+  conversation_id         VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date       DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start      TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  survey_index            NUMBER(38,0) NOT NULL COMMENT 'Position of the survey in its parent''s list (0-based)',
+  event_time              TIMESTAMP_TZ(6) COMMENT 'Specifies when an event occurred.',
+  queue_id                VARCHAR COMMENT 'The ID of the associated queue',
+  survey_completed_date   TIMESTAMP_TZ(6) COMMENT 'Completion datetime of the survey in ISO 8601 format',
+  survey_form_context_id  VARCHAR COMMENT 'Unique identifier for the survey form, regardless of version',
+  survey_form_id          VARCHAR COMMENT 'ID of the survey form used',
+  survey_form_name        VARCHAR COMMENT 'Name of the survey form used',
+  survey_id               VARCHAR COMMENT 'ID of the survey',
+  survey_partial_response BOOLEAN COMMENT 'Whether the survey was completed with any required questions unanswered.',
+  survey_promoter_score   NUMBER(38,0) COMMENT 'Score of the survey used with NPS',
+  survey_status           VARCHAR COMMENT 'The status of the survey',
+  survey_type             VARCHAR COMMENT 'The type of the survey',
+  user_id                 VARCHAR COMMENT 'ID of the agent the survey was performed against',
+  o_survey_total_score    NUMBER(38,0) COMMENT 'oSurveyTotalScore',
+  extra_fields            VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                  VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per survey linked to a conversation (AnalyticsSurvey). [genesys-loader schema v2; key: conversation_id, survey_index]';
+
+CREATE TABLE IF NOT EXISTS resolutions (
+  conversation_id        VARCHAR NOT NULL COMMENT 'Conversation this row belongs to',
+  conversation_date      DATE NOT NULL COMMENT 'UTC date of the conversation''s start: the partition column',
+  conversation_start     TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the conversation this row belongs to; bounds partial-day reloads',
+  resolution_index       NUMBER(38,0) NOT NULL COMMENT 'Position of the resolution in its parent''s list (0-based)',
+  event_time             TIMESTAMP_TZ(6) COMMENT 'Specifies when an event occurred.',
+  queue_id               VARCHAR COMMENT 'The ID of the last queue on which the conversation was handled.',
+  user_id                VARCHAR COMMENT 'The ID of the last user who handled the conversation.',
+  n_next_contact_avoided NUMBER(38,0) COMMENT 'nNextContactAvoided',
+  extra_fields           VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                 VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per resolution (next contact avoided) of a conversation (AnalyticsResolution). [genesys-loader schema v2; key: conversation_id, resolution_index]';
+
 CREATE TABLE IF NOT EXISTS divisions (
   id            VARCHAR NOT NULL COMMENT 'The globally unique identifier of the division',
   snapshot_date DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',

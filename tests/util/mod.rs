@@ -21,6 +21,19 @@ pub const TABLES: [&str; 5] = [
     "segments",
     "session_metrics",
 ];
+/// The tables that take nested objects apart (flows, media stats, evaluations, ...).
+pub const CHILD_TABLES: [&str; 10] = [
+    "flows",
+    "flow_outcomes",
+    "media_endpoint_stats",
+    "agent_groups",
+    "proposed_agents",
+    "segment_properties",
+    "scored_agents",
+    "evaluations",
+    "surveys",
+    "resolutions",
+];
 
 pub fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
@@ -92,21 +105,49 @@ pub async fn extract(sim: &Sim, out: &str, extra: &[&str], env: &[(&str, &str)])
     }
 }
 
-/// Row counts per table of what the simulated org holds for conversations started in the range.
+/// Row counts per conversation table of what the simulated org holds for conversations
+/// started in the range, counted from the records themselves (not through the loader's code).
 pub fn expected_rows(org: &Org, from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeMap<String, u64> {
-    let convs = org.conversations_started_in(from, to);
-    let mut n: BTreeMap<String, u64> = TABLES.iter().map(|t| (t.to_string(), 0)).collect();
+    count_rows(&org.conversations_started_in(from, to))
+}
+
+pub fn count_rows(convs: &[serde_json::Value]) -> BTreeMap<String, u64> {
+    let mut n: BTreeMap<String, u64> = TABLES
+        .iter()
+        .chain(CHILD_TABLES.iter())
+        .map(|t| (t.to_string(), 0))
+        .collect();
     let len = |v: &serde_json::Value, k: &str| {
         v.get(k).and_then(|x| x.as_array()).map_or(0, |a| a.len()) as u64
     };
-    for c in &convs {
-        *n.get_mut("conversations").unwrap() += 1;
+    let mut add = |t: &str, k: u64| *n.get_mut(t).unwrap() += k;
+    for c in convs {
+        add("conversations", 1);
+        add("evaluations", len(c, "evaluations"));
+        add("surveys", len(c, "surveys"));
+        add("resolutions", len(c, "resolutions"));
         for p in c["participants"].as_array().unwrap() {
-            *n.get_mut("participants").unwrap() += 1;
+            add("participants", 1);
             for s in p["sessions"].as_array().unwrap() {
-                *n.get_mut("sessions").unwrap() += 1;
-                *n.get_mut("segments").unwrap() += len(s, "segments");
-                *n.get_mut("session_metrics").unwrap() += len(s, "metrics");
+                add("sessions", 1);
+                add("session_metrics", len(s, "metrics"));
+                add("media_endpoint_stats", len(s, "mediaEndpointStats"));
+                add("agent_groups", len(s, "agentGroups"));
+                add("proposed_agents", len(s, "proposedAgents"));
+                if let Some(flow) = s.get("flow").filter(|f| f.is_object()) {
+                    add("flows", 1);
+                    add("flow_outcomes", len(flow, "outcomes"));
+                }
+                for g in s
+                    .get("segments")
+                    .and_then(|x| x.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    add("segments", 1);
+                    add("segment_properties", len(g, "properties"));
+                    add("scored_agents", len(g, "scoredAgents"));
+                }
             }
         }
     }
@@ -158,4 +199,30 @@ pub fn files_below(root: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// Each table's rows per partition, without the run id (the one thing two runs of the same
+/// range legitimately differ in).
+pub fn contents(root: &Path, manifest: &Manifest) -> BTreeMap<(String, String), Vec<RecordBatch>> {
+    let mut out: BTreeMap<(String, String), Vec<RecordBatch>> = BTreeMap::new();
+    for f in &manifest.files {
+        for b in read_parquet(&root.join(&f.path)) {
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| b.schema().field(i).name() != "run_id")
+                .collect();
+            out.entry((f.table.clone(), f.partition.clone()))
+                .or_default()
+                .push(b.project(&keep).unwrap());
+        }
+    }
+    out
+}
+
+/// Rows per table from a manifest.
+pub fn rows(manifest: &Manifest) -> BTreeMap<String, u64> {
+    manifest
+        .tables
+        .iter()
+        .map(|(t, v)| (t.clone(), v.rows))
+        .collect()
 }
