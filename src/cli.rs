@@ -193,6 +193,9 @@ pub struct ExtractArgs {
     /// One UTC day. Without --date or --from: yesterday, UTC.
     #[arg(long, env = "GENESYS_DATE")]
     pub date: Option<String>,
+    /// Nightly window: re-extract the last N whole UTC days (default without a range: 1, yesterday).
+    #[arg(long, env = "GENESYS_LOOKBACK_DAYS")]
+    pub lookback_days: Option<u32>,
     /// Only conversations of these divisions (name or id; repeatable).
     #[arg(long = "division", env = "GENESYS_DIVISIONS", value_delimiter = ',')]
     pub divisions: Vec<String>,
@@ -233,6 +236,7 @@ impl ExtractArgs {
             self.from.as_deref(),
             self.to.as_deref(),
             self.date.as_deref(),
+            self.lookback_days,
             now,
         )?
         .clamp_to_now(now, chrono::Duration::minutes(5))?;

@@ -65,14 +65,29 @@ pub fn parse_date(flag: &str, value: &str) -> Result<NaiveDate> {
 
 impl Range {
     /// Resolves the range flags: `--date D`, or `--from` with an optional `--to` (default: the
-    /// start of today, UTC), or nothing at all (yesterday, UTC: the nightly run).
+    /// start of today, UTC), or nothing at all: the nightly run, which covers the last
+    /// `lookback_days` whole UTC days (default 1: yesterday), so records that changed after
+    /// the fact (wrap-ups, evaluations, late metrics) are re-extracted and replaced.
     pub fn from_flags(
         from: Option<&str>,
         to: Option<&str>,
         date: Option<&str>,
+        lookback_days: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Range> {
         let today = now.date_naive();
+        if let Some(n) = lookback_days {
+            if from.is_some() || to.is_some() || date.is_some() {
+                return Err(Error::Input(
+                    "--lookback-days sets the nightly window; do not combine it with --from, --to or --date".into(),
+                ));
+            }
+            if n == 0 || n > 366 {
+                return Err(Error::Input(format!(
+                    "--lookback-days {n} must be between 1 and 366"
+                )));
+            }
+        }
         let range = match (from, to, date) {
             (Some(_), _, Some(d)) | (None, Some(_), Some(d)) => {
                 return Err(Error::Input(format!(
@@ -95,7 +110,7 @@ impl Range {
             },
             (None, Some(_), None) => return Err(Error::Input("--to needs --from".into())),
             (None, None, None) => Range {
-                from: day_start(today - Days::new(1)),
+                from: day_start(today - Days::new(u64::from(lookback_days.unwrap_or(1)))),
                 to: day_start(today),
             },
         };
@@ -170,18 +185,29 @@ mod tests {
 
     #[test]
     fn no_flags_means_yesterday_utc() {
-        let r = Range::from_flags(None, None, None, now()).unwrap();
+        let r = Range::from_flags(None, None, None, None, now()).unwrap();
         assert_eq!(fmt(r.from), "2026-11-23T00:00:00Z");
         assert_eq!(fmt(r.to), "2026-11-24T00:00:00Z");
     }
 
     #[test]
+    fn lookback_covers_the_last_whole_days_and_stands_alone() {
+        let r = Range::from_flags(None, None, None, Some(3), now()).unwrap();
+        assert_eq!(fmt(r.from), "2026-11-21T00:00:00Z");
+        assert_eq!(fmt(r.to), "2026-11-24T00:00:00Z");
+        assert!(Range::from_flags(None, None, Some("2026-11-01"), Some(3), now()).is_err());
+        assert!(Range::from_flags(None, None, None, Some(0), now()).is_err());
+    }
+
+    #[test]
     fn dates_and_instants_are_accepted() {
-        let r = Range::from_flags(Some("2026-11-01"), Some("2026-11-08"), None, now()).unwrap();
+        let r =
+            Range::from_flags(Some("2026-11-01"), Some("2026-11-08"), None, None, now()).unwrap();
         assert_eq!(r.chunks(now()).len(), 7);
         let r = Range::from_flags(
             Some("2026-11-01T06:00:00+01:00"),
             Some("2026-11-02T12:00:00Z"),
+            None,
             None,
             now(),
         )
@@ -195,21 +221,24 @@ mod tests {
 
     #[test]
     fn bad_ranges_name_the_problem() {
-        let e = Range::from_flags(Some("2026-11-08"), Some("2026-11-01"), None, now()).unwrap_err();
+        let e = Range::from_flags(Some("2026-11-08"), Some("2026-11-01"), None, None, now())
+            .unwrap_err();
         assert!(e.to_string().contains("range is empty"), "{e}");
-        let e = Range::from_flags(Some("11/01/2026"), None, None, now()).unwrap_err();
+        let e = Range::from_flags(Some("11/01/2026"), None, None, None, now()).unwrap_err();
         assert!(e.to_string().contains("--from \"11/01/2026\""), "{e}");
-        let e = Range::from_flags(None, Some("2026-11-01"), None, now()).unwrap_err();
+        let e = Range::from_flags(None, Some("2026-11-01"), None, None, now()).unwrap_err();
         assert!(e.to_string().contains("--to needs --from"), "{e}");
-        let e = Range::from_flags(Some("2026-11-01"), None, Some("2026-11-02"), now()).unwrap_err();
+        let e = Range::from_flags(Some("2026-11-01"), None, Some("2026-11-02"), None, now())
+            .unwrap_err();
         assert!(e.to_string().contains("cannot be combined"), "{e}");
-        let e = Range::from_flags(None, None, Some("2026-02-30"), now()).unwrap_err();
+        let e = Range::from_flags(None, None, Some("2026-02-30"), None, now()).unwrap_err();
         assert!(e.to_string().contains("not a date"), "{e}");
     }
 
     #[test]
     fn chunks_switch_to_the_query_after_the_availability_date() {
-        let r = Range::from_flags(Some("2026-11-20"), Some("2026-11-24"), None, now()).unwrap();
+        let r =
+            Range::from_flags(Some("2026-11-20"), Some("2026-11-24"), None, None, now()).unwrap();
         let avail = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap();
         let m: Vec<_> = r.chunks(avail).iter().map(|c| c.method).collect();
         assert_eq!(
@@ -225,10 +254,11 @@ mod tests {
 
     #[test]
     fn the_end_is_kept_clear_of_now() {
-        let r = Range::from_flags(Some("2026-11-24"), Some("2026-11-25"), None, now()).unwrap();
+        let r =
+            Range::from_flags(Some("2026-11-24"), Some("2026-11-25"), None, None, now()).unwrap();
         let c = r.clamp_to_now(now(), chrono::Duration::minutes(5)).unwrap();
         assert_eq!(fmt(c.to), "2026-11-24T10:55:00Z");
-        let r = Range::from_flags(Some("2026-11-25"), None, None, now());
+        let r = Range::from_flags(Some("2026-11-25"), None, None, None, now());
         assert!(r.is_err());
     }
 }
