@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::genesys::conversations::DetailsSettings;
 use crate::genesys::{ApiConfig, Credentials, RateLimitPolicy, RetryPolicy, SecretSource, regions};
-use crate::pipeline::{DATASETS, ExtractConfig};
+use crate::pipeline::{DATASETS, ExtractConfig, RebuildConfig};
 use crate::plan::Range;
 use crate::preflight::PreflightConfig;
 use crate::sink::{Output, WriterSettings};
@@ -46,6 +46,8 @@ pub enum Command {
     Extract(Box<ExtractArgs>),
     /// Check what the OAuth client can do against what the chosen datasets need.
     Preflight(Box<PreflightArgs>),
+    /// Re-derive the conversation tables of a range from the raw zone (no API call).
+    Rebuild(Box<RebuildArgs>),
     /// Print Snowflake DDL for the output tables (and stage templates, upgrades).
     Ddl(DdlArgs),
 }
@@ -226,6 +228,13 @@ pub struct ExtractArgs {
     /// Roll Parquet files at about this many MiB.
     #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
     pub target_file_mb: usize,
+    /// Keep every API page, zstd-compressed, under <out>/_raw/, so `rebuild` can re-derive
+    /// the tables later with no API call.
+    #[arg(long, env = "GENESYS_KEEP_RAW")]
+    pub keep_raw: bool,
+    /// Redo everything, ignoring the checkpoints of an interrupted run of the same command.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl ExtractArgs {
@@ -287,6 +296,82 @@ impl ExtractArgs {
                 job_poll_interval: Duration::from_millis(self.job_poll_ms),
                 ..DetailsSettings::default()
             },
+            writer: WriterSettings {
+                target_file_bytes: self.target_file_mb * 1024 * 1024,
+                ..WriterSettings::default()
+            },
+            keep_raw: self.keep_raw,
+            force: self.force,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// First day, inclusive (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, exclusive (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// One day.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Output root holding _raw/ (and receiving the rebuilt files).
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
+    pub stage: String,
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
+    /// Days rebuilt at once.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    #[arg(long, default_value_t = 128)]
+    pub target_file_mb: usize,
+}
+
+impl RebuildArgs {
+    pub fn into_config(self) -> Result<RebuildConfig> {
+        for (flag, v) in [("--from", &self.from), ("--to", &self.to)] {
+            if let Some(v) = v {
+                crate::plan::parse_date(flag, v)?;
+            }
+        }
+        if self.from.is_none() && self.date.is_none() {
+            return Err(Error::Input(
+                "rebuild needs --from (with --to) or --date".into(),
+            ));
+        }
+        let range = Range::from_flags(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.date.as_deref(),
+            None,
+            Utc::now(),
+        )?;
+        if self.concurrency == 0 || self.concurrency > 16 {
+            return Err(Error::Input(format!(
+                "--concurrency {} must be between 1 and 16",
+                self.concurrency
+            )));
+        }
+        if self.target_file_mb == 0 {
+            return Err(Error::Input("--target-file-mb must be at least 1".into()));
+        }
+        stage_reference(&self.stage)?;
+        let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        Ok(RebuildConfig {
+            range,
+            output: Output::open(&self.out)?,
+            stage: self.stage,
+            snowflake: SnowflakeTarget {
+                database: names.database,
+                schema: names.schema,
+            },
+            concurrency: self.concurrency,
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
                 ..WriterSettings::default()

@@ -61,6 +61,10 @@ pub enum Error {
     #[error("encoding {table} failed: {message}")]
     Encode { table: String, message: String },
 
+    /// Another run holds the lock for the same output and range.
+    #[error("locked: {0}")]
+    Locked(String),
+
     #[error("I/O error at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -72,7 +76,8 @@ impl Error {
     /// The process exit code for this error; documented in the README.
     ///
     /// 2 bad input (flags, config, dates) · 3 authentication · 4 permission ·
-    /// 5 API failure or unexpected payload · 6 storage · 1 anything else.
+    /// 5 API failure or unexpected payload · 6 storage · 8 another run holds the lock ·
+    /// 1 anything else (7 is preflight's refusal of an over-privileged client).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Schema { .. } => 2,
@@ -80,6 +85,7 @@ impl Error {
             Error::Permission { .. } => 4,
             Error::Api { .. } | Error::Payload { .. } => 5,
             Error::Storage { .. } => 6,
+            Error::Locked(_) => 8,
             Error::Encode { .. } | Error::Io { .. } => 1,
         }
     }

@@ -23,5 +23,6 @@ pub mod preflight;
 pub mod schema;
 pub mod sink;
 pub mod snowflake;
+pub mod state;
 
 pub use error::{Error, Result};

@@ -5,21 +5,30 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use genesys_loader::cli::{Cli, Command, LogFormat};
+use genesys_loader::pipeline::RunSummary;
+use genesys_loader::{Error, Result};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, &cli.log);
     let result = match cli.command {
-        Command::Ddl(args) => args.render().map(|sql| print!("{sql}")),
-        Command::Extract(args) => run_extract(*args),
-        Command::Preflight(args) => match run_preflight(*args) {
-            Ok(code) => return ExitCode::from(code as u8),
-            Err(e) => Err(e),
-        },
+        Command::Ddl(args) => args.render().map(|sql| {
+            print!("{sql}");
+            0
+        }),
+        Command::Extract(args) => args
+            .into_config()
+            .and_then(|c| runtime()?.block_on(genesys_loader::pipeline::extract(c)))
+            .map(|s| print_summary(&s)),
+        Command::Rebuild(args) => args
+            .into_config()
+            .and_then(|c| runtime()?.block_on(genesys_loader::pipeline::rebuild(c)))
+            .map(|s| print_summary(&s)),
+        Command::Preflight(args) => run_preflight(*args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             tracing::error!(exit_code = e.exit_code(), "{e}");
             eprintln!("error: {e}");
@@ -28,51 +37,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_extract(args: genesys_loader::cli::ExtractArgs) -> genesys_loader::Result<()> {
-    let config = args.into_config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            genesys_loader::Error::Input(format!("cannot start the async runtime: {e}"))
-        })?;
-    let summary = runtime.block_on(genesys_loader::pipeline::extract(config))?;
-    let rows: serde_json::Map<String, serde_json::Value> = summary
-        .manifest
+        .map_err(|e| Error::Input(format!("cannot start the async runtime: {e}")))
+}
+
+/// One JSON line on stdout: what an Airflow task pushes to XCom.
+fn print_summary(summary: &RunSummary) -> i32 {
+    let m = &summary.manifest;
+    let rows: serde_json::Map<String, serde_json::Value> = m
         .tables
         .iter()
         .map(|(t, v)| (t.clone(), v.rows.into()))
         .collect();
-    // One JSON line on stdout: what an Airflow task pushes to XCom.
     println!(
         "{}",
         serde_json::json!({
-            "run_id": summary.manifest.run_id,
+            "run_id": m.run_id,
             "manifest": summary.manifest_url,
             "load_script": summary.script_url,
-            "conversations": summary.manifest.stats.conversations,
-            "files": summary.manifest.files.len(),
+            "conversations": m.stats.conversations,
+            "files": m.files.len(),
             "rows": rows,
-            "seconds": summary.manifest.stats.seconds,
+            "seconds": m.stats.seconds,
         })
     );
-    Ok(())
+    0
 }
 
 /// Prints the preflight report; its verdict is the exit code.
-fn run_preflight(args: genesys_loader::cli::PreflightArgs) -> genesys_loader::Result<i32> {
+fn run_preflight(args: genesys_loader::cli::PreflightArgs) -> Result<i32> {
     let json = args.json;
     let config = args.into_config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            genesys_loader::Error::Input(format!("cannot start the async runtime: {e}"))
-        })?;
-    let report = runtime.block_on(genesys_loader::preflight::run(config))?;
+    let report = runtime()?.block_on(genesys_loader::preflight::run(config))?;
     if json {
         let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| genesys_loader::Error::Input(format!("cannot render the report: {e}")))?;
+            .map_err(|e| Error::Input(format!("cannot render the report: {e}")))?;
         println!("{text}");
     } else {
         print!("{}", genesys_loader::preflight::render_text(&report));

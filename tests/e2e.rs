@@ -386,19 +386,50 @@ fn ddl_covers_every_table_from_schemas() {
 async fn a_lookback_run_replaces_exactly_its_window() {
     let sim = Sim::start(sim_config(utc(2026, 9, 1, 0))).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let run = extract(&sim, dir.path().to_str().unwrap(), &["--lookback-days", "3"], &[]).await;
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &["--lookback-days", "3"],
+        &[],
+    )
+    .await;
     assert!(run.ok(), "{}", run.stderr);
     let manifest = read_manifest(dir.path());
     let today = chrono::Utc::now().date_naive();
-    let days: Vec<String> = (1..=3).rev().map(|d| (today - chrono::Days::new(d)).to_string()).collect();
-    let got: Vec<&str> = manifest.partitions.iter().map(|p| p.value.as_str()).collect();
+    let days: Vec<String> = (1..=3)
+        .rev()
+        .map(|d| (today - chrono::Days::new(d)).to_string())
+        .collect();
+    let got: Vec<&str> = manifest
+        .partitions
+        .iter()
+        .map(|p| p.value.as_str())
+        .collect();
     assert_eq!(got, days.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(manifest.partitions.iter().all(|p| p.full_day));
     let sql = std::fs::read_to_string(dir.path().join(&manifest.load_script)).unwrap();
-    let dates = days.iter().map(|d| format!("DATE '{d}'")).collect::<Vec<_>>().join(", ");
-    assert!(sql.contains(&format!("conversation_date IN ({dates})")), "{sql}");
+    let dates = days
+        .iter()
+        .map(|d| format!("DATE '{d}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(
+        sql.contains(&format!("conversation_date IN ({dates})")),
+        "{sql}"
+    );
 
-    let both = extract(&sim, dir.path().join("x").to_str().unwrap(), &["--lookback-days", "3", "--date", "2026-10-01"], &[]).await;
+    let both = extract(
+        &sim,
+        dir.path().join("x").to_str().unwrap(),
+        &["--lookback-days", "3", "--date", "2026-10-01"],
+        &[],
+    )
+    .await;
     assert_eq!(both.code(), Some(2));
-    assert!(both.stderr.contains("--lookback-days sets the nightly window"), "{}", both.stderr);
+    assert!(
+        both.stderr
+            .contains("--lookback-days sets the nightly window"),
+        "{}",
+        both.stderr
+    );
 }

@@ -100,6 +100,7 @@ fn two_day_manifest() -> Manifest {
         source: SourceInfo {
             api_url: "https://api.mypurecloud.ie".into(),
             data_availability: None,
+            raw_runs: Vec::new(),
         },
         divisions: DivisionReport::default(),
         stats: RunStats::default(),

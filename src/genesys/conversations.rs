@@ -28,6 +28,8 @@ pub const QUERY_RESULT_CAP: u64 = 100_000;
 #[derive(Debug)]
 pub struct Page {
     pub conversations: Vec<Box<RawValue>>,
+    /// The response body as served, for the raw zone.
+    pub raw: bytes::Bytes,
 }
 
 /// Paging and polling settings.
@@ -192,7 +194,14 @@ impl ConversationApi {
                 let n = conversations.len() as u64;
                 if n > 0 {
                     pages += 1;
-                    send(tx, Page { conversations }).await?;
+                    send(
+                        tx,
+                        Page {
+                            conversations,
+                            raw: resp.body.clone(),
+                        },
+                    )
+                    .await?;
                 }
                 if n < size as u64 || (page_number + 1) * size as u64 > QUERY_RESULT_CAP {
                     break;
@@ -277,7 +286,14 @@ impl ConversationApi {
                 let conversations = page.conversations.unwrap_or_default();
                 if !conversations.is_empty() {
                     pages += 1;
-                    send(tx, Page { conversations }).await?;
+                    send(
+                        tx,
+                        Page {
+                            conversations,
+                            raw: resp.body.clone(),
+                        },
+                    )
+                    .await?;
                 }
                 match page.cursor {
                     Some(c) if !c.is_empty() => cursor = Some(c),

@@ -105,6 +105,13 @@ impl PartitionWriter {
         })
     }
 
+    /// Starts file numbering at `seq`: a resumed attempt numbers its files past any a killed
+    /// attempt may have left, so no name is ever written twice.
+    pub fn with_first_seq(mut self, seq: u32) -> Self {
+        self.next_seq = seq;
+        self
+    }
+
     /// The directory of this partition, relative to the output root.
     pub fn directory(&self) -> String {
         format!(

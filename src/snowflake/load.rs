@@ -313,6 +313,7 @@ mod tests {
             source: SourceInfo {
                 api_url: String::new(),
                 data_availability: None,
+                raw_runs: Vec::new(),
             },
             divisions: DivisionReport::default(),
             stats: Default::default(),

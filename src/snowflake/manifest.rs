@@ -116,8 +116,12 @@ pub struct TableTotals {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SourceInfo {
+    /// The API the data came from (empty for a rebuild).
     pub api_url: String,
     pub data_availability: Option<String>,
+    /// For a rebuild: the runs whose raw pages the tables were re-derived from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_runs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
