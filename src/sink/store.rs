@@ -53,8 +53,10 @@ impl Output {
         let root = path
             .canonicalize()
             .map_err(|e| Error::storage(path.display(), e))?;
+        // Cleanup removes folders a delete leaves empty (the run state, once committed).
         let store = LocalFileSystem::new_with_prefix(&root)
-            .map_err(|e| Error::storage(root.display(), e))?;
+            .map_err(|e| Error::storage(root.display(), e))?
+            .with_automatic_cleanup(true);
         Ok(Output {
             store: Arc::new(store),
             url: format!("file://{}", root.display()),

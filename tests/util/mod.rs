@@ -226,3 +226,37 @@ pub fn rows(manifest: &Manifest) -> BTreeMap<String, u64> {
         .map(|(t, v)| (t.clone(), v.rows))
         .collect()
 }
+
+/// The manifest of one run.
+pub fn manifest_of(root: &Path, run_id: &str) -> Manifest {
+    let path = root.join("_manifests").join(format!("{run_id}.json"));
+    serde_json::from_slice(
+        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// The command line `extract` runs with against the simulator, for tests that drive the
+/// process themselves (to kill it).
+pub fn extract_command(sim: &Sim, out: &str, extra: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"));
+    cmd.args([
+        "extract",
+        "--api-url",
+        &sim.base_url(),
+        "--login-url",
+        &sim.base_url(),
+        "--out",
+        out,
+        "--job-poll-ms",
+        "20",
+    ])
+    .args(extra)
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("GENESYS_CLIENT_ID", "sim-client")
+    .env("GENESYS_CLIENT_SECRET", SECRET)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    cmd
+}
