@@ -69,10 +69,12 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["genesys"],
 ) as nightly:
-    # {{ ds }} is the night being loaded: re-running an old DagRun re-extracts that same day.
+    # {{ ds }} is the night being loaded: re-running an old DagRun re-extracts the same window.
     extract = BashOperator(
         task_id="extract",
-        bash_command="genesys-loader extract --date {{ ds }} --dataset conversations --dataset divisions",
+        # The night being loaded and the two before it: late wrap-ups, evaluations and metrics land.
+        bash_command="genesys-loader extract --from {{ macros.ds_add(ds, -2) }} --to {{ next_ds }} "
+        "--dataset conversations --dataset divisions",
         env=COMMON_ENV,
         append_env=True,
         do_xcom_push=True,
