@@ -73,7 +73,7 @@ with DAG(
     extract = BashOperator(
         task_id="extract",
         # The night being loaded and the two before it: late wrap-ups, evaluations and metrics land.
-        bash_command="genesys-loader extract --from {{ macros.ds_add(ds, -2) }} --to {{ next_ds }} "
+        bash_command="genesys-loader extract --from {{ macros.ds_add(ds, -2) }} --to {{ data_interval_end | ds }} "
         "--dataset conversations --dataset divisions",
         env=COMMON_ENV,
         append_env=True,
