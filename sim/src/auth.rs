@@ -37,6 +37,8 @@ pub(crate) struct TokenStore {
 #[derive(Debug)]
 struct Token {
     expires: Instant,
+    /// The secret's rotation count when issued (for revocation on rotation).
+    generation: u64,
     minute: u64,
     count: u32,
 }
@@ -72,7 +74,7 @@ impl TokenStore {
     }
 
     /// Mints a token valid for `lifetime`.
-    pub(crate) fn issue(&self, lifetime: Duration) -> String {
+    pub(crate) fn issue(&self, lifetime: Duration, generation: u64) -> String {
         let n = self.issued.fetch_add(1, Ordering::Relaxed);
         let mut rng = Rng::new(mix(&[self.salt, n]));
         let bytes: Vec<u8> = (0..4).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
@@ -84,6 +86,7 @@ impl TokenStore {
             token.clone(),
             Token {
                 expires: now + lifetime,
+                generation,
                 minute: 0,
                 count: 0,
             },
@@ -92,8 +95,13 @@ impl TokenStore {
     }
 
     /// Checks an `Authorization: Bearer` header and counts the request against the token's
-    /// current minute; `None` if the token is missing, unknown or expired.
-    pub(crate) fn authorize(&self, headers: &HeaderMap) -> Option<RateWindow> {
+    /// current minute; `None` if the token is missing, unknown, expired, or (with `revoked_before`)
+    /// issued before the latest rotation.
+    pub(crate) fn authorize(
+        &self,
+        headers: &HeaderMap,
+        revoked_before: Option<u64>,
+    ) -> Option<RateWindow> {
         let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("bearer") {
@@ -101,6 +109,9 @@ impl TokenStore {
         }
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = tokens.get_mut(token.trim())?;
+        if revoked_before.is_some_and(|g| entry.generation < g) {
+            return None;
+        }
         if entry.expires <= Instant::now() {
             tokens.remove(token.trim());
             return None;
@@ -165,7 +176,10 @@ pub(crate) async fn token(
         }
     }
     let lifetime = state.config.token_lifetime;
-    let access_token = state.tokens.issue(lifetime);
+    let access_token = state
+        .tokens
+        .issue(lifetime, state.config.client_secret.rotations());
+    state.stats.record_token_issued();
     Ok(Json(json!({
         "access_token": access_token,
         "token_type": "bearer",

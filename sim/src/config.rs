@@ -1,10 +1,27 @@
 //! The simulator's settings.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::access::Role;
+
+/// An injected transient fault (see [`SimConfig::fault_kinds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    Unavailable503,
+    /// 429 with `Retry-After: 1`.
+    RateLimited429,
+    Timeout504,
+    InternalError500,
+    /// Headers go out, then the body breaks off: the client sees a dropped connection.
+    DroppedConnection,
+    /// A good answer, after [`SimConfig::slow_response`].
+    Slow,
+}
 
 /// How the simulated org behaves. Every field has a realistic default; tests shorten the
 /// token lifetime, pin "now" and turn on duplicates or faults as needed.
@@ -31,9 +48,22 @@ pub struct SimConfig {
     /// Fraction of sync-query pages after the first that also repeat the previous page's last
     /// conversation at their start, as live data shifting between calls does.
     pub duplicate_rate: f64,
-    /// Fraction of `/api/v2` requests answered with an injected transient fault (503, 429 with
-    /// `Retry-After: 1`, 504, in turn).
+    /// Fraction of `/api/v2` requests answered with an injected transient fault, of the
+    /// [`SimConfig::fault_kinds`] in turn.
     pub fault_rate: f64,
+    /// The faults injected, in turn (default: 503, 429, 504).
+    pub fault_kinds: Vec<FaultKind>,
+    /// How long a [`FaultKind::Slow`] answer takes.
+    pub slow_response: Duration,
+    /// Enforce this many `/api/v2` requests per client per window (429 with `Retry-After`
+    /// beyond); `None` reports a 300-per-minute limit in the headers without enforcing it.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The enforced limit's window (a minute; tests may shorten it).
+    pub rate_limit_window: Duration,
+    /// Roles paired with the client, with their divisions.
+    pub roles: Vec<Role>,
+    /// A rotation ([`SecretHandle::set`]) also revokes every token issued before it.
+    pub revoke_tokens_on_rotation: bool,
     /// The simulated present; `None` follows the real clock. Conversations starting after it
     /// do not exist yet, and those still running have no `conversationEnd`.
     pub now: Option<DateTime<Utc>>,
@@ -53,8 +83,26 @@ impl Default for SimConfig {
             max_job_page_size: 1000,
             duplicate_rate: 0.0,
             fault_rate: 0.0,
+            fault_kinds: vec![
+                FaultKind::Unavailable503,
+                FaultKind::RateLimited429,
+                FaultKind::Timeout504,
+            ],
+            slow_response: Duration::from_secs(3),
+            rate_limit_per_minute: None,
+            rate_limit_window: Duration::from_secs(60),
+            roles: vec![Role::least_privilege_loader()],
+            revoke_tokens_on_rotation: false,
             now: None,
         }
+    }
+}
+
+impl SimConfig {
+    /// The same config with these roles paired with the client.
+    pub fn with_roles(mut self, roles: Vec<Role>) -> Self {
+        self.roles = roles;
+        self
     }
 }
 
@@ -68,23 +116,35 @@ pub fn availability_lagging(now: DateTime<Utc>, lag_hours: u32) -> DateTime<Utc>
 /// A client secret that can be changed while the server runs (secret rotation). Clones share
 /// the same value.
 #[derive(Clone)]
-pub struct SecretHandle(Arc<RwLock<String>>);
+pub struct SecretHandle {
+    secret: Arc<RwLock<String>>,
+    rotations: Arc<AtomicU64>,
+}
 
 impl SecretHandle {
     pub fn new(secret: &str) -> Self {
-        Self(Arc::new(RwLock::new(secret.to_string())))
+        Self {
+            secret: Arc::new(RwLock::new(secret.to_string())),
+            rotations: Arc::default(),
+        }
     }
 
     /// Replaces the secret; the old one stops working for new token requests at once.
     pub fn set(&self, secret: &str) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = secret.to_string();
+        *self.secret.write().unwrap_or_else(PoisonError::into_inner) = secret.to_string();
+        self.rotations.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn get(&self) -> String {
-        self.0
+        self.secret
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// How many times the secret was rotated.
+    pub fn rotations(&self) -> u64 {
+        self.rotations.load(Ordering::SeqCst)
     }
 }
 

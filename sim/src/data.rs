@@ -73,7 +73,6 @@ const SUBJECTS: [&str; 4] = [
 #[derive(Debug)]
 pub(crate) struct Reference {
     pub(crate) org_id: Id,
-    pub(crate) role_id: Id,
     queues: Vec<Queue>,
     agents: Vec<Agent>,
     evaluators: Vec<Id>,
@@ -153,10 +152,14 @@ impl Reference {
         };
         Self {
             org_id: id(),
-            role_id: id(),
+            // Formerly the role id (roles now come from the config); still drawn so every
+            // later id, and so every generated org, stays the same.
+            evaluators: {
+                let _ = id();
+                (0..4).map(|_| id()).collect()
+            },
             queues,
             agents,
-            evaluators: (0..4).map(|_| id()).collect(),
             wrap_up_codes: (0..8).map(|_| id()).collect(),
             edges: (0..3).map(|_| id()).collect(),
             agent_groups: (0..3).map(|_| id()).collect(),

@@ -20,12 +20,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::model::{Attributes, Conversation, Id, Ts, format_instant};
 use crate::org::{Key, Matching};
 use crate::query::JobQuery;
 use crate::rng::{Rng, mix};
-use crate::server::AppState;
+use crate::server::{AppState, DETAIL_PERMISSIONS};
 
 /// Job results' default page size when `pageSize` is omitted.
 const DEFAULT_RESULTS_PAGE_SIZE: usize = 100;
@@ -114,8 +115,10 @@ pub(crate) async fn submit(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    access::require(&state, DETAIL_PERMISSIONS)?;
     let query = JobQuery::parse(&body)?;
     let now = state.now();
+    let visible = access::visible_divisions(&state, DETAIL_PERMISSIONS);
     let horizon = now.min(Ts::from_datetime(state.config.data_availability));
     let matching = if query.start_of_day_matching {
         Matching::StartOfDay
@@ -125,7 +128,7 @@ pub(crate) async fn submit(
     let mut selected = state
         .org
         .select(query.interval, matching, (now, horizon), |c| {
-            query.selection.matches(c, now)
+            query.selection.matches(c, now) && c.visible_in(visible.as_ref())
         });
     query.selection.order(&mut selected);
     if let Some(limit) = query.limit {
@@ -155,6 +158,7 @@ pub(crate) async fn status(
     State(state): State<Arc<AppState>>,
     Path(job_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    access::require(&state, DETAIL_PERMISSIONS)?;
     let mut jobs = state.jobs.lock();
     let job = jobs
         .get_mut(&job_id)
@@ -189,6 +193,7 @@ pub(crate) async fn results(
     Path(job_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    access::require(&state, DETAIL_PERMISSIONS)?;
     let mut cursor = None;
     let mut page_size = None;
     for (key, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
@@ -261,8 +266,12 @@ pub(crate) async fn delete(
 }
 
 /// `GET .../jobs/availability` → `{dataAvailabilityDate}`.
-pub(crate) async fn availability(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(json!({
+pub(crate) async fn availability(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    // Only the first of the detail permissions is listed for this endpoint.
+    access::require(&state, &DETAIL_PERMISSIONS[..1])?;
+    Ok(Json(json!({
         "dataAvailabilityDate": format_instant(state.config.data_availability),
-    }))
+    })))
 }

@@ -16,6 +16,7 @@
 //!
 //! [`Org`] gives the same data without a server, for comparing the loader's output.
 
+mod access;
 mod auth;
 mod config;
 mod data;
@@ -31,7 +32,8 @@ mod stats;
 #[cfg(test)]
 mod http_tests;
 
-pub use config::{SecretHandle, SimConfig, availability_lagging};
+pub use access::Role;
+pub use config::{FaultKind, SecretHandle, SimConfig, availability_lagging};
 pub use data::DIVISIONS;
 pub use org::Org;
 pub use server::Sim;

@@ -8,7 +8,52 @@ use std::time::Duration;
 
 use chrono::Utc;
 use clap::Parser;
-use genesys_sim::{SecretHandle, Sim, SimConfig, availability_lagging};
+use clap::ValueEnum;
+use genesys_sim::{DIVISIONS, FaultKind, Role, SecretHandle, Sim, SimConfig, availability_lagging};
+
+/// Which client the org pairs roles with, for trying `preflight` by hand.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Profile {
+    /// A read-only loader role in every division.
+    LeastPrivilege,
+    /// Every permission everywhere ("God mode").
+    GodMode,
+    /// The loader role without the conversation-detail permissions.
+    NoAnalytics,
+    /// The loader role granted in the first division only.
+    OneDivision,
+}
+
+impl Profile {
+    fn roles(self) -> Vec<Role> {
+        let mut role = Role::least_privilege_loader();
+        match self {
+            Profile::LeastPrivilege => {}
+            Profile::GodMode => return vec![Role::god_mode()],
+            Profile::NoAnalytics => role
+                .permissions
+                .retain(|p| !p.contains("onversationDetail")),
+            Profile::OneDivision => role.divisions = vec![DIVISIONS[0].0.to_string()],
+        }
+        vec![role]
+    }
+}
+
+fn fault_kind(s: &str) -> Result<FaultKind, String> {
+    Ok(match s.trim() {
+        "503" => FaultKind::Unavailable503,
+        "429" => FaultKind::RateLimited429,
+        "504" => FaultKind::Timeout504,
+        "500" => FaultKind::InternalError500,
+        "drop" => FaultKind::DroppedConnection,
+        "slow" => FaultKind::Slow,
+        other => {
+            return Err(format!(
+                "unknown fault kind {other:?} (503, 429, 504, 500, drop, slow)"
+            ));
+        }
+    })
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +85,18 @@ struct Args {
     /// Fraction of /api/v2 requests answered with an injected transient fault.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
+    /// The injected faults, in turn.
+    #[arg(long, value_delimiter = ',', value_parser = fault_kind, default_value = "503,429,504")]
+    fault_kinds: Vec<FaultKind>,
+    /// Enforce this many /api/v2 requests per minute (429 with Retry-After beyond).
+    #[arg(long)]
+    rate_limit_per_minute: Option<u32>,
+    /// Fraction of sync-query pages that repeat the previous page's last conversation.
+    #[arg(long, default_value_t = 0.0)]
+    duplicate_rate: f64,
+    /// The roles paired with the client.
+    #[arg(long, value_enum, default_value_t = Profile::LeastPrivilege)]
+    profile: Profile,
 }
 
 #[tokio::main]
@@ -53,6 +110,10 @@ async fn main() -> std::io::Result<()> {
         token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         data_availability: availability_lagging(Utc::now(), args.availability_lag_hours),
         fault_rate: args.fault_rate,
+        fault_kinds: args.fault_kinds,
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        duplicate_rate: args.duplicate_rate,
+        roles: args.profile.roles(),
         ..SimConfig::default()
     };
     let sim = Sim::start_on(config, args.port).await?;

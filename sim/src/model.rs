@@ -362,6 +362,11 @@ pub(crate) enum Attributes {
 }
 
 impl Conversation {
+    /// Whether the conversation shows to a client that reaches `divisions` (`None`: all).
+    pub(crate) fn visible_in(&self, divisions: Option<&std::collections::HashSet<String>>) -> bool {
+        divisions.is_none_or(|set| self.division_ids.iter().any(|d| set.contains(*d)))
+    }
+
     /// The latest instant anywhere in the record, evaluations and surveys included; a record
     /// whose latest instant is not after "now" is served unchanged.
     fn latest_instant(&self) -> Ts {

@@ -99,6 +99,26 @@ impl Org {
         out
     }
 
+    /// Like [`Org::conversations_started_in`], keeping only conversations that carry one of
+    /// `divisions` (`None`: all): what a client granted in those divisions sees.
+    pub fn conversations_visible_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        divisions: Option<&[String]>,
+    ) -> Vec<serde_json::Value> {
+        let mut all = self.conversations_started_in(from, to);
+        if let Some(divisions) = divisions {
+            all.retain(|c| {
+                c["divisionIds"].as_array().is_some_and(|ids| {
+                    ids.iter()
+                        .any(|d| d.as_str().is_some_and(|d| divisions.iter().any(|x| x == d)))
+                })
+            });
+        }
+        all
+    }
+
     pub(crate) fn reference(&self) -> &Reference {
         &self.generator.reference
     }

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request, State};
@@ -19,9 +21,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::access;
 use crate::auth::{self, RATE_LIMIT_PER_MINUTE, RateWindow, TokenStore};
-use crate::config::SimConfig;
-use crate::data::DIVISIONS;
+use crate::config::{FaultKind, SimConfig};
 use crate::error::ApiError;
 use crate::jobs::{self, JobStore};
 use crate::model::{Attributes, Conversation, Id, Ts};
@@ -42,7 +44,15 @@ pub(crate) struct AppState {
     pub(crate) stats: Arc<Stats>,
     /// Numbers requests, for correlation ids and fault decisions.
     sequence: AtomicU64,
+    /// The enforced rate limit's current window: (start, requests counted).
+    window: Mutex<(Instant, u32)>,
 }
+
+/// The permission the conversation-detail endpoints need (any one of them).
+pub(crate) const DETAIL_PERMISSIONS: &[&str] = &[
+    "analytics:conversationDetail:view",
+    "analytics:agentConversationDetail:view",
+];
 
 impl AppState {
     pub(crate) fn new(config: SimConfig) -> Self {
@@ -53,6 +63,7 @@ impl AppState {
             jobs: JobStore::new(),
             stats: Arc::default(),
             sequence: AtomicU64::new(0),
+            window: Mutex::new((Instant::now(), 0)),
             config,
         }
     }
@@ -67,27 +78,57 @@ impl AppState {
         Id(Rng::new(mix(&[self.config.seed, stream, sequence])).uuid()).to_string()
     }
 
-    /// Whether request number `sequence` gets a fault, and which: 503, 429 and 504 in turn.
-    fn injected_fault(&self, sequence: u64) -> Option<ApiError> {
+    /// Whether request number `sequence` gets a fault, and which: the configured kinds in turn.
+    fn injected_fault(&self, sequence: u64) -> Option<FaultKind> {
         let rate = self.config.fault_rate;
         let stream = u64::from_be_bytes(*b"sim:flt!");
-        if rate <= 0.0 || unit(mix(&[self.config.seed, stream, sequence])) >= rate {
+        let kinds = &self.config.fault_kinds;
+        if rate <= 0.0
+            || kinds.is_empty()
+            || unit(mix(&[self.config.seed, stream, sequence])) >= rate
+        {
             return None;
         }
-        Some(match self.stats.record_fault() % 3 {
-            0 => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service.unavailable",
-                "The service is currently unavailable.",
-            ),
-            1 => ApiError::too_many_requests(1),
-            _ => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "request.timeout",
-                "The request timed out.",
-            ),
+        Some(kinds[(self.stats.record_fault() % kinds.len() as u64) as usize])
+    }
+
+    /// Counts a request against the enforced limit: its window, or the seconds to wait.
+    fn rate_limit(&self, limit: u32) -> Result<RateWindow, u64> {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        let length = self.config.rate_limit_window;
+        if window.0.elapsed() >= length {
+            *window = (Instant::now(), 0);
+        }
+        let left = length.saturating_sub(window.0.elapsed());
+        let reset_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        if window.1 >= limit {
+            return Err(reset_secs.max(1));
+        }
+        window.1 += 1;
+        Ok(RateWindow {
+            count: window.1,
+            reset_secs,
         })
     }
+}
+
+/// A response whose body breaks off after a few bytes: the connection drops mid-answer.
+fn dropped_connection() -> Response {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(b"{\"conversations\":[")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected: connection dropped",
+        )),
+    ];
+    let mut response = Response::new(axum::body::Body::from_stream(futures_util::stream::iter(
+        chunks,
+    )));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Builds the router serving both the login host's and the API host's routes.
@@ -95,6 +136,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/oauth/token", post(auth::token))
         .route("/api/v2/tokens/me", get(tokens_me))
+        .route("/api/v2/authorization/divisions", get(access::divisions))
+        .route("/api/v2/authorization/roles/{roleId}", get(access::role))
         .route("/api/v2/analytics/conversations/details/query", post(query))
         .route(JOBS, post(jobs::submit))
         // Static segment: axum prefers it over the `{jobId}` capture below.
@@ -144,13 +187,63 @@ async fn gateway(State(state): State<Arc<AppState>>, request: Request, next: Nex
         return render_error(response, &correlation_id);
     }
 
-    let window = state.tokens.authorize(request.headers());
+    let revoked_before = state
+        .config
+        .revoke_tokens_on_rotation
+        .then(|| state.config.client_secret.rotations());
+    let mut window = state.tokens.authorize(request.headers(), revoked_before);
+    let mut allowed = RATE_LIMIT_PER_MINUTE;
     let response = match window {
-        None => ApiError::bad_credentials().into_response(),
-        Some(_) => match state.injected_fault(sequence) {
-            Some(fault) => fault.into_response(),
-            None => next.run(request).await,
-        },
+        None => {
+            state.stats.record_unauthorized();
+            ApiError::bad_credentials().into_response()
+        }
+        Some(_) => {
+            let limited = state.config.rate_limit_per_minute.map(|limit| {
+                allowed = limit;
+                state.rate_limit(limit)
+            });
+            match limited {
+                Some(Err(wait)) => {
+                    state.stats.record_rate_limited();
+                    ApiError::too_many_requests(wait).into_response()
+                }
+                limited => {
+                    if let Some(Ok(w)) = limited {
+                        window = Some(w);
+                    }
+                    match state.injected_fault(sequence) {
+                        None => next.run(request).await,
+                        Some(FaultKind::Slow) => {
+                            tokio::time::sleep(state.config.slow_response).await;
+                            next.run(request).await
+                        }
+                        Some(FaultKind::DroppedConnection) => dropped_connection(),
+                        Some(FaultKind::Unavailable503) => ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "service.unavailable",
+                            "The service is currently unavailable.",
+                        )
+                        .into_response(),
+                        Some(FaultKind::RateLimited429) => {
+                            ApiError::too_many_requests(1).into_response()
+                        }
+                        Some(FaultKind::Timeout504) => ApiError::new(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "request.timeout",
+                            "The request timed out.",
+                        )
+                        .into_response(),
+                        Some(FaultKind::InternalError500) => ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal.server.error",
+                            "The server encountered an unexpected error.",
+                        )
+                        .into_response(),
+                    }
+                }
+            }
+        }
     };
     let mut response = render_error(response, &correlation_id);
     let window = window.unwrap_or(RateWindow {
@@ -162,7 +255,7 @@ async fn gateway(State(state): State<Arc<AppState>>, request: Request, next: Nex
         headers.insert(HeaderName::from_static("inin-correlation-id"), value);
     }
     for (name, value) in [
-        ("inin-ratelimit-allowed", u64::from(RATE_LIMIT_PER_MINUTE)),
+        ("inin-ratelimit-allowed", u64::from(allowed)),
         ("inin-ratelimit-count", u64::from(window.count)),
         ("inin-ratelimit-reset", window.reset_secs),
     ] {
@@ -183,10 +276,7 @@ fn render_error(mut response: Response, context_id: &str) -> Response {
 async fn tokens_me(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let reference = state.org.reference();
     let organization = json!({ "id": reference.org_id, "name": "Simulated Org" });
-    let role_divisions: Vec<_> = DIVISIONS
-        .iter()
-        .map(|(division, _)| json!({ "roleId": reference.role_id, "divisionId": division }))
-        .collect();
+    let role_divisions = access::role_divisions(&state);
     Json(json!({
         "organization": organization,
         "homeOrganization": organization,
@@ -210,12 +300,15 @@ struct QueryPage<'a> {
 
 /// `POST /api/v2/analytics/conversations/details/query`: one page of the sync query.
 async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    access::require(&state, DETAIL_PERMISSIONS)?;
     let query = DetailsQuery::parse(&body, state.config.max_query_page_size)?;
     let now = state.now();
+    // Conversations outside the client's divisions are left out silently, as on the platform.
+    let visible = access::visible_divisions(&state, DETAIL_PERMISSIONS);
     let mut matches = state
         .org
         .select(query.interval, Matching::StartOfDay, (now, now), |c| {
-            query.selection.matches(c, now)
+            query.selection.matches(c, now) && c.visible_in(visible.as_ref())
         });
     query.selection.order(&mut matches);
     let total_hits = matches.len();

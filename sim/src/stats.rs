@@ -14,6 +14,10 @@ pub struct Stats {
     query_pages: AtomicU64,
     jobs_submitted: AtomicU64,
     job_result_pages: AtomicU64,
+    rate_limited: AtomicU64,
+    forbidden: AtomicU64,
+    unauthorized: AtomicU64,
+    tokens_issued: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -51,6 +55,42 @@ impl Stats {
     /// Job result pages served successfully.
     pub fn job_result_pages(&self) -> u64 {
         self.job_result_pages.load(Ordering::Relaxed)
+    }
+
+    /// 429s the enforced rate limit answered (injected 429s count as faults instead).
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// 403s for a missing permission.
+    pub fn forbidden(&self) -> u64 {
+        self.forbidden.load(Ordering::Relaxed)
+    }
+
+    /// 401s for a missing, unknown, expired or revoked token.
+    pub fn unauthorized(&self) -> u64 {
+        self.unauthorized.load(Ordering::Relaxed)
+    }
+
+    /// Access tokens issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn record_rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_forbidden(&self) {
+        self.forbidden.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_unauthorized(&self) {
+        self.unauthorized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_token_issued(&self) {
+        self.tokens_issued.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Requests per `"METHOD /route/template"` (e.g.
