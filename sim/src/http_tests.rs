@@ -572,3 +572,176 @@ async fn serves_over_a_real_socket() {
     assert_eq!(sim.stats().token_requests(), 1);
     sim.shutdown();
 }
+
+#[tokio::test]
+async fn a_client_without_the_detail_permission_gets_a_403_naming_it() {
+    let mut role = crate::Role::least_privilege_loader();
+    role.permissions
+        .retain(|p| !p.contains("onversationDetail"));
+    let client = Client::new(config().with_roles(vec![role]));
+    let token = client.token().await;
+    let body = json!({"interval": "2024-03-05T00:00:00Z/2024-03-06T00:00:00Z"});
+    let reply = client.api(&token, Method::POST, QUERY, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body["code"], "missing.any.permissions");
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("analytics:conversationDetail:view")
+    );
+    // Reading roles needs authorization:role:view, which this role still has.
+    let role_id = &client.state.config.roles[0].id;
+    let role = client
+        .api(
+            &token,
+            Method::GET,
+            &format!("/api/v2/authorization/roles/{role_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::OK);
+    assert_eq!(client.state.stats.forbidden(), 1);
+}
+
+#[tokio::test]
+async fn missing_divisions_silently_shrink_results() {
+    let division = crate::DIVISIONS[0].0.to_string();
+    let mut role = crate::Role::least_privilege_loader();
+    role.divisions = vec![division.clone()];
+    role.permissions.retain(|p| p != "authorization:role:view");
+    let client = Client::new(config().with_roles(vec![role]));
+    let token = client.token().await;
+    let interval = "2024-03-05T00:00:00Z/2024-03-06T00:00:00Z";
+    let ids = client.query_ids(&token, interval).await;
+    let org = Org::new(
+        client.state.config.seed,
+        client.state.config.conversations_per_day,
+        at("2024-03-20T12:00:00Z"),
+    );
+    let visible = org.conversations_visible_in(
+        at("2024-03-05T00:00:00Z"),
+        at("2024-03-06T00:00:00Z"),
+        Some(&[division]),
+    );
+    let all = org.conversations_started_in(at("2024-03-05T00:00:00Z"), at("2024-03-06T00:00:00Z"));
+    assert_eq!(ids.len(), visible.len());
+    assert!(
+        visible.len() < all.len(),
+        "the filter should hide some conversations"
+    );
+    let me = client
+        .api(&token, Method::GET, "/api/v2/tokens/me", None)
+        .await;
+    assert_eq!(
+        me.body["OAuthClient"]["roleDivisions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let role_id = &client.state.config.roles[0].id;
+    let role = client
+        .api(
+            &token,
+            Method::GET,
+            &format!("/api/v2/authorization/roles/{role_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        role.status,
+        StatusCode::FORBIDDEN,
+        "roles need authorization:role:view"
+    );
+    let divisions = client
+        .api(
+            &token,
+            Method::GET,
+            "/api/v2/authorization/divisions?pageSize=3",
+            None,
+        )
+        .await;
+    assert_eq!(divisions.body["entities"].as_array().unwrap().len(), 3);
+    assert_eq!(divisions.body["pageCount"], 2);
+}
+
+#[tokio::test]
+async fn the_enforced_rate_limit_answers_429_until_the_window_resets() {
+    let client = Client::new(SimConfig {
+        rate_limit_per_minute: Some(3),
+        rate_limit_window: Duration::from_millis(400),
+        ..config()
+    });
+    let token = client.token().await;
+    for i in 1..=3 {
+        let ok = client
+            .api(&token, Method::GET, "/api/v2/tokens/me", None)
+            .await;
+        assert_eq!(ok.status, StatusCode::OK);
+        assert_eq!(ok.headers["inin-ratelimit-allowed"], "3");
+        assert_eq!(ok.headers["inin-ratelimit-count"], i.to_string().as_str());
+    }
+    let limited = client
+        .api(&token, Method::GET, "/api/v2/tokens/me", None)
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers[header::RETRY_AFTER], "1");
+    assert_eq!(client.state.stats.rate_limited(), 1);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let again = client
+        .api(&token, Method::GET, "/api/v2/tokens/me", None)
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.headers["inin-ratelimit-count"], "1");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_breaks_the_body() {
+    let client = Client::new(SimConfig {
+        fault_rate: 1.0,
+        fault_kinds: vec![crate::FaultKind::DroppedConnection],
+        ..config()
+    });
+    let token = client.token().await;
+    let request = Request::get("/api/v2/tokens/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = client.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        to_bytes(response.into_body(), usize::MAX).await.is_err(),
+        "the body must break off"
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_with_revocation_invalidates_issued_tokens() {
+    let client = Client::new(SimConfig {
+        revoke_tokens_on_rotation: true,
+        ..config()
+    });
+    let token = client.token().await;
+    assert_eq!(
+        client
+            .api(&token, Method::GET, "/api/v2/tokens/me", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    client.state.config.client_secret.set("rotated");
+    let refused = client
+        .api(&token, Method::GET, "/api/v2/tokens/me", None)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let fresh = client.token().await;
+    assert_eq!(
+        client
+            .api(&fresh, Method::GET, "/api/v2/tokens/me", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(client.state.stats.unauthorized(), 1);
+}
