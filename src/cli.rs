@@ -228,6 +228,10 @@ pub struct ExtractArgs {
     /// Roll Parquet files at about this many MiB.
     #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
     pub target_file_mb: usize,
+    /// The details query's result cap (the platform's is 100,000); an interval with more
+    /// results is split. For tests and orgs with a different cap.
+    #[arg(long, hide = true, default_value_t = crate::genesys::conversations::QUERY_RESULT_CAP)]
+    pub query_result_cap: u64,
     /// Keep every API page, zstd-compressed, under <out>/_raw/, so `rebuild` can re-derive
     /// the tables later with no API call.
     #[arg(long, env = "GENESYS_KEEP_RAW")]
@@ -294,6 +298,7 @@ impl ExtractArgs {
                 query_page_size: self.page_size,
                 job_page_size: self.job_page_size,
                 job_poll_interval: Duration::from_millis(self.job_poll_ms),
+                query_result_cap: self.query_result_cap.max(1),
                 ..DetailsSettings::default()
             },
             writer: WriterSettings {

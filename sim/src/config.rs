@@ -9,6 +9,27 @@ use chrono::{DateTime, Utc};
 
 use crate::access::Role;
 
+/// Changes every conversation record as it is served (after rendering, before paging), e.g. to
+/// fill every field of the SDK's models or to add fields a newer API version would send.
+#[derive(Clone)]
+pub struct RecordHook(pub Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>);
+
+impl RecordHook {
+    pub fn new(f: impl Fn(&mut serde_json::Value) + Send + Sync + 'static) -> Self {
+        RecordHook(Arc::new(f))
+    }
+
+    pub fn apply(&self, record: &mut serde_json::Value) {
+        (self.0)(record)
+    }
+}
+
+impl fmt::Debug for RecordHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordHook")
+    }
+}
+
 /// An injected transient fault (see [`SimConfig::fault_kinds`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -64,6 +85,13 @@ pub struct SimConfig {
     pub roles: Vec<Role>,
     /// A rotation ([`SecretHandle::set`]) also revokes every token issued before it.
     pub revoke_tokens_on_rotation: bool,
+    /// Applied to every conversation record served by the query and job results.
+    pub record_hook: Option<RecordHook>,
+    /// The sync query refuses to page past this many results (the platform: 100,000).
+    pub query_result_cap: u64,
+    /// The first this-many jobs submitted expire instead of being fulfilled (their results are
+    /// gone), as jobs left too long do.
+    pub expire_first_jobs: u64,
     /// The simulated present; `None` follows the real clock. Conversations starting after it
     /// do not exist yet, and those still running have no `conversationEnd`.
     pub now: Option<DateTime<Utc>>,
@@ -93,6 +121,9 @@ impl Default for SimConfig {
             rate_limit_window: Duration::from_secs(60),
             roles: vec![Role::least_privilege_loader()],
             revoke_tokens_on_rotation: false,
+            record_hook: None,
+            query_result_cap: 100_000,
+            expire_first_jobs: 0,
             now: None,
         }
     }

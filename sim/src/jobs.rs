@@ -51,6 +51,8 @@ struct Job {
     submitted: DateTime<Utc>,
     polls: u32,
     completed: Option<DateTime<Utc>>,
+    /// Reports EXPIRED once done, and serves no results (see `SimConfig::expire_first_jobs`).
+    expires: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,7 @@ enum JobState {
     Queued,
     Pending,
     Fulfilled,
+    Expired,
 }
 
 impl JobState {
@@ -66,6 +69,7 @@ impl JobState {
             JobState::Queued => "QUEUED",
             JobState::Pending => "PENDING",
             JobState::Fulfilled => "FULFILLED",
+            JobState::Expired => "EXPIRED",
         }
     }
 }
@@ -73,6 +77,7 @@ impl JobState {
 impl Job {
     fn state(&self) -> JobState {
         match (self.completed, self.polls) {
+            (Some(_), _) if self.expires => JobState::Expired,
             (Some(_), _) => JobState::Fulfilled,
             (None, 0 | 1) => JobState::Queued,
             (None, _) => JobState::Pending,
@@ -147,6 +152,7 @@ pub(crate) async fn submit(
             submitted: Utc::now(),
             polls: 0,
             completed: None,
+            expires: n < state.config.expire_first_jobs,
         },
     );
     state.stats.record_job_submitted();
@@ -180,8 +186,8 @@ pub(crate) async fn status(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ResultsPage<'a> {
-    conversations: Vec<std::borrow::Cow<'a, Conversation>>,
+struct ResultsPage {
+    conversations: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
     data_availability_date: String,
@@ -219,6 +225,11 @@ pub(crate) async fn results(
         let jobs = state.jobs.lock();
         let job = jobs.get(&job_id).ok_or_else(|| job_not_found(&job_id))?;
         let job_state = job.state();
+        if job_state == JobState::Expired {
+            return Err(ApiError::not_found(format!(
+                "Job {job_id} has expired; its results are gone."
+            )));
+        }
         if job_state != JobState::Fulfilled {
             return Err(ApiError::bad_request(format!(
                 "Job {job_id} is {}; results are available once it is FULFILLED.",
@@ -241,10 +252,12 @@ pub(crate) async fn results(
         .filter_map(|&key| state.org.get(key))
         .collect();
     let page = ResultsPage {
-        conversations: records
-            .iter()
-            .filter_map(|c| c.render(seen_at, Attributes::Include))
-            .collect(),
+        conversations: crate::server::served(
+            &state,
+            records
+                .iter()
+                .filter_map(|c| c.render(seen_at, Attributes::Include)),
+        ),
         cursor: next_cursor,
         data_availability_date: format_instant(state.config.data_availability),
     };

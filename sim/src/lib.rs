@@ -33,7 +33,7 @@ mod stats;
 mod http_tests;
 
 pub use access::Role;
-pub use config::{FaultKind, SecretHandle, SimConfig, availability_lagging};
+pub use config::{FaultKind, RecordHook, SecretHandle, SimConfig, availability_lagging};
 pub use data::DIVISIONS;
 pub use org::Org;
 pub use server::Sim;

@@ -292,16 +292,38 @@ async fn tokens_me(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryPage<'a> {
+struct QueryPage {
     #[serde(skip_serializing_if = "Option::is_none")]
-    conversations: Option<Vec<Cow<'a, Conversation>>>,
+    conversations: Option<Vec<serde_json::Value>>,
     total_hits: usize,
+}
+
+/// Records as served: rendered, then passed through the config's record hook, if any.
+pub(crate) fn served<'a>(
+    state: &AppState,
+    records: impl Iterator<Item = Cow<'a, Conversation>>,
+) -> Vec<serde_json::Value> {
+    records
+        .map(|r| {
+            let mut v = serde_json::to_value(&*r).unwrap_or_default();
+            if let Some(hook) = &state.config.record_hook {
+                hook.apply(&mut v);
+            }
+            v
+        })
+        .collect()
 }
 
 /// `POST /api/v2/analytics/conversations/details/query`: one page of the sync query.
 async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     access::require(&state, DETAIL_PERMISSIONS)?;
     let query = DetailsQuery::parse(&body, state.config.max_query_page_size)?;
+    let cap = state.config.query_result_cap;
+    if query.page_size.saturating_mul(query.page_number) > cap {
+        return Err(ApiError::bad_request(format!(
+            "Pagination may not exceed {cap} results."
+        )));
+    }
     let now = state.now();
     // Conversations outside the client's divisions are left out silently, as on the platform.
     let visible = access::visible_divisions(&state, DETAIL_PERMISSIONS);
@@ -337,10 +359,12 @@ async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Respon
             .collect()
     });
     let conversations = records.as_ref().map(|records| {
-        records
-            .iter()
-            .filter_map(|c| c.render(now, Attributes::Omit))
-            .collect()
+        served(
+            &state,
+            records
+                .iter()
+                .filter_map(|c| c.render(now, Attributes::Omit)),
+        )
     });
     state.stats.record_query_page();
     Ok(Json(QueryPage {

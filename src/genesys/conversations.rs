@@ -43,6 +43,8 @@ pub struct DetailsSettings {
     pub job_poll_interval: Duration,
     /// Give up on a job that is not fulfilled after this long.
     pub job_timeout: Duration,
+    /// The synchronous query's result cap: an interval with more results is split.
+    pub query_result_cap: u64,
 }
 
 impl Default for DetailsSettings {
@@ -52,6 +54,7 @@ impl Default for DetailsSettings {
             job_page_size: 1000,
             job_poll_interval: Duration::from_secs(3),
             job_timeout: Duration::from_secs(2 * 3600),
+            query_result_cap: QUERY_RESULT_CAP,
         }
     }
 }
@@ -172,7 +175,8 @@ impl ConversationApi {
                 }));
                 let resp = self.api.post_json(QUERY_PATH, &body).await?;
                 let page: QueryResponse = parse(QUERY_PATH, &resp.body)?;
-                if page_number == 1 && page.total_hits.unwrap_or(0) >= QUERY_RESULT_CAP {
+                let cap = self.settings.query_result_cap;
+                if page_number == 1 && page.total_hits.unwrap_or(0) >= cap {
                     let half = (e - s) / 2;
                     if half < chrono::Duration::minutes(1) {
                         return Err(Error::Api {
@@ -180,7 +184,7 @@ impl ConversationApi {
                             path: QUERY_PATH.into(),
                             status: None,
                             message: format!(
-                                "interval {} still has more than {QUERY_RESULT_CAP} results",
+                                "interval {} still has more than {cap} results",
                                 interval(s, e)
                             ),
                         });
@@ -203,7 +207,7 @@ impl ConversationApi {
                     )
                     .await?;
                 }
-                if n < size as u64 || (page_number + 1) * size as u64 > QUERY_RESULT_CAP {
+                if n < size as u64 || (page_number + 1) * size as u64 > cap {
                     break;
                 }
                 page_number += 1;
