@@ -174,6 +174,40 @@ impl ConnectionArgs {
     }
 }
 
+/// Where a run writes and how its load script names things: shared by `extract` and `rebuild`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Output root: a local path, file://..., or s3://bucket/prefix.
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Snowflake stage that points at the output root.
+    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
+    pub stage: String,
+    /// Snowflake database the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
+    pub database: Option<String>,
+    /// Snowflake schema the load script qualifies table names with.
+    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
+    pub schema: Option<String>,
+}
+
+impl TargetArgs {
+    /// Checks the names, then opens the output (last: it may create a folder).
+    fn resolve(self) -> Result<(Output, String, SnowflakeTarget)> {
+        stage_reference(&self.stage)?;
+        let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        let output = Output::open(&self.out)?;
+        Ok((
+            output,
+            self.stage,
+            SnowflakeTarget {
+                database: names.database,
+                schema: names.schema,
+            },
+        ))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
     #[command(flatten)]
@@ -201,18 +235,8 @@ pub struct ExtractArgs {
     /// Only conversations of these divisions (name or id; repeatable).
     #[arg(long = "division", env = "GENESYS_DIVISIONS", value_delimiter = ',')]
     pub divisions: Vec<String>,
-    /// Output root: a local path, file://..., or s3://bucket/prefix.
-    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
-    pub out: String,
-    /// Snowflake stage that points at the output root.
-    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
-    pub stage: String,
-    /// Snowflake database the load script qualifies table names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
-    pub database: Option<String>,
-    /// Snowflake schema the load script qualifies table names with.
-    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
-    pub schema: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Days fetched at once.
     #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
     pub concurrency: usize,
@@ -273,26 +297,21 @@ impl ExtractArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
-        stage_reference(&self.stage)?;
-        let names = names(self.database.as_deref(), self.schema.as_deref())?;
         let divisions: Vec<String> = self
             .divisions
             .iter()
             .map(|d| d.trim().to_string())
             .filter(|d| !d.is_empty())
             .collect();
-        let output = Output::open(&self.out)?;
+        let (output, stage, snowflake) = self.target.resolve()?;
         Ok(ExtractConfig {
             datasets,
             range,
             divisions,
             output,
             api,
-            stage: self.stage,
-            snowflake: SnowflakeTarget {
-                database: names.database,
-                schema: names.schema,
-            },
+            stage,
+            snowflake,
             concurrency: self.concurrency,
             details: DetailsSettings {
                 query_page_size: self.page_size,
@@ -322,15 +341,8 @@ pub struct RebuildArgs {
     /// One day.
     #[arg(long)]
     pub date: Option<String>,
-    /// Output root holding _raw/ (and receiving the rebuilt files).
-    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
-    pub out: String,
-    #[arg(long, env = "GENESYS_STAGE", default_value = "@genesys_stage")]
-    pub stage: String,
-    #[arg(long, env = "GENESYS_SNOWFLAKE_DATABASE")]
-    pub database: Option<String>,
-    #[arg(long, env = "GENESYS_SNOWFLAKE_SCHEMA")]
-    pub schema: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Days rebuilt at once.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
@@ -366,16 +378,12 @@ impl RebuildArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
-        stage_reference(&self.stage)?;
-        let names = names(self.database.as_deref(), self.schema.as_deref())?;
+        let (output, stage, snowflake) = self.target.resolve()?;
         Ok(RebuildConfig {
             range,
-            output: Output::open(&self.out)?,
-            stage: self.stage,
-            snowflake: SnowflakeTarget {
-                database: names.database,
-                schema: names.schema,
-            },
+            output,
+            stage,
+            snowflake,
             concurrency: self.concurrency,
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,

@@ -196,17 +196,7 @@ impl ConversationApi {
                 }
                 let conversations = page.conversations.unwrap_or_default();
                 let n = conversations.len() as u64;
-                if n > 0 {
-                    pages += 1;
-                    send(
-                        tx,
-                        Page {
-                            conversations,
-                            raw: resp.body.clone(),
-                        },
-                    )
-                    .await?;
-                }
+                pages += send(tx, conversations, &resp.body).await?;
                 if n < size as u64 || (page_number + 1) * size as u64 > cap {
                     break;
                 }
@@ -287,18 +277,7 @@ impl ConversationApi {
                     other => other?,
                 };
                 let page: JobResults = parse(&status_path, &resp.body)?;
-                let conversations = page.conversations.unwrap_or_default();
-                if !conversations.is_empty() {
-                    pages += 1;
-                    send(
-                        tx,
-                        Page {
-                            conversations,
-                            raw: resp.body.clone(),
-                        },
-                    )
-                    .await?;
-                }
+                pages += send(tx, page.conversations.unwrap_or_default(), &resp.body).await?;
                 match page.cursor {
                     Some(c) if !c.is_empty() => cursor = Some(c),
                     _ => return Ok(pages),
@@ -308,10 +287,23 @@ impl ConversationApi {
     }
 }
 
-async fn send(tx: &mpsc::Sender<Page>, page: Page) -> Result<()> {
+/// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
+async fn send(
+    tx: &mpsc::Sender<Page>,
+    conversations: Vec<Box<RawValue>>,
+    raw: &bytes::Bytes,
+) -> Result<u64> {
+    if conversations.is_empty() {
+        return Ok(0);
+    }
+    let page = Page {
+        conversations,
+        raw: raw.clone(),
+    };
     tx.send(page)
         .await
-        .map_err(|_| Error::Input("the page consumer stopped".into()))
+        .map_err(|_| Error::Input("the page consumer stopped".into()))?;
+    Ok(1)
 }
 
 #[cfg(test)]
