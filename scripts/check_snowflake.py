@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--ddl", required=True)
     ap.add_argument("--expect", required=True)
+    ap.add_argument("--parse-only", action="append", default=[], help="more SQL files that must parse (stage templates, upgrades)")
     ap.add_argument("manifests", nargs="+")
     args = ap.parse_args()
 
@@ -103,6 +104,9 @@ def main():
 
     def sqlglot_parses_everything():
         parse_all(ddl, "ddl")
+        for path in args.parse_only:
+            parsed = parse_all(open(path).read(), path)
+            assert parsed, f"{path} holds no statement"
         for m, sql in zip(manifests, scripts):
             parsed = parse_all(sql, m["run_id"])
             copies = [t for _, t in parsed if isinstance(t, exp.Copy)]

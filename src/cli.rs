@@ -446,7 +446,7 @@ pub struct DdlArgs {
     /// Stage URL (s3://..., s3compat://..., gcs://..., azure://...); a placeholder when omitted.
     #[arg(long)]
     pub stage_url: Option<String>,
-    /// Storage integration name for the s3, gcs and azure templates.
+    /// Storage integration name for the s3, gcs and azure templates (default genesys_storage_integration).
     #[arg(long)]
     pub storage_integration: Option<String>,
     /// Endpoint host for the s3compat template (no scheme, no port).

@@ -60,6 +60,54 @@ async fn runs_load_into_snowflake_exactly_once() {
     let ddl_path = dir.path().join("ddl.sql");
     std::fs::write(&ddl_path, &ddl.stdout).unwrap();
 
+    // Every stage template (and an upgrade) must parse too, though fakesnow cannot run them.
+    let mut parse_only = Vec::new();
+    for template in ["s3", "s3compat", "gcs", "azure"] {
+        let mut args = vec![
+            "ddl",
+            "--database",
+            "RAW",
+            "--schema",
+            "GENESYS",
+            "--stage-template",
+            template,
+        ];
+        if template == "s3compat" {
+            args.extend([
+                "--stage-url",
+                "s3compat://lake/genesys/",
+                "--endpoint",
+                "storage.example.com",
+            ]);
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{template}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = dir.path().join(format!("ddl-{template}.sql"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        parse_only.push(path);
+    }
+    let upgrade = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+        .args(["ddl", "--upgrade-from", "1"])
+        .output()
+        .unwrap();
+    assert!(upgrade.status.success());
+    let upgrade_sql = String::from_utf8_lossy(&upgrade.stdout).to_string();
+    assert_eq!(
+        upgrade_sql.matches("CREATE TABLE IF NOT EXISTS").count(),
+        10,
+        "the ten v2 tables are created on upgrade"
+    );
+    let path = dir.path().join("ddl-upgrade.sql");
+    std::fs::write(&path, upgrade_sql).unwrap();
+    parse_only.push(path);
+
     let org = Org::new(
         sim.config().seed,
         sim.config().conversations_per_day,
@@ -82,6 +130,9 @@ async fn runs_load_into_snowflake_exactly_once() {
         .arg(&ddl_path)
         .arg("--expect")
         .arg(&expect_path);
+    for p in &parse_only {
+        cmd.arg("--parse-only").arg(p);
+    }
     cmd.args(&manifests);
     let result = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);

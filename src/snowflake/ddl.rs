@@ -125,7 +125,7 @@ fn stage_sql(s: &StageOptions, names: &Names) -> Result<String> {
     let integration = s
         .storage_integration
         .clone()
-        .unwrap_or_else(|| "<storage_integration>".into());
+        .unwrap_or_else(|| "genesys_storage_integration".into());
     let url = |placeholder: &str| s.url.clone().unwrap_or_else(|| placeholder.to_string());
     let body = match s.template {
         StageTemplate::S3 => format!(
