@@ -38,7 +38,7 @@ s = json.loads(sys.argv[1])
 print(f"run {s['run_id']}: {s['conversations']} conversations, {s['files']} files, "
       f"{float(sys.argv[3]) - float(sys.argv[2]):.1f} s wall")
 for table, rows in s["rows"].items():
-    print(f"  {table:<16} {rows:>8} rows")
+    print(f"  {table:<22} {rows:>8} rows")
 print(f"manifest:    {s['manifest']}")
 print(f"load script: {s['load_script']}")
 PY
