@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, TimestampMicrosecondType};
-use genesys_sim::{Org, Sim};
+use genesys_sim::Sim;
 use util::*;
 
 /// Three days: the first from an async job, the others from the synchronous query.
@@ -28,11 +28,7 @@ async fn extract_writes_exactly_what_the_org_served() {
     assert!(run.ok(), "exit {:?}\n{}", run.code(), run.stderr);
 
     let (from, to) = range();
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let expected = expected_rows(&org, from, to);
     assert!(expected["conversations"] > 100 && expected["segments"] > expected["sessions"]);
 
@@ -176,11 +172,7 @@ async fn repeated_records_across_pages_are_written_once() {
     .await;
     assert!(run.ok(), "{}", run.stderr);
     let manifest = read_manifest(dir.path());
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let expected = expected_rows(&org, utc(2026, 10, 5, 0), utc(2026, 10, 6, 0));
     let got: BTreeMap<String, u64> = manifest
         .tables
@@ -218,11 +210,7 @@ async fn injected_faults_are_retried_and_the_output_is_unchanged() {
     .await;
     assert!(run.ok(), "{}", run.stderr);
     let manifest = read_manifest(dir.path());
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let got: BTreeMap<String, u64> = manifest
         .tables
         .iter()
@@ -254,11 +242,7 @@ async fn a_partial_day_range_keeps_only_its_conversations_and_bounds_the_delete(
     .await;
     assert!(run.ok(), "{}", run.stderr);
     let manifest = read_manifest(dir.path());
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let got: BTreeMap<String, u64> = manifest
         .tables
         .iter()

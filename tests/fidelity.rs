@@ -11,7 +11,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
-use genesys_sim::{Org, RecordHook, Sim};
+use genesys_sim::{RecordHook, Sim};
 use serde_json::{Map, Value, json};
 use util::*;
 
@@ -188,11 +188,7 @@ async fn records_filling_every_model_field_keep_every_value() {
         );
     }
 
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let hook = fill_hook();
     let mut expected = BTreeSet::new();
     let served = [(utc(2026, 10, 1, 0), true), (utc(2026, 10, 2, 0), false)];
@@ -315,11 +311,7 @@ async fn an_interval_past_the_result_cap_is_split_without_losing_a_row() {
         "{}",
         run.stderr
     );
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     assert_eq!(
         rows(&read_manifest(dir.path())),
         expected_rows(&org, utc(2026, 10, 5, 0), utc(2026, 10, 6, 0))
@@ -345,11 +337,7 @@ async fn an_expired_job_is_submitted_again() {
         2,
         "the expired job is replaced by one new job"
     );
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     assert_eq!(
         rows(&read_manifest(dir.path())),
         expected_rows(&org, utc(2026, 10, 5, 0), utc(2026, 10, 6, 0))

@@ -4,7 +4,7 @@
 
 mod util;
 
-use genesys_sim::{DIVISIONS, Org, Role, Sim, SimConfig};
+use genesys_sim::{DIVISIONS, Role, Sim, SimConfig};
 use util::*;
 
 async fn preflight(sim: &Sim, extra: &[&str]) -> Run {
@@ -164,11 +164,7 @@ async fn missing_divisions_are_reported_and_extraction_records_them() {
     assert!(out.ok(), "{}", out.stderr);
     assert!(out.stderr.contains("silently left out"), "{}", out.stderr);
     let manifest = read_manifest(dir.path());
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let visible = org.conversations_visible_in(
         utc(2026, 10, 1, 0),
         utc(2026, 10, 2, 0),
@@ -207,11 +203,7 @@ async fn the_division_filter_keeps_only_the_named_divisions() {
     .await;
     assert!(run.ok(), "{}", run.stderr);
     let manifest = read_manifest(dir.path());
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let visible = org.conversations_visible_in(
         utc(2026, 10, 1, 0),
         utc(2026, 10, 3, 0),

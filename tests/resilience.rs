@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use genesys_loader::genesys::{
     ApiConfig, ApiStats, Credentials, RateLimitPolicy, RetryPolicy, SecretSource,
 };
-use genesys_sim::{FaultKind, Org, Sim};
+use genesys_sim::{FaultKind, Sim};
 use reqwest::Method;
 use util::*;
 
@@ -27,11 +27,7 @@ const RANGE: [&str; 8] = [
 ];
 
 fn expected(sim: &Sim) -> std::collections::BTreeMap<String, u64> {
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(sim);
     expected_rows(&org, utc(2026, 10, 1, 0), utc(2026, 10, 4, 0))
 }
 

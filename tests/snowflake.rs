@@ -10,7 +10,7 @@ mod util;
 
 use std::collections::BTreeMap;
 
-use genesys_sim::{Org, Sim};
+use genesys_sim::Sim;
 use util::*;
 
 fn python() -> Option<String> {
@@ -108,11 +108,7 @@ async fn runs_load_into_snowflake_exactly_once() {
     std::fs::write(&path, upgrade_sql).unwrap();
     parse_only.push(path);
 
-    let org = Org::new(
-        sim.config().seed,
-        sim.config().conversations_per_day,
-        chrono::Utc::now(),
-    );
+    let org = org_of(&sim);
     let mut expect: BTreeMap<String, u64> =
         expected_rows(&org, utc(2026, 10, 1, 0), utc(2026, 10, 4, 0));
     expect.insert("divisions".into(), genesys_sim::DIVISIONS.len() as u64);

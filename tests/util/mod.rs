@@ -260,3 +260,12 @@ pub fn extract_command(sim: &Sim, out: &str, extra: &[&str]) -> tokio::process::
     .stderr(std::process::Stdio::piped());
     cmd
 }
+
+/// The simulator's org as of now: what tests compare the loader's output against.
+pub fn org_of(sim: &Sim) -> Org {
+    Org::new(
+        sim.config().seed,
+        sim.config().conversations_per_day,
+        chrono::Utc::now(),
+    )
+}
