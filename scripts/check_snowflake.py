@@ -11,7 +11,9 @@ end, this:
      load script in order, checking after each one that every table holds no duplicate key;
   5. checks the final row counts against the expectation;
   6. runs a tampered copy of a script whose reconciliation must fail, and checks that it stops
-     there, before COMMIT.
+     there, before COMMIT;
+  7. runs the first run's script again after the newer ones, which its order guard must refuse
+     before it changes anything.
 fakesnow ignores Parquet options and ETags; those rules are pinned by the Rust tests instead.
 It also keeps COPY load history in a second DuckDB database, and DuckDB writes one database per
 transaction, so a DELETE and a COPY cannot share a transaction there (Snowflake allows it): the
@@ -212,6 +214,20 @@ def main():
             else:
                 raise AssertionError("a wrong count did not fail the script")
         check("a reconciliation mismatch fails the script before COMMIT", tampered_reconciliation_fails_before_commit)
+
+        def an_older_script_cannot_replace_newer_data():
+            before = counts()
+            try:
+                run(scripts[0])
+            except Exception as e:
+                assert "refusing to load run " + manifests[0]["run_id"] in str(e), e
+                assert "order_guard" in statements(scripts[0])[e.statement_index]
+            else:
+                raise AssertionError("an older run's script replaced newer data")
+            assert counts() == before, "the refused script changed tables"
+            run(scripts[-1])  # the newest run may load again
+            assert counts() == before
+        check("an older run's script is refused after a newer one, and the newest reloads", an_older_script_cannot_replace_newer_data)
 
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     sys.exit(1 if RESULTS["failed"] else 0)

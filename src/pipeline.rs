@@ -101,8 +101,13 @@ pub struct RunSummary {
     pub script_url: String,
 }
 
+/// `20261124T131605Z-7a3e204a`: the UTC start, then 32 bits whose top 10 are the start's
+/// milliseconds and the rest random. Ids therefore sort by start time to the millisecond, which
+/// the load scripts' order guard relies on, and two runs do not collide.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
-    format!("{}-{:08x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u32(..))
+    let millis = now.timestamp_subsec_millis().min(999);
+    let suffix = (millis << 22) | (fastrand::u32(..) & 0x003F_FFFF);
+    format!("{}-{suffix:08x}", now.format("%Y%m%dT%H%M%SZ"))
 }
 
 fn checked_datasets(given: &[String]) -> Result<Vec<String>> {
@@ -771,5 +776,27 @@ impl ChunkSink {
                 .entry(format!("{table}.{field}"))
                 .or_default() += n;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_start_time_within_a_second() {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-24T13:16:05.001Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut ids: Vec<String> = (0..50)
+            .map(|i| new_run_id(t0 + chrono::Duration::milliseconds(i * 19)))
+            .collect();
+        let in_start_order = ids.clone();
+        ids.sort();
+        assert_eq!(ids, in_start_order);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == "20261124T131605Z-7a3e204a".len())
+        );
     }
 }

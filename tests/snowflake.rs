@@ -101,8 +101,8 @@ async fn runs_load_into_snowflake_exactly_once() {
     let upgrade_sql = String::from_utf8_lossy(&upgrade.stdout).to_string();
     assert_eq!(
         upgrade_sql.matches("CREATE TABLE IF NOT EXISTS").count(),
-        10,
-        "the ten v2 tables are created on upgrade"
+        11,
+        "the ten v2 tables and the load record are created on upgrade"
     );
     let path = dir.path().join("ddl-upgrade.sql");
     std::fs::write(&path, upgrade_sql).unwrap();

@@ -93,6 +93,19 @@ pub fn create_table(t: &TableSchema, names: &Names) -> String {
     out
 }
 
+/// The table the load scripts' order guard keeps (see [`super::load::LOADS_TABLE`]).
+pub fn loads_table(names: &Names) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n  \
+         dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',\n  \
+         partition_value DATE NOT NULL COMMENT 'The partition (conversation_date or snapshot_date) that was replaced',\n  \
+         run_id          VARCHAR NOT NULL COMMENT 'The run whose files are loaded there now; run ids sort by start time',\n  \
+         loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed'\n)\n\
+         COMMENT = 'genesys-loader bookkeeping: the last run to load each partition; load scripts refuse to replace newer data with older';\n",
+        names.table(super::load::LOADS_TABLE)
+    )
+}
+
 /// `ALTER TABLE ... ADD COLUMN` for the columns a table gained after `from` (and a
 /// `CREATE TABLE` for tables that did not exist at `from`).
 pub fn upgrade_table(t: &TableSchema, names: &Names, from: u32) -> String {
@@ -191,6 +204,7 @@ pub fn render(tables: &[Arc<TableSchema>], opts: &DdlOptions) -> Result<String> 
             for t in tables {
                 out.push_str(&upgrade_table(t, &opts.names, from));
             }
+            out.push_str(&loads_table(&opts.names));
         }
         None => {
             out.push('\n');
@@ -202,6 +216,7 @@ pub fn render(tables: &[Arc<TableSchema>], opts: &DdlOptions) -> Result<String> 
                 out.push_str(&create_table(t, &opts.names));
                 out.push('\n');
             }
+            out.push_str(&loads_table(&opts.names));
         }
     }
     Ok(out)
@@ -320,7 +335,11 @@ mod tests {
     #[test]
     fn comments_are_quoted() {
         let all = render(Catalog::builtin().tables(), &DdlOptions::default()).unwrap();
-        assert_eq!(all.matches("CREATE TABLE IF NOT EXISTS").count(), 16);
+        assert_eq!(
+            all.matches("CREATE TABLE IF NOT EXISTS").count(),
+            17,
+            "16 tables and the load record"
+        );
         assert!(
             !all.contains("COMMENT 'The participant's"),
             "unescaped quote"

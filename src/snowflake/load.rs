@@ -13,6 +13,11 @@
 //!   manifest's count; on a mismatch the check fails with a message naming the table and both
 //!   counts, before `COMMIT`, so nothing of the run is committed.
 //!
+//! - **order guard**: `genesys_loaded_partitions` records which run last loaded each day (and
+//!   each dimension); a script refuses to replace days that a *newer* run (run ids sort by start
+//!   time) has already loaded, so re-running an old script (say, clearing an old Airflow load
+//!   task) can never put older data over newer. Re-running the same script is fine.
+//!
 //! Run it with stop-on-error (snowsql `-o exit_on_error=true`, or one statement at a time from
 //! Airflow): a statement that fails leaves the transaction open, and Snowflake rolls an open
 //! transaction back when the session ends.
@@ -26,6 +31,9 @@ use crate::schema::{TableKind, TableSchema};
 
 /// Snowflake's limit on names in one `FILES=(...)` list.
 pub const MAX_FILES_PER_COPY: usize = 1000;
+
+/// The table recording which run last loaded each partition (created by `ddl`).
+pub const LOADS_TABLE: &str = "genesys_loaded_partitions";
 
 /// Normalises and checks a stage reference (`genesys_stage`, `@db.schema.stage`, `@stage/path`).
 pub fn stage_reference(stage: &str) -> Result<String> {
@@ -236,6 +244,15 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
             }
         }
     }
+    if let Some((guard, record)) = order_guard(manifest, tables, &names) {
+        // The guard goes first, so a refused script changes nothing.
+        let at = sql
+            .find("BEGIN TRANSACTION;\n")
+            .map(|i| i + "BEGIN TRANSACTION;\n".len())
+            .unwrap_or(0);
+        sql.insert_str(at, &guard);
+        sql.push_str(&record);
+    }
     if !checks.is_empty() {
         sql.push_str(
             "\n-- Reconciliation: each table holds exactly the manifest's rows of this run.\n",
@@ -244,6 +261,80 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
     }
     sql.push_str("\nCOMMIT;\n");
     Ok(sql)
+}
+
+/// The statements that refuse a run older than the last one to load its partitions, and that
+/// record this run as the last one.
+fn order_guard(
+    manifest: &Manifest,
+    tables: &[Arc<TableSchema>],
+    names: &Names,
+) -> Option<(String, String)> {
+    let loads = names.table(LOADS_TABLE);
+    let run = quote(&manifest.run_id);
+    let mut scopes = Vec::new();
+    let mut rows = Vec::new();
+    let fact_datasets: std::collections::BTreeSet<&str> = tables
+        .iter()
+        .filter(|t| t.kind == TableKind::Fact)
+        .map(|t| t.dataset.as_str())
+        .collect();
+    for dataset in fact_datasets
+        .iter()
+        .filter(|_| !manifest.partitions.is_empty())
+    {
+        let days: Vec<String> = manifest
+            .partitions
+            .iter()
+            .map(|p| format!("DATE {}", quote(&p.value)))
+            .collect();
+        scopes.push(format!(
+            "(dataset = {} AND partition_value IN ({}))",
+            quote(dataset),
+            days.join(", ")
+        ));
+        rows.extend(
+            manifest
+                .partitions
+                .iter()
+                .map(|p| (dataset.to_string(), p.value.clone())),
+        );
+    }
+    for snap in &manifest.snapshots {
+        if let Some(t) = tables.iter().find(|t| t.table == snap.table) {
+            // Any newer snapshot of a dimension is newer data, whatever its date.
+            scopes.push(format!("(dataset = {})", quote(&t.dataset)));
+            rows.push((t.dataset.clone(), snap.value.clone()));
+        }
+    }
+    if scopes.is_empty() {
+        return None;
+    }
+    let scope = scopes.join("\n      OR ");
+    let guard = format!(
+        "\n-- Order guard: refuse to replace days that a newer run has already loaded.\n\
+         SELECT IFF(newer = 0, 'ok', TO_VARCHAR(TO_NUMBER('refusing to load run {id}: the newer run ' || latest || ' already loaded ' || newer || ' of its partitions; load that run or a newer one'))) AS order_guard\n  \
+         FROM (SELECT COUNT(*) AS newer, MAX(run_id) AS latest FROM {loads}\n    \
+         WHERE run_id > {run} AND ({scope}));\n",
+        id = manifest.run_id,
+    );
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(d, day)| {
+            format!(
+                "  ({}, DATE {}, {run}, CURRENT_TIMESTAMP())",
+                quote(d),
+                quote(day)
+            )
+        })
+        .collect();
+    let record = format!(
+        "\n-- Record this run as the last to load its partitions.\n\
+         DELETE FROM {loads}\n WHERE {scope};\n\
+         INSERT INTO {loads} (dataset, partition_value, run_id, loaded_at) VALUES\n{};\n",
+        values.join(",\n")
+    );
+    Some((guard, record))
 }
 
 #[cfg(test)]
@@ -326,8 +417,18 @@ mod tests {
         let sql = script(&manifest(2500, false), &tables).unwrap();
         assert_eq!(sql.matches("COPY INTO segments").count(), 3);
         assert_eq!(sql.matches("COPY INTO conversations").count(), 0);
-        assert_eq!(sql.matches("DELETE FROM").count(), 15);
+        assert_eq!(
+            sql.matches("DELETE FROM").count(),
+            16,
+            "15 tables and the load record"
+        );
         assert_eq!(sql.matches("_reconciled").count(), 15);
+        let guard = sql.find("AS order_guard").unwrap();
+        assert!(
+            guard < sql.find("DELETE FROM conversations").unwrap(),
+            "the guard runs before any change"
+        );
+        assert!(sql.contains("INSERT INTO genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at) VALUES"));
         assert!(sql.contains("conversation_date IN (DATE '2026-11-01', DATE '2026-11-02')"));
         assert!(sql.starts_with("-- genesys-loader") && sql.trim_end().ends_with("COMMIT;"));
     }

@@ -26,3 +26,10 @@ CREATE TRANSIENT TABLE IF NOT EXISTS RAW.GENESYS.divisions_staging (
 )
 COMMENT = 'Staging for divisions: each load script empties it, copies a snapshot in, and merges it';
 
+CREATE TABLE IF NOT EXISTS RAW.GENESYS.genesys_loaded_partitions (
+  dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',
+  partition_value DATE NOT NULL COMMENT 'The partition (conversation_date or snapshot_date) that was replaced',
+  run_id          VARCHAR NOT NULL COMMENT 'The run whose files are loaded there now; run ids sort by start time',
+  loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed'
+)
+COMMENT = 'genesys-loader bookkeeping: the last run to load each partition; load scripts refuse to replace newer data with older';

@@ -6,6 +6,11 @@
 
 BEGIN TRANSACTION;
 
+-- Order guard: refuse to replace days that a newer run has already loaded.
+SELECT IFF(newer = 0, 'ok', TO_VARCHAR(TO_NUMBER('refusing to load run 20261103T031500Z-0a1b2c3d: the newer run ' || latest || ' already loaded ' || newer || ' of its partitions; load that run or a newer one'))) AS order_guard
+  FROM (SELECT COUNT(*) AS newer, MAX(run_id) AS latest FROM RAW.GENESYS.genesys_loaded_partitions
+    WHERE run_id > '20261103T031500Z-0a1b2c3d' AND ((dataset = 'conversations' AND partition_value IN (DATE '2026-11-01', DATE '2026-11-02'))));
+
 -- conversations: replace 2 partition(s) with 2 file(s), 300 row(s)
 DELETE FROM RAW.GENESYS.conversations
  WHERE conversation_date IN (DATE '2026-11-01', DATE '2026-11-02');
@@ -215,6 +220,13 @@ COPY INTO RAW.GENESYS.resolutions
   MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
   ON_ERROR = ABORT_STATEMENT
   FORCE = TRUE;
+
+-- Record this run as the last to load its partitions.
+DELETE FROM RAW.GENESYS.genesys_loaded_partitions
+ WHERE (dataset = 'conversations' AND partition_value IN (DATE '2026-11-01', DATE '2026-11-02'));
+INSERT INTO RAW.GENESYS.genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at) VALUES
+  ('conversations', DATE '2026-11-01', '20261103T031500Z-0a1b2c3d', CURRENT_TIMESTAMP()),
+  ('conversations', DATE '2026-11-02', '20261103T031500Z-0a1b2c3d', CURRENT_TIMESTAMP());
 
 -- Reconciliation: each table holds exactly the manifest's rows of this run.
 SELECT IFF(loaded = 300, 'ok', TO_VARCHAR(TO_NUMBER('reconciliation failed: conversations loaded ' || loaded || ' rows of run 20261103T031500Z-0a1b2c3d, the manifest lists 300'))) AS conversations_reconciled
