@@ -8,9 +8,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::data::DIVISIONS;
@@ -39,6 +38,9 @@ impl Role {
                 "analytics:conversationAggregate:view",
                 "authorization:role:view",
                 "routing:queue:view",
+                "routing:wrapupCode:view",
+                "routing:skill:view",
+                "groups:team:view",
                 "directory:user:view",
                 "recording:recording:view",
             ]
@@ -75,24 +77,36 @@ fn holds(role: &Role, any_of: &[&str]) -> bool {
         .any(|p| any_of.iter().any(|r| covers(p, r)))
 }
 
-/// `Ok` if some role holds one of `any_of`; otherwise the platform's 403.
+/// `Ok` if some role holds one of `any_of`; otherwise the platform's 403
+/// `missing.any.permissions` naming them (endpoints whose permissions are listed as ANY).
 pub(crate) fn require(state: &AppState, any_of: &[&str]) -> Result<(), ApiError> {
     if state.config.roles.iter().any(|r| holds(r, any_of)) {
         return Ok(());
     }
+    Err(forbidden(state, "missing.any.permissions", any_of))
+}
+
+/// `Ok` if the roles together hold every one of `all_of`; otherwise the platform's 403
+/// `missing.permissions` naming them (endpoints whose permissions are listed as ALL, such as
+/// `GET /api/v2/routing/wrapupcodes`).
+pub(crate) fn require_all(state: &AppState, all_of: &[&str]) -> Result<(), ApiError> {
+    let roles = &state.config.roles;
+    if all_of.iter().all(|p| roles.iter().any(|r| holds(r, &[p]))) {
+        return Ok(());
+    }
+    Err(forbidden(state, "missing.permissions", all_of))
+}
+
+fn forbidden(state: &AppState, code: &'static str, permissions: &[&str]) -> ApiError {
     state.stats.record_forbidden();
-    Err(ApiError::new(
+    ApiError::new(
         StatusCode::FORBIDDEN,
-        if any_of.len() > 1 {
-            "missing.any.permissions"
-        } else {
-            "missing.permissions"
-        },
+        code,
         format!(
             "Unable to perform the requested action. You are missing the following permission(s): [{}]",
-            any_of.join(", ")
+            permissions.join(", ")
         ),
-    ))
+    )
 }
 
 /// The divisions a permission reaches: `None` for all of them.
@@ -119,50 +133,6 @@ pub(crate) fn role_divisions(state: &AppState) -> Vec<Value> {
                 .map(move |d| json!({ "roleId": r.id, "divisionId": d }))
         })
         .collect()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListingParams {
-    page_size: Option<u64>,
-    page_number: Option<u64>,
-}
-
-/// `GET /api/v2/authorization/divisions`: every division of the org (no permission needed).
-pub(crate) async fn divisions(
-    State(_state): State<Arc<AppState>>,
-    Query(params): Query<ListingParams>,
-) -> Result<Json<Value>, ApiError> {
-    let size = params.page_size.unwrap_or(25);
-    let number = params.page_number.unwrap_or(1);
-    if size == 0 || number == 0 {
-        return Err(ApiError::bad_request(
-            "pageSize and pageNumber must be at least 1",
-        ));
-    }
-    let total = DIVISIONS.len() as u64;
-    let entities: Vec<Value> = DIVISIONS
-        .iter()
-        .enumerate()
-        .skip(((number - 1) * size) as usize)
-        .take(size as usize)
-        .map(|(i, (id, name))| {
-            json!({
-                "id": id,
-                "name": name,
-                "description": format!("The {name} division"),
-                "homeDivision": i == 0,
-                "selfUri": format!("/api/v2/authorization/divisions/{id}"),
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "entities": entities,
-        "pageSize": size,
-        "pageNumber": number,
-        "total": total,
-        "pageCount": total.div_ceil(size),
-    })))
 }
 
 /// `GET /api/v2/authorization/roles/{roleId}`: a role's permissions

@@ -95,6 +95,14 @@ pub struct SimConfig {
     /// The simulated present; `None` follows the real clock. Conversations starting after it
     /// do not exist yet, and those still running have no `conversationEnd`.
     pub now: Option<DateTime<Utc>>,
+    /// Page-number dimension listings refuse `pageNumber × pageSize` beyond this (the
+    /// platform: 10,000). Tests set it small to make a loader split users by state and queues
+    /// or wrap-up codes by division.
+    pub listing_result_cap: u64,
+    /// The aggregate query refuses to answer more buckets (interval ÷ granularity) than this.
+    pub aggregate_max_buckets: u64,
+    /// The aggregate query refuses intervals longer than this many days.
+    pub aggregate_max_interval_days: u64,
 }
 
 impl Default for SimConfig {
@@ -125,6 +133,9 @@ impl Default for SimConfig {
             query_result_cap: 100_000,
             expire_first_jobs: 0,
             now: None,
+            listing_result_cap: 10_000,
+            aggregate_max_buckets: 2_000,
+            aggregate_max_interval_days: 31,
         }
     }
 }

@@ -73,12 +73,16 @@ const SUBJECTS: [&str; 4] = [
 #[derive(Debug)]
 pub(crate) struct Reference {
     pub(crate) org_id: Id,
-    queues: Vec<Queue>,
-    agents: Vec<Agent>,
-    evaluators: Vec<Id>,
-    wrap_up_codes: Vec<Id>,
+    pub(crate) queues: Vec<Queue>,
+    pub(crate) agents: Vec<Agent>,
+    pub(crate) evaluators: Vec<Id>,
+    pub(crate) wrap_up_codes: Vec<Id>,
+    /// Routing skills; each queue requests two of them.
+    pub(crate) skills: Vec<Id>,
+    /// Teams; agents belong to one, or to none.
+    pub(crate) teams: Vec<Id>,
     edges: Vec<Id>,
-    agent_groups: Vec<Id>,
+    pub(crate) agent_groups: Vec<Id>,
     knowledge_bases: Vec<Id>,
     voice_flows: Vec<FlowDef>,
     chat_flow: FlowDef,
@@ -90,18 +94,19 @@ pub(crate) struct Reference {
 }
 
 #[derive(Debug)]
-struct Queue {
-    id: Id,
-    name: &'static str,
-    division: usize,
-    skills: Vec<Id>,
+pub(crate) struct Queue {
+    pub(crate) id: Id,
+    pub(crate) name: &'static str,
+    /// Index into [`DIVISIONS`].
+    pub(crate) division: usize,
+    pub(crate) skills: Vec<Id>,
 }
 
 #[derive(Debug)]
-struct Agent {
-    id: Id,
-    team: Option<Id>,
-    name: String,
+pub(crate) struct Agent {
+    pub(crate) id: Id,
+    pub(crate) team: Option<Id>,
+    pub(crate) name: String,
 }
 
 #[derive(Debug)]
@@ -161,6 +166,8 @@ impl Reference {
             queues,
             agents,
             wrap_up_codes: (0..8).map(|_| id()).collect(),
+            skills,
+            teams,
             edges: (0..3).map(|_| id()).collect(),
             agent_groups: (0..3).map(|_| id()).collect(),
             knowledge_bases: (0..2).map(|_| id()).collect(),

@@ -745,3 +745,803 @@ async fn a_rotation_with_revocation_invalidates_issued_tokens() {
     );
     assert_eq!(client.state.stats.unauthorized(), 1);
 }
+
+impl Client {
+    /// Follows `nextUri` from `first` to the end of a listing (either style); returns every
+    /// entity and every page's envelope.
+    async fn list_all(&self, token: &str, first: &str) -> (Vec<Value>, Vec<Value>) {
+        let (mut entities, mut pages) = (Vec::new(), Vec::new());
+        let mut next = Some(first.to_string());
+        while let Some(uri) = next.take() {
+            let page = self.api(token, Method::GET, &uri, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{uri}: {}", page.body);
+            entities.extend(page.body["entities"].as_array().unwrap().iter().cloned());
+            next = page.body["nextUri"].as_str().map(String::from);
+            assert!(pages.len() < 100, "the listing does not end");
+            pages.push(page.body);
+        }
+        (entities, pages)
+    }
+}
+
+fn ids(entities: &[Value]) -> std::collections::BTreeSet<String> {
+    entities
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn page_number_listings_page_to_the_end_by_next_uri() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let org = &client.state.org;
+    for (first, dataset) in [
+        ("/api/v2/users?state=any&pageSize=10", "users"),
+        ("/api/v2/routing/queues?pageSize=10", "queues"),
+        ("/api/v2/routing/wrapupcodes?pageSize=10", "wrap-up-codes"),
+        ("/api/v2/routing/skills?pageSize=3", "skills"),
+        ("/api/v2/routing/languages?pageSize=4", "languages"),
+        ("/api/v2/groups?pageSize=3", "groups"),
+        ("/api/v2/authorization/divisions?pageSize=3", "divisions"),
+    ] {
+        let (entities, pages) = client.list_all(&token, first).await;
+        assert_eq!(entities, org.dimension(dataset), "{dataset}");
+        let path = first.split('?').next().unwrap();
+        let size = pages[0]["pageSize"].as_u64().unwrap();
+        let count = pages.len() as u64;
+        assert!(count > 1, "{dataset} fits one page");
+        for (i, page) in pages.iter().enumerate() {
+            let number = i as u64 + 1;
+            assert_eq!(page["pageNumber"], number);
+            assert_eq!(page["total"], entities.len());
+            assert_eq!(page["pageCount"], count);
+            let uri = |n: u64| {
+                let keep = if dataset == "users" { "&state=any" } else { "" };
+                format!("{path}?pageSize={size}&pageNumber={n}{keep}")
+            };
+            assert_eq!(page["firstUri"], uri(1));
+            assert_eq!(page["selfUri"], uri(number));
+            assert_eq!(page["lastUri"], uri(count));
+            assert_eq!(page.get("previousUri").is_some(), number > 1, "{page}");
+            assert_eq!(page.get("nextUri").is_some(), number < count, "{page}");
+        }
+    }
+    // Past the last page: no entities, and the way back.
+    let past = client
+        .api(&token, Method::GET, "/api/v2/groups?pageNumber=9", None)
+        .await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert_eq!(past.body["entities"], json!([]));
+    assert!(past.body.get("nextUri").is_none());
+    assert_eq!(
+        past.body["previousUri"],
+        "/api/v2/groups?pageSize=25&pageNumber=8"
+    );
+}
+
+#[tokio::test]
+async fn listings_refuse_paging_past_the_cap_and_pages_over_the_maximum() {
+    let client = Client::new(SimConfig {
+        listing_result_cap: 20,
+        ..config()
+    });
+    let token = client.token().await;
+    for uri in [
+        "/api/v2/users",
+        "/api/v2/users?pageSize=20&pageNumber=2",
+        "/api/v2/routing/queues?pageSize=21",
+        "/api/v2/routing/wrapupcodes?pageSize=10&pageNumber=3",
+    ] {
+        let reply = client.api(&token, Method::GET, uri, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(reply.body["code"], "bad.request");
+        assert_eq!(
+            reply.body["message"],
+            "Paging may not exceed 20 results. Narrow the query."
+        );
+    }
+    // Split by state and by division, every part fits under the cap.
+    for state in ["inactive", "deleted"] {
+        let uri = format!("/api/v2/users?state={state}&pageSize=20");
+        let (users, _) = client.list_all(&token, &uri).await;
+        assert!(!users.is_empty() && users.iter().all(|u| u["state"] == state));
+    }
+    for path in ["/api/v2/routing/queues", "/api/v2/routing/wrapupcodes"] {
+        let mut all = Vec::new();
+        for (division, _) in crate::DIVISIONS {
+            let uri = format!("{path}?divisionId={division}&pageSize=20");
+            let (part, pages) = client.list_all(&token, &uri).await;
+            assert_eq!(pages.len(), 1, "{uri}");
+            assert!(part.iter().all(|e| e["division"]["id"] == division));
+            all.extend(part);
+        }
+        assert!(all.len() > 20, "{path} needs splitting");
+        let dataset = if path.ends_with("queues") {
+            "queues"
+        } else {
+            "wrap-up-codes"
+        };
+        assert_eq!(ids(&all), ids(&client.state.org.dimension(dataset)));
+    }
+    // Two divisions in one request.
+    let (d0, d1) = (crate::DIVISIONS[0].0, crate::DIVISIONS[1].0);
+    let two = client
+        .api(
+            &token,
+            Method::GET,
+            &format!(
+                "/api/v2/routing/queues?divisionId={d0}&divisionId={d1}&pageSize=20&pageNumber=2"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(two.status, StatusCode::BAD_REQUEST, "still capped");
+
+    let client = Client::new(config());
+    let token = client.token().await;
+    for (uri, max) in [
+        ("/api/v2/users?pageSize=501", 500),
+        ("/api/v2/routing/queues?pageSize=501", 500),
+        ("/api/v2/routing/wrapupcodes?pageSize=101", 100),
+        ("/api/v2/routing/skills?pageSize=101", 100),
+        ("/api/v2/routing/languages?pageSize=101", 100),
+        ("/api/v2/groups?pageSize=101", 100),
+        ("/api/v2/teams?pageSize=101", 100),
+    ] {
+        let reply = client.api(&token, Method::GET, uri, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("between 1 and {max}")),
+            "{message}"
+        );
+    }
+    let ok = client
+        .api(&token, Method::GET, "/api/v2/users?pageSize=500", None)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn users_are_listed_by_state_and_people_who_left_only_on_request() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let mut by_state = std::collections::BTreeMap::new();
+    for state in ["active", "inactive", "deleted", "any"] {
+        let uri = format!("/api/v2/users?state={state}&pageSize=100");
+        let (users, _) = client.list_all(&token, &uri).await;
+        by_state.insert(state, users);
+    }
+    let (default, _) = client.list_all(&token, "/api/v2/users").await;
+    assert_eq!(default, by_state["active"], "active is the default");
+    let counts: Vec<usize> = ["active", "inactive", "deleted", "any"]
+        .iter()
+        .map(|s| by_state[s].len())
+        .collect();
+    assert_eq!(counts, [46, 2, 4, 52]);
+    let agents_who_left = by_state["deleted"]
+        .iter()
+        .chain(&by_state["inactive"])
+        .filter(|u| u["title"] == "Contact Centre Agent")
+        .count();
+    assert_eq!(agents_who_left, 3);
+    let user = &by_state["any"][0];
+    for field in [
+        "id",
+        "name",
+        "division",
+        "email",
+        "state",
+        "title",
+        "username",
+        "department",
+        "version",
+        "dateLastLogin",
+        "employerInfo",
+        "acdAutoAnswer",
+        "selfUri",
+    ] {
+        assert!(user.get(field).is_some(), "no {field} in {user}");
+    }
+    let bad = client
+        .api(&token, Method::GET, "/api/v2/users?state=gone", None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn teams_page_by_an_opaque_cursor_to_the_end() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let (teams, pages) = client.list_all(&token, "/api/v2/teams?pageSize=4").await;
+    assert_eq!(teams, client.state.org.dimension("teams"));
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0]["selfUri"], "/api/v2/teams?pageSize=4");
+    let next = pages[0]["nextUri"].as_str().unwrap();
+    assert!(
+        next.starts_with("/api/v2/teams?pageSize=4&after="),
+        "{next}"
+    );
+    assert!(pages[1].get("nextUri").is_none());
+    assert!(pages[0].get("pageNumber").is_none(), "a cursor listing");
+    let (two_by_two, pages) = client.list_all(&token, "/api/v2/teams?pageSize=2").await;
+    assert_eq!(two_by_two, teams);
+    assert_eq!(pages.len(), 3);
+    for bad in ["bogus", "dGVhbXM6OTk", "dGVhbXM6MDA"] {
+        let reply = client
+            .api(
+                &token,
+                Method::GET,
+                &format!("/api/v2/teams?after={bad}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(reply.body["message"].as_str().unwrap().contains(bad));
+    }
+}
+
+#[tokio::test]
+async fn listings_and_aggregates_need_their_permissions() {
+    let client = Client::new(config().with_roles(vec![crate::Role {
+        permissions: vec!["analytics:conversationDetail:view".into()],
+        ..crate::Role::least_privilege_loader()
+    }]));
+    let token = client.token().await;
+    let aggregate = json!({
+        "interval": "2024-03-05T00:00:00Z/2024-03-06T00:00:00Z",
+        "metrics": ["nOffered"],
+    });
+    for (method, uri, permission, code) in [
+        (
+            Method::GET,
+            "/api/v2/routing/queues",
+            "routing:queue:view",
+            "missing.any.permissions",
+        ),
+        (
+            Method::GET,
+            "/api/v2/routing/wrapupcodes",
+            "routing:wrapupCode:view",
+            "missing.permissions",
+        ),
+        (
+            Method::GET,
+            "/api/v2/routing/skills",
+            "routing:skill:view",
+            "missing.any.permissions",
+        ),
+        (
+            Method::GET,
+            "/api/v2/teams",
+            "groups:team:view",
+            "missing.any.permissions",
+        ),
+        (
+            Method::POST,
+            AGGREGATES,
+            "analytics:conversationAggregate:view",
+            "missing.any.permissions",
+        ),
+    ] {
+        let body = (method == Method::POST).then(|| aggregate.clone());
+        let reply = client.api(&token, method, uri, body).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(reply.body["code"], code, "{uri}");
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(message.contains(permission), "{message}");
+    }
+    for open in [
+        "/api/v2/users",
+        "/api/v2/routing/languages",
+        "/api/v2/groups",
+        "/api/v2/authorization/divisions",
+    ] {
+        let reply = client.api(&token, Method::GET, open, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{open} needs no permission");
+    }
+    assert_eq!(client.state.stats.forbidden(), 5);
+}
+
+#[tokio::test]
+async fn divisioned_listings_show_only_the_granted_divisions() {
+    let division = crate::DIVISIONS[2].0.to_string();
+    let mut role = crate::Role::least_privilege_loader();
+    role.divisions = vec![division.clone()];
+    let client = Client::new(config().with_roles(vec![role]));
+    let token = client.token().await;
+    for (uri, dataset) in [
+        ("/api/v2/routing/queues?pageSize=100", "queues"),
+        ("/api/v2/routing/wrapupcodes?pageSize=100", "wrap-up-codes"),
+        ("/api/v2/teams", "teams"),
+    ] {
+        let (entities, _) = client.list_all(&token, uri).await;
+        let all = client.state.org.dimension(dataset);
+        assert!(!entities.is_empty() && entities.len() < all.len(), "{uri}");
+        assert!(
+            entities
+                .iter()
+                .all(|e| e["division"]["id"] == division.as_str())
+        );
+    }
+    let (users, _) = client
+        .list_all(&token, "/api/v2/users?state=any&pageSize=100")
+        .await;
+    assert_eq!(
+        users.len(),
+        52,
+        "users need no permission, so no division applies"
+    );
+}
+
+/// Every id of a kind the conversations started in [from, to) reference.
+fn referenced_ids(
+    org: &Org,
+    from: &str,
+    to: &str,
+) -> std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut add = |kind: &'static str, id: &Value| {
+        if let Some(id) = id.as_str() {
+            out.entry(kind).or_default().insert(id.to_string());
+        }
+    };
+    for c in org.conversations_started_in(at(from), at(to)) {
+        for e in c["evaluations"].as_array().into_iter().flatten() {
+            add("users", &e["evaluatorId"]);
+            add("users", &e["userId"]);
+            add("queues", &e["queueId"]);
+        }
+        for s in c["surveys"].as_array().into_iter().flatten() {
+            add("users", &s["userId"]);
+            add("queues", &s["queueId"]);
+        }
+        for p in c["participants"].as_array().unwrap() {
+            add("users", &p["userId"]);
+            add("teams", &p["teamId"]);
+            for s in p["sessions"].as_array().unwrap() {
+                add("users", &s["selectedAgentId"]);
+                for g in s["agentGroups"].as_array().into_iter().flatten() {
+                    add("groups", &g["agentGroupId"]);
+                }
+                for a in s["proposedAgents"].as_array().into_iter().flatten() {
+                    add("users", &a["proposedAgentId"]);
+                }
+                for seg in s["segments"].as_array().unwrap() {
+                    add("queues", &seg["queueId"]);
+                    add("wrap-up-codes", &seg["wrapUpCode"]);
+                    for skill in seg["requestedRoutingSkillIds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        add("skills", skill);
+                    }
+                    for a in seg["scoredAgents"].as_array().into_iter().flatten() {
+                        add("users", &a["scoredAgentId"]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_id_the_conversations_reference_resolves_in_the_listings() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let referenced = referenced_ids(
+        &client.state.org,
+        "2024-03-04T00:00:00Z",
+        "2024-03-08T00:00:00Z",
+    );
+    assert_eq!(referenced.len(), 6, "{:?}", referenced.keys());
+    let mut listed = std::collections::BTreeMap::new();
+    for (kind, first) in [
+        ("users", "/api/v2/users?state=any&pageSize=100"),
+        ("queues", "/api/v2/routing/queues?pageSize=100"),
+        ("wrap-up-codes", "/api/v2/routing/wrapupcodes?pageSize=100"),
+        ("skills", "/api/v2/routing/skills"),
+        ("groups", "/api/v2/groups"),
+        ("teams", "/api/v2/teams"),
+    ] {
+        let (entities, _) = client.list_all(&token, first).await;
+        listed.insert(kind, entities);
+    }
+    for (kind, ids_used) in &referenced {
+        let known = ids(&listed[kind]);
+        let dangling: Vec<_> = ids_used.difference(&known).collect();
+        assert!(dangling.is_empty(), "{kind} not listed: {dangling:?}");
+    }
+    // History references agents who left: they resolve only outside the default listing.
+    let (active, _) = client.list_all(&token, "/api/v2/users?pageSize=100").await;
+    let active = ids(&active);
+    let gone: Vec<&Value> = listed["users"]
+        .iter()
+        .filter(|u| referenced["users"].contains(u["id"].as_str().unwrap()))
+        .filter(|u| !active.contains(u["id"].as_str().unwrap()))
+        .collect();
+    assert!(gone.iter().any(|u| u["state"] == "deleted"), "{gone:?}");
+    assert!(gone.iter().any(|u| u["state"] == "inactive"), "{gone:?}");
+}
+
+const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
+
+/// (first queueId of the session, metric name, value, emitDate) of every session metric of the
+/// conversations started in [from, to), as served at the org's now.
+fn session_metrics(
+    org: &Org,
+    from: &str,
+    to: &str,
+    division: Option<&str>,
+) -> Vec<(Option<String>, String, i64, String)> {
+    let mut out = Vec::new();
+    for c in org.conversations_started_in(at(from), at(to)) {
+        if division.is_some_and(|d| !c["divisionIds"].as_array().unwrap().iter().any(|x| x == d)) {
+            continue;
+        }
+        for p in c["participants"].as_array().unwrap() {
+            for s in p["sessions"].as_array().unwrap() {
+                let queue = s["segments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find_map(|seg| seg["queueId"].as_str().map(String::from));
+                for m in s["metrics"].as_array().into_iter().flatten() {
+                    out.push((
+                        queue.clone(),
+                        m["name"].as_str().unwrap().to_string(),
+                        m["value"].as_i64().unwrap(),
+                        m["emitDate"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `{(queueId, bucket interval) → stats}` of one metric in an aggregate answer.
+fn by_queue_and_bucket(
+    answer: &Value,
+    metric: &str,
+) -> std::collections::BTreeMap<(String, String), Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for result in answer["results"].as_array().into_iter().flatten() {
+        let queue = result["group"]["queueId"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string();
+        for data in result["data"].as_array().unwrap() {
+            for m in data["metrics"].as_array().unwrap() {
+                if m["metric"] == metric {
+                    let interval = data["interval"].as_str().unwrap().to_string();
+                    out.insert((queue.clone(), interval), m["stats"].clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn aggregates_per_queue_and_day_match_the_conversations() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    // The last day holds "now" (12:00): only what happened by then counts.
+    let body = json!({
+        "interval": "2024-03-17T00:00:00.000Z/2024-03-21T00:00:00.000Z",
+        "granularity": "P1D",
+        "groupBy": ["queueId"],
+        "metrics": ["tHandle", "nOffered", "nFlow_is_not_a_metric"],
+    });
+    let refused = client
+        .api(&token, Method::POST, AGGREGATES, Some(body.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("nFlow_is_not_a_metric")
+    );
+
+    let mut body = body;
+    body["metrics"] = json!(["tHandle", "nOffered", "oServiceLevel"]);
+    let reply = client
+        .api(&token, Method::POST, AGGREGATES, Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        Ok(reply.body.clone()),
+        client.state.org.aggregate(&body, None)
+    );
+
+    let mut expected_offered = std::collections::BTreeMap::new();
+    let mut expected_handle: std::collections::BTreeMap<(String, String), (i64, i64, i64, i64)> =
+        Default::default();
+    for (queue, name, value, emitted) in session_metrics(
+        &client.state.org,
+        "2024-03-16T00:00:00Z",
+        "2024-03-21T00:00:00Z",
+        None,
+    ) {
+        if emitted.as_str() < "2024-03-17" {
+            continue;
+        }
+        let day = &emitted[..10];
+        let next = at(&format!("{day}T00:00:00Z")) + chrono::TimeDelta::days(1);
+        let interval = format!("{day}T00:00:00.000Z/{}", crate::model::format_instant(next));
+        let key = (queue.unwrap_or_else(|| "-".into()), interval);
+        match name.as_str() {
+            "nOffered" => *expected_offered.entry(key).or_insert(0) += value,
+            "tHandle" => {
+                let e = expected_handle
+                    .entry(key)
+                    .or_insert((0, 0, i64::MAX, i64::MIN));
+                *e = (e.0 + 1, e.1 + value, e.2.min(value), e.3.max(value));
+            }
+            _ => {}
+        }
+    }
+    let offered = by_queue_and_bucket(&reply.body, "nOffered");
+    let offered: std::collections::BTreeMap<_, _> = offered
+        .into_iter()
+        .map(|(k, v)| (k, v["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(offered, expected_offered);
+    assert_eq!(
+        offered
+            .keys()
+            .map(|(_, i)| i)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        4
+    );
+    assert!(
+        !offered.keys().any(|(q, _)| q == "-"),
+        "offers are always queued"
+    );
+    let handle: std::collections::BTreeMap<_, _> = by_queue_and_bucket(&reply.body, "tHandle")
+        .into_iter()
+        .map(|(k, v)| {
+            let n = |f: &str| v[f].as_i64().unwrap();
+            (k, (n("count"), n("sum"), n("min"), n("max")))
+        })
+        .collect();
+    assert_eq!(handle, expected_handle);
+    assert!(by_queue_and_bucket(&reply.body, "oServiceLevel").is_empty());
+    assert!(
+        !reply.body.to_string().contains("2024-03-20T12:"),
+        "day buckets only"
+    );
+
+    // Nothing after now: the answer for the afternoon of the last day is empty.
+    let later = json!({
+        "interval": "2024-03-20T12:00:00.001Z/2024-03-20T18:00:00.001Z",
+        "metrics": ["nOffered"],
+    });
+    let reply = client
+        .api(&token, Method::POST, AGGREGATES, Some(later))
+        .await;
+    assert_eq!(reply.body, json!({}));
+}
+
+#[tokio::test]
+async fn aggregates_group_by_several_dimensions_in_sorted_order() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let body = json!({
+        "interval": "2024-03-05T00:00:00Z/2024-03-05T12:00:00Z",
+        "granularity": "PT30M",
+        "groupBy": ["mediaType", "purpose", "userId", "direction", "queueId"],
+        "metrics": ["tTalk", "nConnected", "tAcd"],
+        "timeZone": "UTC",
+    });
+    let reply = client
+        .api(&token, Method::POST, AGGREGATES, Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let results = reply.body["results"].as_array().unwrap();
+    let keys: Vec<Vec<Option<&str>>> = results
+        .iter()
+        .map(|r| {
+            ["mediaType", "purpose", "userId", "direction", "queueId"]
+                .iter()
+                .map(|d| r["group"][d].as_str())
+                .collect()
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "groups sorted, distinct"
+    );
+    assert!(
+        keys.iter().any(|k| k[1] == Some("acd") && k[2].is_none()),
+        "acd has no user"
+    );
+    for r in results {
+        let data = r["data"].as_array().unwrap();
+        assert!(!data.is_empty());
+        let intervals: Vec<&str> = data
+            .iter()
+            .map(|d| d["interval"].as_str().unwrap())
+            .collect();
+        assert!(intervals.windows(2).all(|w| w[0] < w[1]), "buckets by time");
+        for d in data {
+            let names: Vec<&str> = d["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["metric"].as_str().unwrap())
+                .collect();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "metrics by name");
+            assert!(
+                d["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|m| m.get("qualifier").is_none())
+            );
+            let (start, end) = d["interval"].as_str().unwrap().split_once('/').unwrap();
+            assert_eq!(at(end) - at(start), chrono::TimeDelta::minutes(30));
+        }
+    }
+    let unknown = json!({
+        "interval": "2024-03-05T00:00:00Z/2024-03-06T00:00:00Z",
+        "groupBy": ["flavour"],
+        "metrics": ["nOffered"],
+    });
+    let reply = client
+        .api(&token, Method::POST, AGGREGATES, Some(unknown))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("'flavour'")
+    );
+}
+
+#[tokio::test]
+async fn aggregate_limits_answer_400s_naming_them() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let ask = |interval: &str, granularity: &str| json!({"interval": interval, "granularity": granularity, "metrics": ["nOffered"]});
+    let cases = [
+        (
+            ask("2024-01-01T00:00:00Z/2024-01-31T00:00:00Z", "PT15M"),
+            "Query would return 2880 intervals; the maximum is 2000. Use a shorter interval or a coarser granularity.",
+        ),
+        (
+            ask("2024-01-01T00:00:00Z/2024-02-02T00:00:00Z", "P1D"),
+            "Query interval exceeds the maximum of 31 days.",
+        ),
+        (
+            ask("2024-01-01T00:00:00Z/2024-01-01T01:00:00Z", "PT25M"),
+            "The interval '2024-01-01T00:00:00Z/2024-01-01T01:00:00Z' is not a whole number of granularity 'PT25M' steps.",
+        ),
+    ];
+    for (body, message) in cases {
+        let reply = client
+            .api(&token, Method::POST, AGGREGATES, Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(reply.body["code"], "bad.request");
+        assert_eq!(reply.body["message"], message);
+    }
+    let fits = ask("2024-01-01T00:00:00Z/2024-01-31T00:00:00Z", "PT30M");
+    let reply = client
+        .api(&token, Method::POST, AGGREGATES, Some(fits))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "1440 buckets over 30 days");
+
+    let strict = Client::new(SimConfig {
+        aggregate_max_buckets: 24,
+        aggregate_max_interval_days: 1,
+        ..config()
+    });
+    let token = strict.token().await;
+    let reply = strict
+        .api(
+            &token,
+            Method::POST,
+            AGGREGATES,
+            Some(ask("2024-01-01T00:00:00Z/2024-01-02T00:00:00Z", "PT30M")),
+        )
+        .await;
+    assert_eq!(
+        reply.body["message"],
+        "Query would return 48 intervals; the maximum is 24. Use a shorter interval or a coarser granularity."
+    );
+    let reply = strict
+        .api(
+            &token,
+            Method::POST,
+            AGGREGATES,
+            Some(ask("2024-01-01T00:00:00Z/2024-01-03T00:00:00Z", "P1D")),
+        )
+        .await;
+    assert_eq!(
+        reply.body["message"],
+        "Query interval exceeds the maximum of 1 days."
+    );
+}
+
+#[tokio::test]
+async fn aggregates_honour_division_filters_and_grants() {
+    let division = crate::DIVISIONS[2].0;
+    let body = |filter: Option<Value>| {
+        let mut body = json!({
+            "interval": "2024-03-05T00:00:00Z/2024-03-07T00:00:00Z",
+            "granularity": "P1D",
+            "groupBy": ["queueId"],
+            "metrics": ["nOffered"],
+        });
+        if let Some(filter) = filter {
+            body["filter"] = filter;
+        }
+        body
+    };
+    let total = |answer: &Value| -> i64 {
+        by_queue_and_bucket(answer, "nOffered")
+            .values()
+            .map(|s| s["count"].as_i64().unwrap())
+            .sum()
+    };
+    let expected = |division: Option<&str>| -> i64 {
+        session_metrics(
+            &Org::new(42, 120, at("2024-03-20T12:00:00Z")),
+            "2024-03-04T00:00:00Z",
+            "2024-03-07T00:00:00Z",
+            division,
+        )
+        .iter()
+        .filter(|(_, name, _, emitted)| {
+            name == "nOffered" && ("2024-03-05".."2024-03-07").contains(&emitted.as_str())
+        })
+        .map(|(_, _, value, _)| value)
+        .sum()
+    };
+
+    let client = Client::new(config());
+    let token = client.token().await;
+    let all = client
+        .api(&token, Method::POST, AGGREGATES, Some(body(None)))
+        .await;
+    assert_eq!(total(&all.body), expected(None));
+    let predicate = json!({"type": "dimension", "dimension": "divisionId", "operator": "matches", "value": division});
+    for filter in [
+        json!({"type": "or", "predicates": [predicate]}),
+        json!({"type": "and", "clauses": [{"type": "or", "predicates": [predicate]}]}),
+    ] {
+        let reply = client
+            .api(&token, Method::POST, AGGREGATES, Some(body(Some(filter))))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(total(&reply.body), expected(Some(division)));
+        assert!(total(&reply.body) < total(&all.body));
+    }
+
+    // A client granted in one division sees only that division's conversations, silently.
+    let mut role = crate::Role::least_privilege_loader();
+    role.divisions = vec![division.to_string()];
+    let limited = Client::new(config().with_roles(vec![role]));
+    let token = limited.token().await;
+    let reply = limited
+        .api(&token, Method::POST, AGGREGATES, Some(body(None)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(total(&reply.body), expected(Some(division)));
+    assert_eq!(
+        Ok(reply.body),
+        limited
+            .state
+            .org
+            .aggregate(&body(None), Some(&[division.to_string()]))
+    );
+}

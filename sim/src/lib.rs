@@ -1,6 +1,8 @@
 //! A simulated Genesys Cloud org: a real HTTP server on loopback that serves the OAuth
-//! client-credentials grant and the analytics conversation-detail endpoints (sync query and
-//! async jobs) the way the platform does, over data generated deterministically from a seed.
+//! client-credentials grant, the analytics conversation-detail endpoints (sync query and
+//! async jobs), the conversation aggregate query and the dimension listings (users, queues,
+//! wrap-up codes, skills, languages, groups, teams, divisions) the way the platform does, over
+//! data generated deterministically from a seed.
 //!
 //! It exists so the batch loader's integration tests, demo and benchmarks run against
 //! realistic behaviour (start-of-day interval matching, overlap matching for jobs, lagging
@@ -14,14 +16,24 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`Org`] gives the same data without a server, for comparing the loader's output.
+//! [`Org`] gives the same data without a server, for comparing the loader's output:
+//! conversations ([`Org::conversations_started_in`]), dimension entities ([`Org::dimension`])
+//! and aggregates ([`Org::aggregate`]).
+//!
+//! A tour: `data.rs` generates conversations and `dimensions.rs` the entities they point at;
+//! `org.rs` caches generated days; `server.rs` holds the router and the `/api/v2` gateway;
+//! `query.rs` and `jobs.rs` serve conversation details, `aggregates.rs` the aggregate query
+//! and `listings.rs` the dimension listings; `access.rs` decides permissions and divisions.
 
 mod access;
+mod aggregates;
 mod auth;
 mod config;
 mod data;
+mod dimensions;
 mod error;
 mod jobs;
+mod listings;
 mod model;
 mod org;
 mod query;

@@ -18,7 +18,7 @@ enum Profile {
     LeastPrivilege,
     /// Every permission everywhere ("God mode").
     GodMode,
-    /// The loader role without the conversation-detail permissions.
+    /// The loader role without any analytics permission (details and aggregates).
     NoAnalytics,
     /// The loader role granted in the first division only.
     OneDivision,
@@ -30,9 +30,7 @@ impl Profile {
         match self {
             Profile::LeastPrivilege => {}
             Profile::GodMode => return vec![Role::god_mode()],
-            Profile::NoAnalytics => role
-                .permissions
-                .retain(|p| !p.contains("onversationDetail")),
+            Profile::NoAnalytics => role.permissions.retain(|p| !p.starts_with("analytics:")),
             Profile::OneDivision => role.divisions = vec![DIVISIONS[0].0.to_string()],
         }
         vec![role]
@@ -97,6 +95,15 @@ struct Args {
     /// The roles paired with the client.
     #[arg(long, value_enum, default_value_t = Profile::LeastPrivilege)]
     profile: Profile,
+    /// Dimension listings refuse pageNumber × pageSize beyond this many results.
+    #[arg(long, default_value_t = 10_000)]
+    listing_result_cap: u64,
+    /// The aggregate query refuses more buckets (interval ÷ granularity) than this.
+    #[arg(long, default_value_t = 2_000)]
+    aggregate_max_buckets: u64,
+    /// The aggregate query refuses intervals longer than this many days.
+    #[arg(long, default_value_t = 31)]
+    aggregate_max_interval_days: u64,
 }
 
 #[tokio::main]
@@ -114,6 +121,9 @@ async fn main() -> std::io::Result<()> {
         rate_limit_per_minute: args.rate_limit_per_minute,
         duplicate_rate: args.duplicate_rate,
         roles: args.profile.roles(),
+        listing_result_cap: args.listing_result_cap,
+        aggregate_max_buckets: args.aggregate_max_buckets,
+        aggregate_max_interval_days: args.aggregate_max_interval_days,
         ..SimConfig::default()
     };
     let sim = Sim::start_on(config, args.port).await?;

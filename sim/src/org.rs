@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use crate::aggregates::AggregateQuery;
 use crate::data::{Generator, Reference};
+use crate::dimensions::{Dataset, Dimensions};
 use crate::model::{Attributes, Conversation, Id, Ts};
 
 /// How many generated days are kept; generating a day is cheap, so this only bounds memory
@@ -39,11 +41,12 @@ pub(crate) struct Selected {
     pub(crate) ended: Option<Ts>,
 }
 
-/// The simulated org's conversations, independent of any server: what tests compare the
-/// loader's output against.
+/// The simulated org's conversations and reference entities, independent of any server: what
+/// tests compare the loader's output against.
 #[derive(Debug)]
 pub struct Org {
     generator: Generator,
+    dimensions: Dimensions,
     now: DateTime<Utc>,
     cache: Mutex<DayCache>,
 }
@@ -61,11 +64,42 @@ struct DayCache {
 impl Org {
     /// The org generated from `seed` with `conversations_per_day`, seen at `now`.
     pub fn new(seed: u64, conversations_per_day: u32, now: DateTime<Utc>) -> Self {
+        let generator = Generator::new(seed, conversations_per_day);
         Self {
-            generator: Generator::new(seed, conversations_per_day),
+            dimensions: Dimensions::new(seed, &generator.reference),
+            generator,
             now,
             cache: Mutex::default(),
         }
+    }
+
+    /// Every entity of a dimension as the listings serve it, in listing order: `"users"` (all
+    /// states), `"queues"`, `"wrap-up-codes"`, `"skills"`, `"languages"`, `"groups"`,
+    /// `"teams"` or `"divisions"`. Empty for any other name.
+    pub fn dimension(&self, dataset: &str) -> Vec<serde_json::Value> {
+        Dataset::from_name(dataset)
+            .map(|d| self.dimensions.get(d).to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The answer of `POST /api/v2/analytics/conversations/aggregates/query` to `body` as of
+    /// this org's "now", counting only conversations that carry one of `visible_divisions`
+    /// (`None`: all), or the 400's message for an invalid body. The server's limits
+    /// (`SimConfig::aggregate_max_buckets`, `aggregate_max_interval_days`) are not applied:
+    /// this is what any query the server accepts answers.
+    pub fn aggregate(
+        &self,
+        body: &serde_json::Value,
+        visible_divisions: Option<&[String]>,
+    ) -> Result<serde_json::Value, String> {
+        let query = AggregateQuery::parse(body)?;
+        let visible: Option<std::collections::HashSet<String>> =
+            visible_divisions.map(|d| d.iter().cloned().collect());
+        Ok(self.aggregate_at(&query, Ts::from_datetime(self.now), visible.as_ref()))
+    }
+
+    pub(crate) fn dimensions(&self) -> &Dimensions {
+        &self.dimensions
     }
 
     /// Conversations whose conversationStart falls in [from, to), in the full job-results form
@@ -206,7 +240,7 @@ impl Org {
     }
 }
 
-fn date_of(at: Ts) -> NaiveDate {
+pub(crate) fn date_of(at: Ts) -> NaiveDate {
     at.to_datetime().date_naive()
 }
 

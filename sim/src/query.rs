@@ -73,9 +73,10 @@ struct JobBody {
     conversation_filters: Vec<Filter>,
 }
 
-/// `{type: and|or, predicates: [...], clauses: [{type, predicates}]}`.
+/// `{type: and|or, predicates: [...], clauses: [{type, predicates}]}`; the aggregate query's
+/// `filter` has the same shape.
 #[derive(Debug, Deserialize)]
-struct Filter {
+pub(crate) struct Filter {
     #[serde(rename = "type")]
     kind: Option<String>,
     #[serde(default)]
@@ -85,12 +86,12 @@ struct Filter {
 }
 
 #[derive(Debug, Deserialize)]
-struct Predicate {
+pub(crate) struct Predicate {
     #[serde(rename = "type")]
-    kind: Option<String>,
-    dimension: Option<String>,
-    operator: Option<String>,
-    value: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) dimension: Option<String>,
+    pub(crate) operator: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 impl DetailsQuery {
@@ -159,7 +160,7 @@ impl JobQuery {
     }
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("A request body is required."));
     }
@@ -250,7 +251,8 @@ fn ended_by(conversation: &Conversation, now: Ts) -> Option<Ts> {
 }
 
 impl Filter {
-    fn validate(&self, depth: usize) -> Result<(), ApiError> {
+    /// Checks the filter's shape: `and`/`or` types, clauses at most two levels deep.
+    pub(crate) fn validate(&self, depth: usize) -> Result<(), ApiError> {
         match self.kind.as_deref() {
             None | Some("and" | "or") => {}
             Some(other) => {
@@ -270,15 +272,26 @@ impl Filter {
     /// `Some(result)`, or `None` when no predicate or clause in it is understood (unknown
     /// predicates are ignored rather than rejected).
     fn matches(&self, conversation: &Conversation, now: Ts) -> Option<bool> {
+        self.evaluate(&|p| p.matches(conversation, now))
+    }
+
+    /// Every predicate, those of its clauses included.
+    pub(crate) fn predicates(&self) -> Vec<&Predicate> {
+        let mut out: Vec<&Predicate> = self.predicates.iter().collect();
+        for clause in &self.clauses {
+            out.extend(clause.predicates());
+        }
+        out
+    }
+
+    /// Combines what `predicate` says of each predicate (`None`: not understood, left out) by
+    /// the filter's `and`/`or`; `None` when nothing in it is understood.
+    pub(crate) fn evaluate(&self, predicate: &dyn Fn(&Predicate) -> Option<bool>) -> Option<bool> {
         let results: Vec<bool> = self
             .predicates
             .iter()
-            .filter_map(|p| p.matches(conversation, now))
-            .chain(
-                self.clauses
-                    .iter()
-                    .filter_map(|c| c.matches(conversation, now)),
-            )
+            .filter_map(predicate)
+            .chain(self.clauses.iter().filter_map(|c| c.evaluate(predicate)))
             .collect();
         if results.is_empty() {
             return None;

@@ -21,7 +21,6 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::access;
 use crate::auth::{self, RATE_LIMIT_PER_MINUTE, RateWindow, TokenStore};
 use crate::config::{FaultKind, SimConfig};
 use crate::error::ApiError;
@@ -31,6 +30,7 @@ use crate::org::{Key, Matching, Org};
 use crate::query::DetailsQuery;
 use crate::rng::{Rng, mix, unit};
 use crate::stats::Stats;
+use crate::{access, aggregates, listings};
 
 const JOBS: &str = "/api/v2/analytics/conversations/details/jobs";
 
@@ -136,9 +136,20 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/oauth/token", post(auth::token))
         .route("/api/v2/tokens/me", get(tokens_me))
-        .route("/api/v2/authorization/divisions", get(access::divisions))
+        .route("/api/v2/authorization/divisions", get(listings::divisions))
         .route("/api/v2/authorization/roles/{roleId}", get(access::role))
+        .route("/api/v2/users", get(listings::users))
+        .route("/api/v2/routing/queues", get(listings::queues))
+        .route("/api/v2/routing/wrapupcodes", get(listings::wrap_up_codes))
+        .route("/api/v2/routing/skills", get(listings::skills))
+        .route("/api/v2/routing/languages", get(listings::languages))
+        .route("/api/v2/groups", get(listings::groups))
+        .route("/api/v2/teams", get(listings::teams))
         .route("/api/v2/analytics/conversations/details/query", post(query))
+        .route(
+            "/api/v2/analytics/conversations/aggregates/query",
+            post(aggregates::query),
+        )
         .route(JOBS, post(jobs::submit))
         // Static segment: axum prefers it over the `{jobId}` capture below.
         .route(&format!("{JOBS}/availability"), get(jobs::availability))
