@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Extract the conversation-detail model fields from the official Genesys Cloud Python SDK.
+"""Extract the fields of the models the loader decodes from the official Genesys Cloud Python SDK.
 
-Writes tests/fixtures/sdk_models.json: for each Analytics* model the loader decodes,
+Writes tests/fixtures/sdk_models.json: for each model the loader decodes (the Analytics*
+conversation-detail models, the dimension entities, and the aggregates' StatisticalSummary),
 its JSON field names, SDK types and descriptions. The SDK is read as data, never imported, and
 is not a runtime dependency. Usage:
 
@@ -19,6 +20,7 @@ MODELS = [
     "AnalyticsSessionMetric", "AnalyticsFlow", "AnalyticsFlowOutcome", "AnalyticsMediaEndpointStat",
     "AnalyticsAgentGroup", "AnalyticsProposedAgent", "AnalyticsScoredAgent", "AnalyticsProperty",
     "AnalyticsEvaluation", "AnalyticsSurvey", "AnalyticsResolution", "AuthzDivision",
+    "User", "Queue", "WrapupCode", "RoutingSkill", "Language", "Group", "Team", "StatisticalSummary",
 ]
 BOILERPLATE = re.compile(r"\s*Date time is represented as an ISO-8601 string\..*$")
 
