@@ -6,6 +6,7 @@ mod util;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use genesys_loader::genesys::allowlist::Allowlist;
 use genesys_loader::genesys::{
     ApiConfig, ApiStats, Credentials, RateLimitPolicy, RetryPolicy, SecretSource,
 };
@@ -191,7 +192,15 @@ async fn write_requests_are_refused_before_they_leave_the_process() {
         rate_limit: RateLimitPolicy::default(),
         rotation_grace: Duration::from_secs(1),
     };
-    let api = config.connect(Arc::new(ApiStats::default())).unwrap();
+    // The allowlist of every dataset of the build: still no write gets through.
+    let allowlist = Allowlist::new(
+        genesys_loader::datasets::registry()
+            .iter()
+            .flat_map(|d| d.spec().endpoints.iter()),
+    );
+    let api = config
+        .connect(Arc::new(ApiStats::default()), allowlist)
+        .unwrap();
     for (method, path) in [
         (
             Method::DELETE,
@@ -220,4 +229,107 @@ async fn write_requests_are_refused_before_they_leave_the_process() {
     // Reads go through.
     api.get("/api/v2/tokens/me").await.unwrap();
     assert_eq!(sim.stats().api_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_signed_downloads_carry_no_token_and_never_show_their_url() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
+    let config = ApiConfig {
+        api_url: sim.base_url(),
+        login_url: sim.base_url(),
+        credentials: Credentials {
+            client_id: "sim-client".into(),
+            secret: SecretSource::Command(format!("echo {SECRET}")),
+        },
+        retry: RetryPolicy::default(),
+        rate_limit: RateLimitPolicy::default(),
+        rotation_grace: Duration::from_secs(1),
+    };
+    let api = config
+        .connect(Arc::new(ApiStats::default()), Allowlist::new(&[]))
+        .unwrap();
+    let body = br#"{"result":{"agentSchedules":[]}}"#.to_vec();
+    let url = sim.publish_download(body.clone(), Duration::from_secs(60));
+    // The download host refuses a request that carries a bearer token, as S3 does.
+    let got = api.download(&url, "a schedule").await.unwrap();
+    assert_eq!(got.body.as_ref(), body.as_slice());
+    assert_eq!(api.stats().snapshot().downloads, 1);
+    assert_eq!(api.stats().snapshot().requests, 0, "not an API request");
+
+    let expired = sim.publish_download(b"{}".to_vec(), Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let err = api
+        .download(&expired, "a schedule")
+        .await
+        .unwrap_err()
+        .to_string();
+    let token = expired.split("/downloads/").nth(1).unwrap();
+    assert!(err.contains("the download URL for a schedule"), "{err}");
+    assert!(
+        !err.contains(token) && !err.contains("X-Amz"),
+        "the URL leaked: {err}"
+    );
+
+    let err = api
+        .download("http://10.0.0.1/file?sig=x", "a schedule")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not an https URL") && !err.contains("sig=x"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_get_per_key_skips_what_is_not_there() {
+    use genesys_loader::genesys::allowlist::Endpoint;
+    use genesys_loader::genesys::paging::{Page, get_each};
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
+    let config = ApiConfig {
+        api_url: sim.base_url(),
+        login_url: sim.base_url(),
+        credentials: Credentials {
+            client_id: "sim-client".into(),
+            secret: SecretSource::Command(format!("echo {SECRET}")),
+        },
+        retry: RetryPolicy::default(),
+        rate_limit: RateLimitPolicy::default(),
+        rotation_grace: Duration::from_secs(1),
+    };
+    let api = config
+        .connect(
+            Arc::new(ApiStats::default()),
+            Allowlist::new(&[Endpoint::get("/api/v2/users/{userId}")]),
+        )
+        .unwrap();
+    let users = org_of(&sim).dimension("users");
+    let mut paths: Vec<String> = users
+        .iter()
+        .take(5)
+        .map(|u| format!("/api/v2/users/{}", u["id"].as_str().unwrap()))
+        .collect();
+    paths.push("/api/v2/users/00000000-0000-4000-8000-000000000000".into());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Page>(2);
+    let gather = async move {
+        let mut ids = Vec::new();
+        while let Some(page) = rx.recv().await {
+            let v: serde_json::Value = serde_json::from_str(page.items[0].get()).unwrap();
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+        ids
+    };
+    let fetch = async move {
+        let r = get_each(&api, paths, 3, &tx).await;
+        drop(tx);
+        r
+    };
+    let (fetched, ids) = tokio::join!(fetch, gather);
+    assert_eq!(fetched.unwrap(), (5, 1));
+    let want: Vec<String> = users
+        .iter()
+        .take(5)
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, want, "answers in the order asked");
 }

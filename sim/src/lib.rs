@@ -31,6 +31,7 @@ mod auth;
 mod config;
 mod data;
 mod dimensions;
+mod downloads;
 mod error;
 mod jobs;
 mod listings;

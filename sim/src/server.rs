@@ -42,6 +42,8 @@ pub(crate) struct AppState {
     pub(crate) tokens: TokenStore,
     pub(crate) jobs: JobStore,
     pub(crate) stats: Arc<Stats>,
+    /// The pre-signed download host's files.
+    pub(crate) downloads: crate::downloads::Downloads,
     /// Numbers requests, for correlation ids and fault decisions.
     sequence: AtomicU64,
     /// The enforced rate limit's current window: (start, requests counted).
@@ -62,6 +64,7 @@ impl AppState {
             tokens: TokenStore::new(config.seed),
             jobs: JobStore::new(),
             stats: Arc::default(),
+            downloads: Default::default(),
             sequence: AtomicU64::new(0),
             window: Mutex::new((Instant::now(), 0)),
             config,
@@ -139,6 +142,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v2/authorization/divisions", get(listings::divisions))
         .route("/api/v2/authorization/roles/{roleId}", get(access::role))
         .route("/api/v2/users", get(listings::users))
+        .route("/api/v2/users/{userId}", get(user))
+        .route("/downloads/{token}", get(crate::downloads::get))
         .route("/api/v2/routing/queues", get(listings::queues))
         .route("/api/v2/routing/wrapupcodes", get(listings::wrap_up_codes))
         .route("/api/v2/routing/skills", get(listings::skills))
@@ -283,6 +288,20 @@ fn render_error(mut response: Response, context_id: &str) -> Response {
     }
 }
 
+/// `GET /api/v2/users/{userId}`: one user in any state, or 404.
+async fn user(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .org
+        .dimension("users")
+        .into_iter()
+        .find(|u| u["id"] == id.as_str())
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("User {id} was not found.")))
+}
+
 /// `GET /api/v2/tokens/me`: who the token belongs to and its role–division grants.
 async fn tokens_me(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let reference = state.org.reference();
@@ -391,6 +410,7 @@ pub struct Sim {
     addr: SocketAddr,
     config: SimConfig,
     stats: Arc<Stats>,
+    state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -406,7 +426,7 @@ impl Sim {
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState::new(config.clone()));
         let stats = Arc::clone(&state.stats);
-        let app = router(state);
+        let app = router(Arc::clone(&state));
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -421,6 +441,7 @@ impl Sim {
             addr,
             config,
             stats,
+            state,
             shutdown: Some(shutdown),
         })
     }
@@ -436,6 +457,20 @@ impl Sim {
 
     pub fn config(&self) -> &SimConfig {
         &self.config
+    }
+
+    /// Publishes `body` on the pre-signed download host for `ttl`; returns its URL, which
+    /// carries its own signature and must be fetched without a bearer token.
+    pub fn publish_download(&self, body: Vec<u8>, ttl: std::time::Duration) -> String {
+        let token = self
+            .state
+            .downloads
+            .publish(self.config.seed, Bytes::from(body), ttl);
+        format!(
+            "{}/downloads/{token}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={}",
+            self.base_url(),
+            &token[..16]
+        )
     }
 
     /// Stops accepting connections; requests in flight finish.

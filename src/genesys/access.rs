@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::ApiClient;
-use super::listing;
+use super::paging;
 use super::permissions::covers;
 use crate::error::{Error, Result};
 
@@ -129,7 +129,14 @@ pub async fn read(api: &ApiClient) -> Result<Access> {
         };
         roles.push(role);
     }
-    let entities = listing::fetch_all(api, "/api/v2/authorization/divisions", 100).await?;
+    let entities = paging::collect(
+        api,
+        "/api/v2/authorization/divisions",
+        paging::Paging::PageNumber,
+        100,
+        "entities",
+    )
+    .await?;
     let mut org_divisions: Vec<Division> = entities
         .iter()
         .map(|raw| serde_json::from_str(raw.get()))

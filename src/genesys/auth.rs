@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::client::{RetryPolicy, backoff_delay};
+use super::retry::{RetryPolicy, backoff_delay, retry_after, without_url};
 use super::stats::ApiStats;
 use crate::error::{Error, Result};
 
@@ -281,7 +281,7 @@ impl TokenProvider {
             let transient = match sent {
                 Ok(resp) => {
                     let status = resp.status();
-                    let retry_after = super::client::retry_after(resp.headers());
+                    let retry_after = retry_after(resp.headers());
                     let body = resp.bytes().await.unwrap_or_default();
                     if status.is_success() {
                         let t: TokenResponse =
@@ -357,27 +357,6 @@ impl TokenProvider {
 /// How long before expiry a token is replaced: a minute, or a tenth of its lifetime if shorter.
 pub fn refresh_margin(lifetime: Duration) -> Duration {
     Duration::from_secs(60).min(lifetime / 10)
-}
-
-/// A transport error's text without the URL (which is harmless here, but kept short).
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection dropped while reading the response"
-    } else {
-        "request failed"
-    };
-    let mut msg = kind.to_string();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The HTTP client every API call goes through: bearer token, bounded retries, and a
-//! read-only allowlist.
+//! read-only allowlist ([`super::allowlist`]): only the requests the run's datasets declare.
 //!
 //! Retry rules follow the platform's documented semantics: a 429 waits for `Retry-After`
 //! (plus jitter, so concurrent tasks do not retry in lock-step); 502/503/504, timeouts and
@@ -15,82 +15,19 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 
-use super::auth::{TokenProvider, without_url};
+use super::allowlist::Allowlist;
+use super::auth::TokenProvider;
 use super::rate_limit::RateLimiter;
+use super::retry::{RetryPolicy, backoff_delay, retry_after, without_url};
 use super::stats::ApiStats;
 use crate::error::{Error, Result};
 
-/// How hard to try before giving up on a request.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts per request, the first included (default 6).
-    pub max_attempts: u32,
-    /// First backoff step; doubles per attempt up to `max_backoff` (default 500 ms).
-    pub base_backoff: Duration,
-    /// Largest single wait (default 30 s).
-    pub max_backoff: Duration,
-    /// Give up once this much time has gone into one request's retries (default 5 min).
-    pub max_elapsed: Duration,
-    /// Attempts for an HTTP 500, which is usually not transient (default 3).
-    pub max_attempts_on_500: u32,
-    /// Per-attempt timeout (default 120 s: analytics queries can be slow).
-    pub request_timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 6,
-            base_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
-            max_elapsed: Duration::from_secs(300),
-            max_attempts_on_500: 3,
-            request_timeout: Duration::from_secs(120),
-        }
-    }
-}
-
-/// Full-jitter exponential backoff for the given attempt (1-based).
-pub(crate) fn backoff_delay(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let exp = policy
-        .base_backoff
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let cap = exp.min(policy.max_backoff);
-    cap.mul_f64(fastrand::f64()).max(Duration::from_millis(10))
-}
-
-/// `Retry-After` in seconds, with up to a second of jitter added.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: f64 = headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(
-        Duration::from_secs_f64(secs.clamp(0.0, 600.0))
-            + Duration::from_millis(fastrand::u64(0..1000)),
-    )
-}
-
-/// Only reads leave the process: any GET, and the POSTs that run analytics queries and jobs.
-/// Everything else (PUT, PATCH, DELETE, other POSTs) is refused before it is sent.
-pub fn is_read_only(method: &Method, path: &str) -> bool {
-    let path = path.split('?').next().unwrap_or(path);
-    if !path.starts_with("/api/v2/") || path.contains("..") {
-        return false;
-    }
-    match *method {
-        Method::GET | Method::HEAD => true,
-        Method::POST => {
-            path.starts_with("/api/v2/analytics/")
-                && (path.ends_with("/query")
-                    || path.ends_with("/details/jobs")
-                    || path.ends_with("/aggregates/jobs"))
-        }
-        _ => false,
-    }
+/// Where a request goes.
+enum Target<'a> {
+    /// A path on the API host, with the bearer token.
+    Api(&'a str),
+    /// A pre-signed URL, without it; `label` names it in errors instead of the URL.
+    Download { url: &'a str, label: &'a str },
 }
 
 /// A successful response.
@@ -108,6 +45,7 @@ pub struct ApiClient {
     retry: RetryPolicy,
     limiter: RateLimiter,
     stats: Arc<ApiStats>,
+    allowlist: Allowlist,
 }
 
 impl ApiClient {
@@ -118,6 +56,7 @@ impl ApiClient {
         retry: RetryPolicy,
         limiter: RateLimiter,
         stats: Arc<ApiStats>,
+        allowlist: Allowlist,
     ) -> Self {
         ApiClient {
             http,
@@ -126,6 +65,7 @@ impl ApiClient {
             retry,
             limiter,
             stats,
+            allowlist,
         }
     }
 
@@ -138,6 +78,17 @@ impl ApiClient {
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| Error::Input(format!("cannot build the HTTP client: {e}")))
+    }
+
+    /// A `nextUri` as a path on the API host, or `None` when it points anywhere else (the
+    /// bearer token is only ever sent to the API host).
+    pub fn relative(&self, uri: &str) -> Option<String> {
+        let path = match uri.strip_prefix(&self.api_url) {
+            Some(rest) => rest,
+            None if uri.starts_with('/') => uri,
+            None => return None,
+        };
+        (path.starts_with("/api/v2/") && !path.contains("..")).then(|| path.to_string())
     }
 
     pub fn stats(&self) -> &Arc<ApiStats> {
@@ -153,40 +104,94 @@ impl ApiClient {
             .await
     }
 
+    /// Downloads what a pre-signed URL the API handed out points at (a WFM schedule, an
+    /// export), under the same retry rules as API requests. The URL is a credential in itself:
+    /// it is sent without the bearer token (which must never leave for another host), never
+    /// logged, and errors name it only as "the download URL for `what`". It is not an API
+    /// request, so it does not draw on the request budget.
+    pub async fn download(&self, url: &str, what: &str) -> Result<Response> {
+        let parsed = url::Url::parse(url).ok();
+        let loopback = parsed
+            .as_ref()
+            .and_then(|u| u.host())
+            .is_some_and(|h| match h {
+                url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+                url::Host::Ipv4(ip) => ip.is_loopback(),
+                url::Host::Ipv6(ip) => ip.is_loopback(),
+            });
+        let scheme_ok = match parsed.as_ref().map(|u| u.scheme()) {
+            Some("https") => true,
+            Some("http") => loopback,
+            _ => false,
+        };
+        let label = format!("(the download URL for {what})");
+        if !scheme_ok {
+            return Err(Error::Payload {
+                path: label,
+                message: "not an https URL; not followed".into(),
+            });
+        }
+        self.execute(Method::GET, Target::Download { url, label: &label }, None)
+            .await
+    }
+
     /// Sends a request with retries; see the module docs for the rules.
     pub async fn send(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Response> {
-        if !is_read_only(&method, path) {
+        if !self.allowlist.permits(&method, path) {
             return Err(Error::Api {
                 method: method.to_string(),
                 path: path.to_string(),
                 status: None,
-                message: "refused before sending: not a read-only endpoint (this loader never writes to Genesys Cloud)".into(),
+                message: "refused before sending: not a read-only endpoint of the run's datasets (this loader never writes to Genesys Cloud)".into(),
             });
         }
-        let url = format!("{}{}", self.api_url, path);
+        self.execute(method, Target::Api(path), body).await
+    }
+
+    async fn execute(
+        &self,
+        method: Method,
+        target: Target<'_>,
+        body: Option<Bytes>,
+    ) -> Result<Response> {
+        let (url, path, api) = match target {
+            Target::Api(path) => (format!("{}{}", self.api_url, path), path, true),
+            Target::Download { url, label } => (url.to_string(), label, false),
+        };
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut reauthenticated = false;
         loop {
             attempt += 1;
-            let token = self.tokens.token().await?;
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .bearer_auth(token.value.expose_secret())
                 .header(reqwest::header::ACCEPT, "application/json");
+            let token = if api {
+                let token = self.tokens.token().await?;
+                req = req.bearer_auth(token.value.expose_secret());
+                Some(token)
+            } else {
+                None
+            };
             if let Some(b) = &body {
                 req = req
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(b.clone());
             }
-            self.limiter.acquire().await;
-            ApiStats::bump(&self.stats.requests);
+            if api {
+                self.limiter.acquire().await;
+                ApiStats::bump(&self.stats.requests);
+            } else {
+                ApiStats::bump(&self.stats.downloads);
+            }
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    self.limiter.observe(&headers).await;
+                    if api {
+                        self.limiter.observe(&headers).await;
+                    }
                     match resp.bytes().await {
                         Ok(body) => Ok((status, headers, body)),
                         Err(e) => Err(without_url(&e)),
@@ -208,11 +213,11 @@ impl ApiClient {
                         message,
                     };
                     match status.as_u16() {
-                        401 if !reauthenticated => {
+                        401 if !reauthenticated && let Some(token) = &token => {
                             ApiStats::bump(&self.stats.unauthorized);
                             reauthenticated = true;
                             tracing::warn!(%path, correlation_id = %correlation, "token refused (401); fetching a new one");
-                            self.tokens.invalidate(&token).await;
+                            self.tokens.invalidate(token).await;
                             attempt -= 1; // a re-authentication is not a failed attempt
                             continue;
                         }
@@ -329,48 +334,6 @@ fn error_message(body: &[u8], status: StatusCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_reads_are_allowed() {
-        assert!(is_read_only(&Method::GET, "/api/v2/users?pageSize=1"));
-        assert!(is_read_only(
-            &Method::POST,
-            "/api/v2/analytics/conversations/details/query"
-        ));
-        assert!(is_read_only(
-            &Method::POST,
-            "/api/v2/analytics/conversations/details/jobs"
-        ));
-        assert!(!is_read_only(
-            &Method::DELETE,
-            "/api/v2/analytics/conversations/details/jobs/1"
-        ));
-        assert!(!is_read_only(&Method::POST, "/api/v2/users"));
-        assert!(!is_read_only(&Method::POST, "/api/v2/recording/jobs"));
-        assert!(!is_read_only(&Method::PUT, "/api/v2/routing/queues/1"));
-        assert!(!is_read_only(&Method::PATCH, "/api/v2/users/1"));
-        assert!(!is_read_only(&Method::GET, "/oauth/clients"));
-        assert!(!is_read_only(
-            &Method::POST,
-            "/api/v2/analytics/../users/query"
-        ));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy::default();
-        for attempt in 1..20 {
-            assert!(backoff_delay(&p, attempt) <= p.max_backoff);
-        }
-    }
-
-    #[test]
-    fn retry_after_is_honoured_with_jitter() {
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", "3".parse().unwrap());
-        let d = retry_after(&h).unwrap();
-        assert!(d >= Duration::from_secs(3) && d < Duration::from_secs(4));
-    }
 
     #[test]
     fn platform_error_bodies_are_summarised() {

@@ -1,19 +1,22 @@
-//! The Genesys Cloud Platform API: hosts, authentication, the HTTP client and the
-//! conversation-detail endpoints.
+//! The Genesys Cloud Platform API: hosts, authentication, retries, the HTTP client with its
+//! read-only allowlist, and the reusable pagers (listings, cursors, async jobs) datasets use.
 
 pub mod access;
+pub mod allowlist;
 pub mod auth;
 pub mod client;
-pub mod conversations;
-pub mod listing;
+pub mod jobs;
+pub mod paging;
 pub mod permissions;
 pub mod rate_limit;
 pub mod regions;
+pub mod retry;
 pub mod stats;
 
 pub use auth::{Credentials, SecretSource, TokenProvider};
-pub use client::{ApiClient, RetryPolicy};
+pub use client::ApiClient;
 pub use rate_limit::{RateLimitPolicy, RateLimiter};
+pub use retry::RetryPolicy;
 pub use stats::ApiStats;
 
 use std::sync::Arc;
@@ -34,7 +37,12 @@ pub struct ApiConfig {
 
 impl ApiConfig {
     /// One client for the whole run: one HTTP connection pool, one token, one rate limiter.
-    pub fn connect(&self, stats: Arc<ApiStats>) -> Result<Arc<ApiClient>> {
+    /// `allowlist` holds the requests the run may send (see [`allowlist`]).
+    pub fn connect(
+        &self,
+        stats: Arc<ApiStats>,
+        allowlist: allowlist::Allowlist,
+    ) -> Result<Arc<ApiClient>> {
         let http = ApiClient::http_client(&self.retry)?;
         let tokens = TokenProvider::new(
             http.clone(),
@@ -51,6 +59,7 @@ impl ApiConfig {
             self.retry.clone(),
             RateLimiter::new(self.rate_limit.clone()),
             stats,
+            allowlist,
         )))
     }
 }

@@ -1,44 +1,13 @@
-//! What each dataset needs, how granted permissions match, and what counts as too much.
+//! How granted permissions match what a dataset needs (declared by each dataset, see
+//! [`crate::datasets::Spec::permissions`]), and what counts as too much.
 //!
 //! OAuth scopes do not restrict a client-credentials token: what it reaches is decided by the
 //! roles paired with the client and the divisions each role is granted in. So preflight reads
 //! roles and divisions, not scopes, and a missing division is reported as silently missing
 //! data (analytics queries return fewer rows, not an error).
 
-use serde::Serialize;
-
-/// One dataset's needs.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Requirement {
-    pub dataset: &'static str,
-    /// Any one of these permissions suffices; empty when the endpoint needs none.
-    pub any_of: &'static [&'static str],
-    /// Whether rows outside the permission's divisions silently disappear.
-    pub division_scoped: bool,
-    pub endpoint: &'static str,
-}
-
-pub const REQUIREMENTS: &[Requirement] = &[
-    Requirement {
-        dataset: "conversations",
-        any_of: &["analytics:conversationDetail:view"],
-        division_scoped: true,
-        endpoint: "POST /api/v2/analytics/conversations/details/query, .../details/jobs",
-    },
-    Requirement {
-        dataset: "divisions",
-        any_of: &[],
-        division_scoped: false,
-        endpoint: "GET /api/v2/authorization/divisions",
-    },
-];
-
 /// Lets preflight (and the run's coverage report) read the client's own roles. Optional.
 pub const ROLE_VIEW: &str = "authorization:role:view";
-
-pub fn requirement(dataset: &str) -> Option<&'static Requirement> {
-    REQUIREMENTS.iter().find(|r| r.dataset == dataset)
-}
 
 /// Whether a granted permission (possibly with `*` segments) covers a required one.
 pub fn covers(granted: &str, required: &str) -> bool {
@@ -109,12 +78,12 @@ pub fn admin_role(name: &str) -> bool {
     name.to_ascii_lowercase().contains("admin")
 }
 
-/// The permissions of a custom read-only role covering `datasets`, sorted.
-pub fn recommended_role(datasets: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = datasets
-        .iter()
-        .filter_map(|d| requirement(d))
-        .flat_map(|r| r.any_of.first().map(|p| p.to_string()))
+/// The permissions of a custom read-only role covering datasets that need `needs` (each
+/// dataset's any-of list; the first of each is recommended), sorted.
+pub fn recommended_role<'a>(needs: impl IntoIterator<Item = &'a [&'a str]>) -> Vec<String> {
+    let mut out: Vec<String> = needs
+        .into_iter()
+        .flat_map(|any_of| any_of.first().map(|p| p.to_string()))
         .collect();
     out.push(ROLE_VIEW.to_string());
     out.sort();
@@ -160,7 +129,8 @@ mod tests {
 
     #[test]
     fn the_recommended_role_is_read_only() {
-        let role = recommended_role(&["conversations".into(), "divisions".into()]);
+        let conversations: &[&str] = &["analytics:conversationDetail:view"];
+        let role = recommended_role([conversations, &[]]);
         assert_eq!(
             role,
             [

@@ -10,6 +10,7 @@ pub struct ApiStats {
     pub rate_limited: AtomicU64,
     pub server_errors: AtomicU64,
     pub unauthorized: AtomicU64,
+    pub downloads: AtomicU64,
 }
 
 impl ApiStats {
@@ -27,6 +28,7 @@ impl ApiStats {
             rate_limited: get(&self.rate_limited),
             server_errors: get(&self.server_errors),
             unauthorized: get(&self.unauthorized),
+            downloads: get(&self.downloads),
         }
     }
 }
@@ -43,4 +45,7 @@ pub struct ApiStatsSnapshot {
     pub server_errors: u64,
     /// 401 answers (a token the API no longer accepted).
     pub unauthorized: u64,
+    /// Downloads from pre-signed URLs (not API requests: they use no token and no budget).
+    #[serde(default)]
+    pub downloads: u64,
 }

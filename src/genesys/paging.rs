@@ -1,0 +1,274 @@
+//! The platform's listing styles as page streams: page-number listings and cursor listings,
+//! both followed through the `nextUri` each page carries (genesys-api.md §6), and one GET per
+//! key. (Async jobs are in [`super::jobs`]; pre-signed downloads are
+//! [`ApiClient::download`].)
+//!
+//! Pages are sent down a bounded channel still undecoded (the items as raw JSON plus the body as
+//! served, for the raw zone), so fetching runs ahead of decoding by a few pages at most.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::client::ApiClient;
+use crate::error::{Error, Result};
+
+/// Stops a listing that never ends (a server bug) instead of paging forever.
+const MAX_PAGES: u64 = 100_000;
+
+/// One page of items, still undecoded.
+#[derive(Debug)]
+pub struct Page {
+    /// The items of the page's list field (`entities`, `conversations`, `results`).
+    pub items: Vec<Box<RawValue>>,
+    /// The response body as served, for the raw zone.
+    pub raw: Bytes,
+}
+
+/// Where pages go: the decode stage's bounded queue.
+pub type PageSender = mpsc::Sender<Page>;
+
+/// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
+pub async fn send(tx: &PageSender, items: Vec<Box<RawValue>>, raw: &Bytes) -> Result<u64> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let page = Page {
+        items,
+        raw: raw.clone(),
+    };
+    tx.send(page)
+        .await
+        .map_err(|_| Error::Input("the page consumer stopped".into()))?;
+    Ok(1)
+}
+
+/// Parses a JSON body into `T`, naming the endpoint on failure.
+pub fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Payload {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The items of a page's list field, e.g. `entities` of a listing or `conversations` of a
+/// details page; an absent or null field is an empty page.
+pub fn items(path: &str, body: &[u8], field: &str) -> Result<Vec<Box<RawValue>>> {
+    let mut envelope: std::collections::HashMap<String, Box<RawValue>> = parse(path, body)?;
+    match envelope.remove(field) {
+        None => Ok(Vec::new()),
+        Some(raw) if raw.get() == "null" => Ok(Vec::new()),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::Payload {
+            path: path.to_string(),
+            message: format!("{field} is not a list: {e}"),
+        }),
+    }
+}
+
+/// How a listing pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// `pageSize` + `pageNumber` (1-based); `nextUri` names the next page, `pageCount` the last.
+    PageNumber,
+    /// `pageSize` + an opaque `after` cursor carried in `nextUri`.
+    Cursor,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    #[serde(default)]
+    next_uri: Option<String>,
+    #[serde(default)]
+    page_count: Option<u64>,
+    #[serde(default)]
+    page_number: Option<u64>,
+}
+
+/// Pages a listing to its end, following `nextUri`, and sends every page down `tx`.
+/// `path` may carry query parameters of its own (`?state=deleted`). Returns pages sent.
+///
+/// `nextUri` is followed only when it stays on the API host under `/api/v2/` (the bearer token
+/// is never sent elsewhere); a listing that repeats a page URI is an error, not a loop.
+pub async fn list(
+    api: &ApiClient,
+    path: &str,
+    paging: Paging,
+    page_size: u32,
+    field: &str,
+    tx: &PageSender,
+) -> Result<u64> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut next = Some(match paging {
+        Paging::PageNumber => format!("{path}{sep}pageSize={page_size}&pageNumber=1"),
+        Paging::Cursor => format!("{path}{sep}pageSize={page_size}"),
+    });
+    let mut seen = HashSet::new();
+    let mut pages = 0;
+    let mut number = 1u64;
+    while let Some(url) = next.take() {
+        if !seen.insert(url.clone()) || number > MAX_PAGES {
+            return Err(Error::Payload {
+                path: path.to_string(),
+                message: format!("the listing does not end: page {url} was served before"),
+            });
+        }
+        let resp = api.get(&url).await?;
+        let envelope: Envelope = parse(path, &resp.body)?;
+        let items = items(path, &resp.body, field)?;
+        let n = items.len();
+        pages += send(tx, items, &resp.body).await?;
+        next = match envelope.next_uri.filter(|u| !u.is_empty()) {
+            Some(uri) => Some(api.relative(&uri).ok_or_else(|| Error::Payload {
+                path: path.to_string(),
+                message: "nextUri points outside the API host; not followed".into(),
+            })?),
+            // Some listings omit nextUri: fall back to the page count, then to a short page.
+            None if paging == Paging::PageNumber && n > 0 => {
+                let current = envelope.page_number.unwrap_or(number);
+                let more = match envelope.page_count {
+                    Some(count) => current < count,
+                    None => false,
+                };
+                more.then(|| format!("{path}{sep}pageSize={page_size}&pageNumber={}", current + 1))
+            }
+            None => None,
+        };
+        number += 1;
+    }
+    Ok(pages)
+}
+
+/// Every item of a listing, in the order served (for small listings read whole, like the
+/// org's divisions during the access check).
+pub async fn collect(
+    api: &ApiClient,
+    path: &str,
+    paging: Paging,
+    page_size: u32,
+    field: &str,
+) -> Result<Vec<Box<RawValue>>> {
+    let (tx, mut rx) = mpsc::channel::<Page>(4);
+    let fetch = async move {
+        let r = list(api, path, paging, page_size, field, &tx).await;
+        drop(tx);
+        r
+    };
+    let gather = async {
+        let mut out = Vec::new();
+        while let Some(page) = rx.recv().await {
+            out.extend(page.items);
+        }
+        out
+    };
+    let (fetched, items) = tokio::join!(fetch, gather);
+    fetched?;
+    Ok(items)
+}
+
+/// One GET per key (`/api/v2/users/{id}`, `/api/v2/conversations/{id}/recordingmetadata`),
+/// `concurrency` at a time, each answer sent down `tx` as a page holding one item: the body.
+/// A 404 is an entity that is not there (deleted, never recorded), not an error: it is counted
+/// and skipped. Returns (pages sent, answers that were 404). The requests draw on the client's
+/// shared rate limiter like any other.
+pub async fn get_each(
+    api: &ApiClient,
+    paths: impl IntoIterator<Item = String>,
+    concurrency: usize,
+    tx: &PageSender,
+) -> Result<(u64, u64)> {
+    use futures::StreamExt;
+    let mut answers = futures::stream::iter(paths)
+        .map(|path| async move {
+            match api.get(&path).await {
+                Ok(resp) => Ok(Some(resp.body)),
+                Err(Error::Api {
+                    status: Some(404), ..
+                }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffered(concurrency.max(1));
+    let (mut pages, mut missing) = (0, 0);
+    while let Some(answer) = answers.next().await {
+        match answer? {
+            Some(body) => {
+                let text = String::from_utf8(body.to_vec()).map_err(|e| Error::Payload {
+                    path: "one GET per key".into(),
+                    message: format!("the answer is not UTF-8: {e}"),
+                })?;
+                let item = RawValue::from_string(text).map_err(|e| Error::Payload {
+                    path: "one GET per key".into(),
+                    message: format!("the answer is not JSON: {e}"),
+                })?;
+                pages += send(tx, vec![item], &body).await?;
+            }
+            None => missing += 1,
+        }
+    }
+    Ok((pages, missing))
+}
+
+/// Whether an error is the platform refusing to page past its result cap ("Paging may not
+/// exceed 10000 results", "Pagination may not exceed 100000 results"): the signal to split the
+/// request into smaller ones rather than fail.
+pub fn is_result_cap(e: &Error) -> bool {
+    match e {
+        Error::Api {
+            status: Some(400),
+            message,
+            ..
+        } => {
+            let m = message.to_ascii_lowercase();
+            (m.contains("pagination") || m.contains("paging")) && m.contains("exceed")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_field_is_read_and_absent_is_empty() {
+        let body = br#"{"entities":[{"id":"a"},{"id":"b"}],"pageCount":1}"#;
+        let got = items("/x", body, "entities").unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].get(), r#"{"id":"b"}"#);
+        assert!(
+            items("/x", br#"{"total":0}"#, "entities")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            items("/x", br#"{"entities":null}"#, "entities")
+                .unwrap()
+                .is_empty()
+        );
+        let e = items("/x", br#"{"entities":{}}"#, "entities").unwrap_err();
+        assert!(e.to_string().contains("entities is not a list"), "{e}");
+    }
+
+    #[test]
+    fn the_result_cap_is_recognised_by_its_message() {
+        let cap = |m: &str| Error::Api {
+            method: "GET".into(),
+            path: "/api/v2/users".into(),
+            status: Some(400),
+            message: m.into(),
+        };
+        assert!(is_result_cap(&cap(
+            "HTTP 400: Paging may not exceed 10000 results. [bad.request]"
+        )));
+        assert!(is_result_cap(&cap(
+            "HTTP 400: Pagination may not exceed 500 results. [bad.request]"
+        )));
+        assert!(!is_result_cap(&cap(
+            "HTTP 400: invalid date [invalid.date]"
+        )));
+    }
+}
