@@ -7,10 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::datasets::aggregates::{AggregateSettings, parse_granularity};
+use crate::datasets::conversations::{DetailsSettings, QUERY_RESULT_CAP};
+use crate::datasets::{self, Options};
 use crate::error::{Error, Result};
-use crate::genesys::conversations::DetailsSettings;
 use crate::genesys::{ApiConfig, Credentials, RateLimitPolicy, RetryPolicy, SecretSource, regions};
-use crate::pipeline::{DATASETS, ExtractConfig, RebuildConfig};
+use crate::pipeline::{ExtractConfig, RebuildConfig};
 use crate::plan::Range;
 use crate::preflight::PreflightConfig;
 use crate::sink::{Output, WriterSettings};
@@ -50,6 +52,9 @@ pub enum Command {
     Rebuild(Box<RebuildArgs>),
     /// Print Snowflake DDL for the output tables (and stage templates, upgrades).
     Ddl(DdlArgs),
+    /// Compare the conversation aggregates with counts derived from the conversation tables
+    /// of an output, per queue, media type and day.
+    Reconcile(ReconcileArgs),
 }
 
 /// Where the org is and how to authenticate: shared by `extract` and `preflight`.
@@ -212,7 +217,9 @@ impl TargetArgs {
 pub struct ExtractArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Dataset to extract (repeatable, or comma-separated): conversations, divisions.
+    /// Dataset to extract (repeatable, or comma-separated): conversations,
+    /// conversation-aggregates, users, queues, divisions, wrapup-codes, skills, languages,
+    /// groups, teams; or a group: dimensions, all.
     #[arg(
         long = "dataset",
         env = "GENESYS_DATASETS",
@@ -254,8 +261,25 @@ pub struct ExtractArgs {
     pub target_file_mb: usize,
     /// The details query's result cap (the platform's is 100,000); an interval with more
     /// results is split. For tests and orgs with a different cap.
-    #[arg(long, hide = true, default_value_t = crate::genesys::conversations::QUERY_RESULT_CAP)]
+    #[arg(long, hide = true, default_value_t = QUERY_RESULT_CAP)]
     pub query_result_cap: u64,
+    /// conversation-aggregates: bucket length (ISO-8601: PT15M, PT30M, PT1H, P1D).
+    #[arg(long, env = "GENESYS_GRANULARITY", default_value = "PT30M")]
+    pub granularity: String,
+    /// conversation-aggregates: dimensions to group by (repeatable, or comma-separated).
+    #[arg(
+        long = "group-by",
+        env = "GENESYS_GROUP_BY",
+        value_delimiter = ',',
+        default_value = "queueId,mediaType"
+    )]
+    pub group_by: Vec<String>,
+    /// conversation-aggregates: metrics to compute (default: every conversation metric).
+    #[arg(long = "metric", env = "GENESYS_METRICS", value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Page size of dimension listings instead of each endpoint's largest (for tests).
+    #[arg(long, hide = true)]
+    pub listing_page_size: Option<u32>,
     /// Keep every API page, zstd-compressed, under <out>/_raw/, so `rebuild` can re-derive
     /// the tables later with no API call.
     #[arg(long, env = "GENESYS_KEEP_RAW")]
@@ -277,8 +301,29 @@ impl ExtractArgs {
             now,
         )?
         .clamp_to_now(now, chrono::Duration::minutes(5))?;
-        let datasets = datasets("--dataset", &self.datasets)?;
+        let datasets = dataset_names("--dataset", &self.datasets)?;
         let api = self.connection.into_api_config()?;
+        parse_granularity(&self.granularity)?;
+        let group_by: Vec<String> = self
+            .group_by
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let metrics: Vec<String> = self
+            .metrics
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if let Some(m) = metrics
+            .iter()
+            .find(|m| !datasets::aggregates::METRICS.contains(&m.as_str()))
+        {
+            return Err(Error::Input(format!(
+                "--metric {m:?} is not a conversation aggregate metric (e.g. nOffered, tHandle)"
+            )));
+        }
         if self.page_size == 0 || self.page_size > 100 {
             return Err(Error::Input(format!(
                 "--page-size {} must be between 1 and 100",
@@ -313,12 +358,26 @@ impl ExtractArgs {
             stage,
             snowflake,
             concurrency: self.concurrency,
-            details: DetailsSettings {
-                query_page_size: self.page_size,
-                job_page_size: self.job_page_size,
-                job_poll_interval: Duration::from_millis(self.job_poll_ms),
-                query_result_cap: self.query_result_cap.max(1),
-                ..DetailsSettings::default()
+            options: Options {
+                details: DetailsSettings {
+                    query_page_size: self.page_size,
+                    job_page_size: self.job_page_size,
+                    job_poll_interval: Duration::from_millis(self.job_poll_ms),
+                    query_result_cap: self.query_result_cap.max(1),
+                    ..DetailsSettings::default()
+                },
+                aggregates: AggregateSettings {
+                    granularity: self.granularity,
+                    group_by,
+                    metrics: if metrics.is_empty() {
+                        AggregateSettings::default().metrics
+                    } else {
+                        metrics
+                    },
+                },
+                listing: datasets::dimensions::ListingSettings {
+                    page_size: self.listing_page_size,
+                },
             },
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
@@ -332,6 +391,13 @@ impl ExtractArgs {
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
+    /// Datasets to rebuild (partitioned ones only; default conversations).
+    #[arg(
+        long = "dataset",
+        value_delimiter = ',',
+        default_value = "conversations"
+    )]
+    pub datasets: Vec<String>,
     /// First day, inclusive (YYYY-MM-DD).
     #[arg(long)]
     pub from: Option<String>,
@@ -378,8 +444,10 @@ impl RebuildArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
+        let datasets = dataset_names("--dataset", &self.datasets)?;
         let (output, stage, snowflake) = self.target.resolve()?;
         Ok(RebuildConfig {
+            datasets,
             range,
             output,
             stage,
@@ -389,6 +457,55 @@ impl RebuildArgs {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
                 ..WriterSettings::default()
             },
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// First day, inclusive (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, exclusive (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// One day.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// The output root holding both datasets (a path, file://... or s3://...).
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Largest difference per count that is not reported as a mismatch.
+    #[arg(long, default_value_t = 0)]
+    pub tolerance: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ReconcileArgs {
+    pub fn into_config(self) -> Result<crate::reconcile::ReconcileConfig> {
+        for (flag, v) in [("--from", &self.from), ("--to", &self.to)] {
+            if let Some(v) = v {
+                crate::plan::parse_date(flag, v)?;
+            }
+        }
+        if self.from.is_none() && self.date.is_none() {
+            return Err(Error::Input(
+                "reconcile needs --from (with --to) or --date".into(),
+            ));
+        }
+        let range = Range::from_flags(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.date.as_deref(),
+            None,
+            Utc::now(),
+        )?;
+        Ok(crate::reconcile::ReconcileConfig {
+            output: Output::open(&self.out)?,
+            range,
+            tolerance: self.tolerance,
         })
     }
 }
@@ -411,9 +528,9 @@ pub struct PreflightArgs {
 impl PreflightArgs {
     pub fn into_config(self) -> Result<PreflightConfig> {
         let datasets = if self.datasets.is_empty() {
-            DATASETS.iter().map(|d| d.to_string()).collect()
+            vec!["all".to_string()]
         } else {
-            datasets("--dataset", &self.datasets)?
+            dataset_names("--dataset", &self.datasets)?
         };
         Ok(PreflightConfig {
             api: self.connection.into_api_config()?,
@@ -458,7 +575,7 @@ impl DdlArgs {
     /// Renders the DDL these flags ask for.
     pub fn render(self) -> Result<String> {
         let names = names(self.database.as_deref(), self.schema.as_deref())?;
-        let wanted = datasets("--dataset", &self.datasets)?;
+        let wanted = dataset_names("--dataset", &self.datasets)?;
         let tables: Vec<_> = crate::schema::Catalog::builtin()
             .tables()
             .iter()
@@ -488,21 +605,13 @@ impl DdlArgs {
     }
 }
 
-/// Checks dataset names and drops repeats, keeping the order given.
-fn datasets(flag: &str, given: &[String]) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    for d in given.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
-        if !DATASETS.contains(&d) {
-            return Err(Error::Input(format!(
-                "{flag}: unknown dataset {d:?}; this version has: {}",
-                DATASETS.join(", ")
-            )));
-        }
-        if !out.iter().any(|o| o == d) {
-            out.push(d.to_string());
-        }
-    }
-    Ok(out)
+/// Checks dataset and group names (`all`, `dimensions`) and expands them into dataset names,
+/// each once, in the registry's order.
+fn dataset_names(flag: &str, given: &[String]) -> Result<Vec<String>> {
+    Ok(datasets::resolve(flag, given)?
+        .iter()
+        .map(|d| d.spec().name.to_string())
+        .collect())
 }
 
 /// Validates the database and schema flags into the names the SQL uses.
@@ -604,7 +713,7 @@ mod tests {
     #[test]
     fn datasets_are_checked_and_deduplicated() {
         assert_eq!(
-            datasets(
+            dataset_names(
                 "--dataset",
                 &["conversations".into(), "conversations".into()]
             )
@@ -612,7 +721,7 @@ mod tests {
             ["conversations"]
         );
         assert!(
-            datasets("--dataset", &["calls".into()])
+            dataset_names("--dataset", &["calls".into()])
                 .unwrap_err()
                 .to_string()
                 .contains("unknown dataset \"calls\"")

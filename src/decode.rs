@@ -1,4 +1,4 @@
-//! Conversation-detail records (JSON) → Arrow record batches, one set per output table.
+//! Served records (JSON) → Arrow record batches, one set per output table of a dataset.
 //!
 //! The decoder is driven by the table schemas: each column says which payload field it reads,
 //! so adding a column is a schema edit, not a code change. Every field of an entity lands
@@ -164,6 +164,8 @@ fn json_i64(v: &Value) -> Option<i64> {
 /// A column's source, resolved once when the builder is made.
 enum Plan {
     Field,
+    /// A value nested in a field (`division.id`), read without claiming the field.
+    Path(Vec<String>),
     /// A field of the enclosing entity of that name.
     Parent(String, String),
     /// The list position of the enclosing entity of that name.
@@ -176,6 +178,8 @@ enum Plan {
 
 /// The enclosing entities of the row being appended, outermost first.
 struct Context<'a> {
+    /// The root record, for error messages.
+    root: Option<&'a Map<String, Value>>,
     stack: Vec<Frame<'a>>,
     date: i32,
     run_id: &'a str,
@@ -208,10 +212,13 @@ impl TableBuilder {
                     by_field.insert(f.clone(), i);
                     Plan::Field
                 }
+                Source::Path(steps) => Plan::Path(steps.clone()),
                 Source::Parent { entity, field } => Plan::Parent(entity.clone(), field.clone()),
                 Source::ParentIndex(entity) => Plan::ParentIndex(entity.clone()),
                 Source::RunId => Plan::RunId,
-                Source::ConversationDate | Source::SnapshotDate => Plan::Date,
+                Source::ConversationDate | Source::SnapshotDate | Source::PartitionDate => {
+                    Plan::Date
+                }
                 Source::Index => Plan::Index,
                 Source::ExtraFields => Plan::Extra,
             });
@@ -267,6 +274,7 @@ impl TableBuilder {
                     .and_then(|m| m.get(f))
                     .is_some_and(|v| !v.is_null()),
                 Plan::ParentIndex(entity) => ctx.parent_index(entity).is_some(),
+                Plan::Path(steps) => nested(entity, steps).is_some_and(|v| !v.is_null()),
                 _ => true,
             };
             if !present {
@@ -303,6 +311,15 @@ impl TableBuilder {
                                 .or_default() += 1;
                         }
                     }
+                },
+                Plan::Path(steps) => match nested(entity, steps) {
+                    // A mistyped nested value stays in its whole field; this column is null.
+                    Some(v) => {
+                        if b.append_json(ty, v).is_err() {
+                            b.append_null();
+                        }
+                    }
+                    None => b.append_null(),
                 },
                 Plan::ParentIndex(entity) => match (b, ctx.parent_index(entity)) {
                     (ColumnBuilder::I64(n), Some(i)) => n.append_value(i as i64),
@@ -361,6 +378,16 @@ impl TableBuilder {
     }
 }
 
+/// The value at `steps` below `entity` (`division` → `id`), if every step is an object field.
+fn nested<'a>(entity: &'a Map<String, Value>, steps: &[String]) -> Option<&'a Value> {
+    let (first, rest) = steps.split_first()?;
+    let mut at = entity.get(first)?;
+    for step in rest {
+        at = at.as_object()?.get(step)?;
+    }
+    Some(at)
+}
+
 fn field_name(source: &Source) -> String {
     match source {
         Source::Field(f) => f.clone(),
@@ -371,12 +398,12 @@ fn field_name(source: &Source) -> String {
 impl Context<'_> {
     /// Names the record a row comes from, for error messages.
     fn describe(&self) -> String {
-        let Some(root) = self.stack.first() else {
+        let Some(root) = self.root else {
             return "an entity".to_string();
         };
-        match root.object.get("conversationId").and_then(Value::as_str) {
+        match root.get("conversationId").and_then(Value::as_str) {
             Some(id) => format!("conversation {id}"),
-            None => match root.object.get("id").and_then(Value::as_str) {
+            None => match root.get("id").and_then(Value::as_str) {
                 Some(id) => format!("entity {id}"),
                 None => "an entity without an id".to_string(),
             },
@@ -402,6 +429,18 @@ pub struct ConversationKey {
     pub id: String,
     /// Microseconds since the epoch.
     pub start_micros: i64,
+}
+
+impl ConversationKey {
+    /// The UTC date of the start: the conversation's partition.
+    pub fn day(&self) -> Result<NaiveDate> {
+        DateTime::from_timestamp_micros(self.start_micros)
+            .map(|t| t.date_naive())
+            .ok_or_else(|| Error::Payload {
+                path: "conversations[]".into(),
+                message: format!("conversation {} starts out of range", self.id),
+            })
+    }
 }
 
 /// Reads a conversation's id and start, the two fields everything else hangs on.
@@ -454,12 +493,13 @@ fn entity_name(step: &str) -> (String, String, bool) {
     (entity, field, list)
 }
 
-/// Turns conversations into rows of every table of the conversation dataset.
+/// Turns a dataset's root records into rows of every table of the dataset.
 ///
 /// The tables form a tree given by their schemas' `path` (`conversations[].participants[]`,
-/// `...sessions[].flow.outcomes[]`); one walk over a conversation fills them all, and each
-/// row can read keys of its enclosing entities (`parent:session.sessionId`).
-pub struct ConversationDecoder {
+/// `...sessions[].flow.outcomes[]`); one walk over a record fills them all, and each row can
+/// read keys of its enclosing entities (`parent:session.sessionId`). A flat listing (a
+/// dimension) is the one-table case.
+pub struct TreeDecoder {
     run_id: String,
     nodes: Vec<Node>,
     /// Per node, the entity name `parent:` columns of descendants use (`session`, `flow`, ...).
@@ -467,9 +507,9 @@ pub struct ConversationDecoder {
     unknown: BTreeMap<(String, String), u64>,
 }
 
-impl ConversationDecoder {
-    pub fn new(catalog: &Catalog, run_id: &str) -> Result<Self> {
-        let tables = catalog.dataset_tables("conversations");
+impl TreeDecoder {
+    /// A decoder for `tables` (one dataset's, parents first, the root first).
+    pub fn new(tables: &[Arc<TableSchema>], run_id: &str) -> Result<Self> {
         let steps: Vec<Vec<&str>> = tables.iter().map(|t| t.path.split('.').collect()).collect();
         let mut nodes = Vec::with_capacity(tables.len());
         let mut entities = Vec::with_capacity(tables.len());
@@ -502,12 +542,11 @@ impl ConversationDecoder {
         }
         if roots != [0] {
             return Err(Error::Schema {
-                table: "conversations".into(),
-                message: "the conversation dataset needs exactly one root table, listed first"
-                    .into(),
+                table: tables.first().map_or_else(String::new, |t| t.table.clone()),
+                message: "a dataset needs exactly one root table, listed first".into(),
             });
         }
-        Ok(ConversationDecoder {
+        Ok(TreeDecoder {
             run_id: run_id.to_string(),
             nodes,
             entities,
@@ -515,27 +554,26 @@ impl ConversationDecoder {
         })
     }
 
-    /// Appends one conversation and everything under it.
-    pub fn push(&mut self, conv: &Value) -> Result<()> {
-        let key = conversation_key(conv)?;
-        let obj = conv.as_object().ok_or_else(|| Error::Payload {
-            path: "conversations[]".into(),
-            message: "a conversation is not a JSON object".into(),
+    /// Appends one root record and everything under it, in the partition of `date`.
+    pub fn push(&mut self, record: &Value, date: NaiveDate) -> Result<()> {
+        let obj = record.as_object().ok_or_else(|| Error::Payload {
+            path: self.nodes[0].table.schema.path.clone(),
+            message: format!("an item is not a JSON object: {}", short(record)),
         })?;
-        let day = DateTime::from_timestamp_micros(key.start_micros)
-            .map(|t| t.date_naive())
-            .ok_or_else(|| Error::Payload {
-                path: "conversations[]".into(),
-                message: format!("conversation {} starts out of range", key.id),
-            })?;
         let mut ctx = Context {
+            root: Some(obj),
             stack: Vec::new(),
-            date: date32(day),
+            date: date32(date),
             run_id: &self.run_id,
         };
+        let id = obj
+            .get("conversationId")
+            .or_else(|| obj.get("id"))
+            .and_then(Value::as_str)
+            .unwrap_or("without an id");
         let walk = Walk {
             entities: &self.entities,
-            conversation_id: &key.id,
+            record_id: id,
         };
         walk.visit(&mut self.nodes, 0, obj, 0, &mut ctx, &mut self.unknown)
     }
@@ -559,10 +597,52 @@ impl ConversationDecoder {
     }
 }
 
-/// What one walk over a conversation shares.
+/// The start of a value's text, for error messages.
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    }
+}
+
+/// The conversation dataset's decoder: a [`TreeDecoder`] that partitions each conversation by
+/// the UTC date of its start.
+pub struct ConversationDecoder {
+    tree: TreeDecoder,
+}
+
+impl ConversationDecoder {
+    pub fn new(catalog: &Catalog, run_id: &str) -> Result<Self> {
+        Ok(ConversationDecoder {
+            tree: TreeDecoder::new(&catalog.dataset_tables("conversations"), run_id)?,
+        })
+    }
+
+    /// Appends one conversation and everything under it.
+    pub fn push(&mut self, conv: &Value) -> Result<()> {
+        let key = conversation_key(conv)?;
+        self.tree.push(conv, key.day()?)
+    }
+
+    pub fn buffered_rows(&self) -> usize {
+        self.tree.buffered_rows()
+    }
+
+    pub fn finish(&mut self) -> Result<Vec<(Arc<TableSchema>, RecordBatch)>> {
+        self.tree.finish()
+    }
+
+    pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
+        self.tree.take_unknown_fields()
+    }
+}
+
+/// What one walk over a record shares.
 struct Walk<'a> {
     entities: &'a [String],
-    conversation_id: &'a str,
+    /// The root record's id, for error messages.
+    record_id: &'a str,
 }
 
 impl<'a> Walk<'a> {
@@ -589,7 +669,7 @@ impl<'a> Walk<'a> {
             let child = nodes[idx].children[c];
             let (field, list) = (&nodes[child].field, nodes[child].list);
             if list {
-                for (i, o) in objects(object, field, self.conversation_id)? {
+                for (i, o) in objects(object, field, self.record_id)? {
                     self.visit(nodes, child, o, i, ctx, unknown)?;
                 }
             } else {
@@ -600,8 +680,8 @@ impl<'a> Walk<'a> {
                         return Err(Error::Payload {
                             path: field.clone(),
                             message: format!(
-                                "conversation {}: {field} is not an object but {other}",
-                                self.conversation_id
+                                "record {}: {field} is not an object but {other}",
+                                self.record_id
                             ),
                         });
                     }
@@ -613,56 +693,11 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Turns flat entities (the items of a listing endpoint, e.g. divisions) into rows of one
-/// dimension table, stamped with the snapshot date.
-pub struct EntityDecoder {
-    table: TableBuilder,
-    run_id: String,
-    date: i32,
-    unknown: BTreeMap<(String, String), u64>,
-}
-
-impl EntityDecoder {
-    pub fn new(schema: Arc<TableSchema>, run_id: &str, snapshot: NaiveDate) -> Result<Self> {
-        Ok(EntityDecoder {
-            table: TableBuilder::new(schema)?,
-            run_id: run_id.to_string(),
-            date: date32(snapshot),
-            unknown: BTreeMap::new(),
-        })
-    }
-
-    pub fn push(&mut self, entity: &Value) -> Result<()> {
-        let obj = entity.as_object().ok_or_else(|| Error::Payload {
-            path: self.table.schema.path.clone(),
-            message: format!("an item is not a JSON object: {entity}"),
-        })?;
-        let ctx = Context {
-            stack: vec![Frame {
-                entity: "entity",
-                object: obj,
-                index: 0,
-            }],
-            date: self.date,
-            run_id: &self.run_id,
-        };
-        self.table.append(obj, &ctx, 0, &mut self.unknown)
-    }
-
-    pub fn finish(&mut self) -> Result<RecordBatch> {
-        self.table.finish()
-    }
-
-    pub fn take_unknown_fields(&mut self) -> BTreeMap<(String, String), u64> {
-        std::mem::take(&mut self.unknown)
-    }
-}
-
 /// The objects of a list field, with their positions; an absent field is an empty list.
 fn objects<'a>(
     parent: &'a Map<String, Value>,
     field: &str,
-    conversation_id: &str,
+    record_id: &str,
 ) -> Result<Vec<(usize, &'a Map<String, Value>)>> {
     match parent.get(field) {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -672,15 +707,13 @@ fn objects<'a>(
             .map(|(i, v)| {
                 v.as_object().map(|o| (i, o)).ok_or_else(|| Error::Payload {
                     path: format!("{field}[{i}]"),
-                    message: format!(
-                        "conversation {conversation_id}: {field}[{i}] is not an object"
-                    ),
+                    message: format!("record {record_id}: {field}[{i}] is not an object"),
                 })
             })
             .collect(),
         Some(other) => Err(Error::Payload {
             path: field.to_string(),
-            message: format!("conversation {conversation_id}: {field} is not a list but {other}"),
+            message: format!("record {record_id}: {field} is not a list but {other}"),
         }),
     }
 }
@@ -851,15 +884,18 @@ mod tests {
     fn dimension_entities_become_snapshot_rows() {
         let schema = Catalog::builtin().table("divisions").unwrap().clone();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut d = EntityDecoder::new(schema, "r", day).unwrap();
-        d.push(&json!({"id": "d1", "name": "Home", "homeDivision": true, "objectCounts": {"queues": 3}}))
+        let mut d = TreeDecoder::new(&[schema], "r").unwrap();
+        d.push(&json!({"id": "d1", "name": "Home", "homeDivision": true, "objectCounts": {"queues": 3}}), day)
             .unwrap();
-        let err = d.push(&json!({"name": "no id"})).unwrap_err().to_string();
+        let err = d
+            .push(&json!({"name": "no id"}), day)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("divisions row of an entity without an id has no id"),
             "{err}"
         );
-        let b = d.finish().unwrap();
+        let b = d.finish().unwrap().remove(0).1;
         assert_eq!(b.num_rows(), 1);
         let snap = b
             .column_by_name("snapshot_date")

@@ -1,25 +1,28 @@
 //! genesys-loader: Genesys Cloud history → partitioned Parquet on object storage → Snowflake.
 //!
 //! A tour, in the order data flows:
-//! - [`plan`] turns the date range into chunks (UTC days), each fetched with an async
-//!   analytics job (history) or the synchronous query (the tail after the data availability date).
-//! - [`genesys`] talks to the API: one shared token ([`genesys::auth`]), bounded retries and a
-//!   read-only allowlist ([`genesys::client`]), the conversation-detail pagers
-//!   ([`genesys::conversations`]).
-//! - [`decode`] turns conversation records into Arrow batches for the tables declared in
-//!   `schemas/` ([`schema`]); unknown fields are kept in `extra_fields`, never dropped.
+//! - [`datasets`] declares every dataset in one place: its tables, permissions, endpoints, how a
+//!   range becomes chunks ([`plan`]), how a chunk is fetched and how a served item becomes rows.
+//! - [`genesys`] talks to the API: one shared token ([`genesys::auth`]), bounded retries
+//!   ([`genesys::retry`]), the read-only allowlist ([`genesys::allowlist`]), the reusable pagers
+//!   ([`genesys::paging`], [`genesys::jobs`]).
+//! - [`decode`] turns records into Arrow batches for the tables declared in `schemas/`
+//!   ([`schema`]); unknown fields are kept in `extra_fields`, never dropped.
 //! - [`sink`] writes date-partitioned Parquet through `object_store` (local folder or S3).
 //! - [`snowflake`] renders the DDL, the run manifest and the run's idempotent load script.
 //! - [`pipeline`] runs it all; the manifest is written last, as the commit.
 //! - [`preflight`] tells what the OAuth client can reach against what the datasets need.
+//! - [`reconcile`] proves no detail rows went missing, against the platform's aggregates.
 
 pub mod cli;
+pub mod datasets;
 pub mod decode;
 pub mod error;
 pub mod genesys;
 pub mod pipeline;
 pub mod plan;
 pub mod preflight;
+pub mod reconcile;
 pub mod schema;
 pub mod sink;
 pub mod snowflake;

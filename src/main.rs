@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             .and_then(|c| runtime()?.block_on(genesys_loader::pipeline::rebuild(c)))
             .map(|s| print_summary(&s)),
         Command::Preflight(args) => run_preflight(*args),
+        Command::Reconcile(args) => run_reconcile(args),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
@@ -58,6 +59,7 @@ fn print_summary(summary: &RunSummary) -> i32 {
             "run_id": m.run_id,
             "manifest": summary.manifest_url,
             "load_script": summary.script_url,
+            "datasets": m.datasets,
             "conversations": m.stats.conversations,
             "files": m.files.len(),
             "rows": rows,
@@ -78,6 +80,21 @@ fn run_preflight(args: genesys_loader::cli::PreflightArgs) -> Result<i32> {
         println!("{text}");
     } else {
         print!("{}", genesys_loader::preflight::render_text(&report));
+    }
+    Ok(report.exit_code())
+}
+
+/// Prints the reconciliation; mismatches beyond the tolerance are exit code 9.
+fn run_reconcile(args: genesys_loader::cli::ReconcileArgs) -> Result<i32> {
+    let json = args.json;
+    let config = args.into_config()?;
+    let report = runtime()?.block_on(genesys_loader::reconcile::run(config))?;
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Input(format!("cannot render the report: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", report.render_text());
     }
     Ok(report.exit_code())
 }

@@ -1,31 +1,35 @@
-//! `extract` and `rebuild`: plan → fetch (or read raw pages) → decode → write → commit.
+//! `extract` and `rebuild`: plan → fetch (or read raw pages) → decode → write → commit, the same
+//! path for every dataset (see [`crate::datasets`]; this module names none).
 //!
-//! Chunks (UTC days) run a few at a time. Within a chunk, the fetcher streams pages into a
-//! bounded channel; the [`ChunkSink`] parses each page on the blocking pool (conversations in
-//! parallel with rayon), keeps only conversations that started in the chunk and were not seen
-//! before in it, appends them to the Arrow builders, and streams the batches into one Parquet
-//! writer per table. A finished chunk is checkpointed (see [`crate::state`]), so a killed run
-//! started again does only what is left. When every chunk is done the run writes its load
-//! script, then its manifest: the manifest is the commit point, so a failed run leaves nothing
-//! a load would read.
+//! Each dataset turns the range into chunks; chunks run a few at a time under one API client
+//! (one token, one request budget). Within a chunk, the dataset's fetcher streams pages into a
+//! bounded channel; the [`ChunkSink`] parses each page on the blocking pool (items in parallel
+//! with rayon), lets the dataset admit each item as rows (dropping repeats and items that belong
+//! to another chunk), appends them to the Arrow builders of the dataset's tables, and streams
+//! the batches into one Parquet writer per table. A finished chunk is checkpointed (see
+//! [`crate::state`]), so a killed run started again does only what is left; a dataset that
+//! fails is reported by name while the others finish their chunks. When every chunk is done
+//! the run writes its load script, then its manifest: the manifest is the commit point, so a
+//! failed run leaves nothing a load would read.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use futures::{StreamExt, TryStreamExt};
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
 use rayon::prelude::*;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use crate::decode::{ConversationDecoder, EntityDecoder, conversation_key};
+use crate::datasets::{self, Admission, Chunk, Dataset, LoadMode, Options, RunContext};
+use crate::decode::TreeDecoder;
 use crate::error::{Error, Result};
-use crate::genesys::conversations::{ConversationApi, DetailsSettings, Page};
-use crate::genesys::{ApiClient, ApiConfig, ApiStats, access, listing, permissions};
-use crate::plan::{Chunk, FetchMethod, Range, fmt};
+use crate::genesys::allowlist::Allowlist;
+use crate::genesys::paging::{self, Page};
+use crate::genesys::{ApiConfig, ApiStats, access};
+use crate::plan::{Range, day_chunks, fmt};
 use crate::schema::{Catalog, TableKind, TableSchema};
 use crate::sink::{Output, PartitionWriter, WriterSettings, raw};
 use crate::snowflake::load;
@@ -34,25 +38,6 @@ use crate::snowflake::manifest::{
     SourceInfo, TableTotals, Tool,
 };
 use crate::state::{ChunkOutcome, RunState, run_key};
-
-/// The datasets this build can extract.
-pub const DATASETS: &[&str] = &["conversations", "divisions"];
-
-/// A dimension dataset: a listing endpoint snapshotted whole on every run.
-struct Dimension {
-    dataset: &'static str,
-    table: &'static str,
-    path: &'static str,
-}
-
-const DIMENSIONS: &[Dimension] = &[Dimension {
-    dataset: "divisions",
-    table: "divisions",
-    path: "/api/v2/authorization/divisions",
-}];
-
-/// Page size for listing endpoints (the platform's usual maximum).
-const LISTING_PAGE_SIZE: u32 = 100;
 
 /// Pages buffered between fetch and decode, per chunk.
 const PAGE_BUFFER: usize = 4;
@@ -63,6 +48,7 @@ const SEQ_PER_ATTEMPT: u32 = 10_000;
 /// Everything `extract` needs, validated.
 #[derive(Debug, Clone)]
 pub struct ExtractConfig {
+    /// Dataset or group names (`conversations`, `dimensions`, `all`).
     pub datasets: Vec<String>,
     pub range: Range,
     pub output: Output,
@@ -70,11 +56,13 @@ pub struct ExtractConfig {
     pub stage: String,
     /// Database and schema the load script qualifies table names with.
     pub snowflake: SnowflakeTarget,
-    /// Restrict conversations to these divisions (names or ids); empty: all the client sees.
+    /// Restrict division-scoped datasets to these divisions (names or ids); empty: all the
+    /// client sees.
     pub divisions: Vec<String>,
     /// Chunks fetched at once (default 2: analytics limits concurrent jobs per client).
     pub concurrency: usize,
-    pub details: DetailsSettings,
+    /// Per-dataset settings (paging, granularity, grouping).
+    pub options: Options,
     pub writer: WriterSettings,
     /// Keep every API page, compressed, under `<out>/_raw/` for `rebuild`.
     pub keep_raw: bool,
@@ -85,6 +73,8 @@ pub struct ExtractConfig {
 /// Everything `rebuild` needs: the tables are re-derived from raw pages, with no API call.
 #[derive(Debug, Clone)]
 pub struct RebuildConfig {
+    /// Fact datasets to rebuild (default `conversations`).
+    pub datasets: Vec<String>,
     pub range: Range,
     pub output: Output,
     pub stage: String,
@@ -110,28 +100,12 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
     format!("{}-{suffix:08x}", now.format("%Y%m%dT%H%M%SZ"))
 }
 
-fn checked_datasets(given: &[String]) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    for d in given {
-        if !DATASETS.contains(&d.as_str()) {
-            return Err(Error::Input(format!(
-                "unknown dataset {d:?}; this version extracts: {}",
-                DATASETS.join(", ")
-            )));
-        }
-        if !out.contains(d) {
-            out.push(d.clone());
-        }
-    }
-    Ok(out)
-}
-
 pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let clock = Instant::now();
-    let datasets = checked_datasets(&cfg.datasets)?;
-    let facts = datasets.iter().any(|d| d == "conversations");
+    let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
+    let names: Vec<String> = datasets.iter().map(|d| d.spec().name.to_string()).collect();
     let key = run_key(&[
-        &datasets.join(","),
+        &names.join(","),
         &fmt(cfg.range.from),
         &fmt(cfg.range.to),
         &cfg.divisions.join(","),
@@ -145,8 +119,9 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     )
     .await?;
     let span = tracing::info_span!("run", run_id = %state.run_id);
-    let _enter = span.enter();
-    let result = extract_locked(&cfg, &datasets, facts, &state, clock).await;
+    let result = extract_locked(&cfg, &datasets, &state, clock)
+        .instrument(span)
+        .await;
     match result {
         Ok(summary) => {
             state.finish().await?;
@@ -159,74 +134,117 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     }
 }
 
-async fn extract_locked(
-    cfg: &ExtractConfig,
-    datasets: &[String],
-    facts: bool,
-    state: &RunState,
-    clock: Instant,
-) -> Result<RunSummary> {
-    let stats = Arc::new(ApiStats::default());
-    let client = cfg.api.connect(stats.clone())?;
+use tracing::Instrument;
 
-    // Division scope: what the client's roles reach (reported, never guessed), and the
-    // divisions the user restricted the run to.
-    let mut division_report = DivisionReport::default();
-    if facts || !cfg.divisions.is_empty() {
-        match access::read(&client).await {
-            Ok(access) => {
-                division_report.requested = access.resolve_divisions(&cfg.divisions)?;
-                let needs = permissions::requirement("conversations").map_or(&[][..], |r| r.any_of);
+/// Reads what the client's roles reach for the division-scoped datasets (reported, never
+/// guessed), and resolves the divisions the user restricted the run to.
+async fn division_scope(
+    cfg: &ExtractConfig,
+    datasets: &[&'static dyn Dataset],
+    client: &crate::genesys::ApiClient,
+) -> Result<DivisionReport> {
+    let scoped: Vec<&'static dyn Dataset> = datasets
+        .iter()
+        .copied()
+        .filter(|d| d.spec().division_scoped)
+        .collect();
+    let mut report = DivisionReport::default();
+    if scoped.is_empty() && cfg.divisions.is_empty() {
+        return Ok(report);
+    }
+    match access::read(client).await {
+        Ok(access) => {
+            report.requested = access.resolve_divisions(&cfg.divisions)?;
+            for d in &scoped {
+                let needs = d.spec().permissions;
                 let coverage = access.coverage(needs);
                 if coverage.granted == Some(false) {
-                    tracing::warn!(permission = ?needs, "no role of this client holds the conversation-detail permission");
+                    tracing::warn!(dataset = d.spec().name, permission = ?needs, "no role of this client holds the permission this dataset needs");
                 }
                 if !coverage.missing.is_empty() {
                     let names: Vec<&str> =
                         coverage.missing.iter().map(|d| d.name.as_str()).collect();
                     tracing::warn!(
+                        dataset = d.spec().name,
                         missing = ?names,
                         exact = coverage.exact,
-                        "the client's roles do not reach these divisions: their conversations are silently left out"
+                        "the client's roles do not reach these divisions: their rows are silently left out"
                     );
                 }
-                division_report.coverage = Some(coverage);
+                // The manifest reports the first division-scoped dataset's coverage (the
+                // registry's order puts the detail records first).
+                if report.coverage.is_none() {
+                    report.coverage = Some(coverage);
+                }
             }
-            // The coverage report is advisory; only a division filter depends on it.
-            Err(e @ (Error::Api { .. } | Error::Payload { .. } | Error::Permission { .. }))
-                if cfg.divisions.is_empty() =>
-            {
-                tracing::warn!(error = %e, "cannot read the client's division coverage; the manifest will not report it");
-            }
-            Err(e) => return Err(e),
         }
+        // The coverage report is advisory; only a division filter depends on it.
+        Err(e @ (Error::Api { .. } | Error::Payload { .. } | Error::Permission { .. }))
+            if cfg.divisions.is_empty() =>
+        {
+            tracing::warn!(error = %e, "cannot read the client's division coverage; the manifest will not report it");
+        }
+        Err(e) => return Err(e),
     }
-    let api = ConversationApi::new(
-        client.clone(),
-        cfg.details.clone(),
-        division_report
+    Ok(report)
+}
+
+/// Whether an error stops the whole run rather than one dataset: the output or the lock is
+/// broken, or the credentials are.
+fn fatal(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Storage { .. }
+            | Error::Locked(_)
+            | Error::Auth { .. }
+            | Error::Secret { .. }
+            | Error::Io { .. }
+    )
+}
+
+async fn extract_locked(
+    cfg: &ExtractConfig,
+    datasets: &[&'static dyn Dataset],
+    state: &RunState,
+    clock: Instant,
+) -> Result<RunSummary> {
+    let stats = Arc::new(ApiStats::default());
+    let allowlist = Allowlist::new(datasets.iter().flat_map(|d| d.spec().endpoints.iter()));
+    let client = cfg.api.connect(stats.clone(), allowlist)?;
+    let division_report = division_scope(cfg, datasets, &client).await?;
+    let run = RunContext {
+        api: client,
+        divisions: division_report
             .requested
             .iter()
             .map(|d| d.id.clone())
             .collect(),
-    );
-
-    let (availability, chunks) = if facts {
-        let availability = api.availability().await?;
-        let chunks = cfg.range.chunks(availability);
-        tracing::info!(
-            from = %fmt(cfg.range.from),
-            to = %fmt(cfg.range.to),
-            chunks = chunks.len(),
-            resumed = state.done.len(),
-            data_availability = %fmt(availability),
-            out = %cfg.output.url,
-            "extracting conversation details"
-        );
-        (Some(availability), chunks)
-    } else {
-        (None, Vec::new())
+        options: cfg.options.clone(),
+        snapshot_date: Utc::now().date_naive(),
+        facts: Default::default(),
     };
+
+    // Plan every dataset; one that cannot be planned fails alone.
+    let mut failed: BTreeMap<&'static str, Error> = BTreeMap::new();
+    let mut chunks: Vec<(&'static dyn Dataset, Chunk)> = Vec::new();
+    for ds in datasets {
+        match ds.plan(&run, cfg.range).await {
+            Ok(planned) => chunks.extend(planned.into_iter().map(|c| (*ds, c))),
+            Err(e) if fatal(&e) => return Err(e),
+            Err(e) => {
+                failed.insert(ds.spec().name, e);
+            }
+        }
+    }
+    tracing::info!(
+        from = %fmt(cfg.range.from),
+        to = %fmt(cfg.range.to),
+        datasets = ?datasets.iter().map(|d| d.spec().name).collect::<Vec<_>>(),
+        chunks = chunks.len(),
+        resumed = state.done.len(),
+        out = %cfg.output.url,
+        "extracting"
+    );
 
     let sink = Arc::new(ChunkSink::new(
         &cfg.output,
@@ -235,56 +253,99 @@ async fn extract_locked(
         &cfg.writer,
         cfg.keep_raw,
     ));
-    let api = Arc::new(api);
-    let mut outcomes: Vec<ChunkOutcome> = futures::stream::iter(chunks.iter().copied())
-        .map(|chunk| {
-            let (sink, api) = (sink.clone(), api.clone());
+    let failed = Mutex::new(failed);
+    let results: Vec<Result<Option<(String, ChunkOutcome)>>> = futures::stream::iter(chunks.iter())
+        .map(|(ds, chunk)| {
+            let (sink, run, failed) = (sink.clone(), &run, &failed);
             async move {
-                let key = chunk_key(&chunk);
+                let key = chunk.key();
                 if let Some(done) = state.done.get(&key) {
-                    tracing::info!(day = %chunk.day, "chunk already done by the interrupted run; kept");
-                    return Ok(done.clone());
+                    tracing::info!(chunk = %key, "chunk already done by the interrupted run; kept");
+                    return Ok(Some((ds.spec().name.to_string(), done.clone())));
                 }
-                let outcome = sink.fetch_chunk(&api, chunk).await?;
-                state.checkpoint(&key, &outcome).await?;
-                Ok::<_, Error>(outcome)
+                if failed.lock().expect("failed").contains_key(ds.spec().name) {
+                    return Ok(None);
+                }
+                match sink.fetch_chunk(*ds, run, chunk).await {
+                    Ok(outcome) => {
+                        state.checkpoint(&key, &outcome).await?;
+                        Ok(Some((ds.spec().name.to_string(), outcome)))
+                    }
+                    Err(e) if fatal(&e) => Err(e),
+                    Err(e) => {
+                        tracing::error!(dataset = ds.spec().name, chunk = %key, error = %e, "chunk failed; the dataset's other chunks are skipped");
+                        failed.lock().expect("failed").entry(ds.spec().name).or_insert(e);
+                        Ok(None)
+                    }
+                }
             }
         })
         .buffered(cfg.concurrency.max(1))
-        .try_collect()
-        .await?;
-
-    let snapshot_day = Utc::now().date_naive();
-    let mut snapshots = Vec::new();
-    for dim in DIMENSIONS
-        .iter()
-        .filter(|d| datasets.iter().any(|x| x == d.dataset))
-    {
-        outcomes.push(sink.snapshot(&client, dim, snapshot_day).await?);
-        snapshots.push(Snapshot {
-            table: dim.table.to_string(),
-            column: "snapshot_date".into(),
-            value: snapshot_day.to_string(),
+        .collect()
+        .await;
+    let mut outcomes = Vec::new();
+    for r in results {
+        outcomes.extend(r?);
+    }
+    let mut failed = failed.into_inner().expect("failed");
+    if !failed.is_empty() {
+        let ok: Vec<&str> = datasets
+            .iter()
+            .map(|d| d.spec().name)
+            .filter(|n| !failed.contains_key(n))
+            .collect();
+        for (name, e) in &failed {
+            tracing::error!(
+                dataset = name,
+                exit_code = e.exit_code(),
+                "dataset failed: {e}"
+            );
+        }
+        if !ok.is_empty() {
+            tracing::warn!(
+                done = ?ok,
+                "nothing was committed; the finished chunks are checkpointed and a rerun of the same command redoes only what failed"
+            );
+        }
+        let (first, e) = failed.pop_first().expect("a failure");
+        return Err(if failed.is_empty() {
+            e
+        } else {
+            with_context(
+                e,
+                &format!(
+                    "{first} failed, and so did {}",
+                    failed.keys().copied().collect::<Vec<_>>().join(", ")
+                ),
+            )
         });
     }
 
-    let partitions = chunks
-        .iter()
-        .map(|c| {
-            partition(
-                c,
-                match c.method {
-                    FetchMethod::Job => "job",
-                    FetchMethod::Query => "query",
-                },
-            )
-        })
-        .collect();
+    let mut partitions = Vec::new();
+    let mut snapshots = Vec::new();
+    for (ds, c) in &chunks {
+        match ds.spec().load {
+            LoadMode::ReplacePartitions => partitions.push(partition(*ds, c)),
+            LoadMode::MergeByKey => {
+                snapshots.extend(datasets::tables(*ds).iter().map(|t| Snapshot {
+                    table: t.table.clone(),
+                    column: t.partition_column.clone(),
+                    value: c.partition.to_string(),
+                }))
+            }
+        }
+    }
+    let availability = run
+        .facts
+        .lock()
+        .expect("facts")
+        .get("data_availability")
+        .cloned();
     commit(Commit {
         output: &cfg.output,
         run_id: &state.run_id,
         started_at: state.started_at,
-        datasets: datasets.to_vec(),
+        datasets: datasets.iter().map(|d| d.spec().name.to_string()).collect(),
         range: cfg.range,
         partitions,
         snapshots,
@@ -293,7 +354,7 @@ async fn extract_locked(
         snowflake: &cfg.snowflake,
         source: SourceInfo {
             api_url: cfg.api.api_url.clone(),
-            data_availability: availability.map(fmt),
+            data_availability: availability,
             raw_runs: Vec::new(),
         },
         divisions: division_report,
@@ -303,40 +364,94 @@ async fn extract_locked(
     .await
 }
 
-/// Re-derives the conversation tables of `range` from the raw zone, with no API call: the
-/// pages of the latest run that kept them, for each day.
+/// The same error with more said first.
+fn with_context(e: Error, context: &str) -> Error {
+    match e {
+        Error::Api {
+            method,
+            path,
+            status,
+            message,
+        } => Error::Api {
+            method,
+            path,
+            status,
+            message: format!("{context}: {message}"),
+        },
+        Error::Permission {
+            method,
+            path,
+            message,
+        } => Error::Permission {
+            method,
+            path,
+            message: format!("{context}: {message}"),
+        },
+        Error::Payload { path, message } => Error::Payload {
+            path,
+            message: format!("{context}: {message}"),
+        },
+        Error::Input(m) => Error::Input(format!("{context}: {m}")),
+        other => other,
+    }
+}
+
+/// Re-derives the tables of fact datasets over `range` from the raw zone, with no API call:
+/// the pages of the latest run that kept them, for each day.
 pub async fn rebuild(cfg: RebuildConfig) -> Result<RunSummary> {
     let clock = Instant::now();
     let started = Utc::now();
     let run_id = new_run_id(started);
     let span = tracing::info_span!("rebuild", run_id = %run_id);
-    let _enter = span.enter();
+    rebuild_inner(cfg, run_id, started, clock)
+        .instrument(span)
+        .await
+}
+
+async fn rebuild_inner(
+    cfg: RebuildConfig,
+    run_id: String,
+    started: DateTime<Utc>,
+    clock: Instant,
+) -> Result<RunSummary> {
+    let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
     // Every day must have raw pages, or the rebuild would replace a partition with nothing.
-    let chunks = cfg.range.chunks(cfg.range.to);
     let mut sources = Vec::new();
-    for c in &chunks {
-        let day = c.day.to_string();
-        match raw::latest_pages(&cfg.output, "conversations", &day).await? {
-            Some((run, pages)) => sources.push((*c, run, pages)),
-            None => {
-                return Err(Error::Input(format!(
-                    "no raw pages for {day} under {}/{}; extract that day with --keep-raw first",
-                    cfg.output.url,
-                    raw::day_dir("conversations", &day)
-                )));
+    let mut chunks = Vec::new();
+    for ds in &datasets {
+        if ds.spec().load != LoadMode::ReplacePartitions {
+            return Err(Error::Input(format!(
+                "rebuild re-derives partitioned datasets; {} is a snapshot, extract it again instead",
+                ds.spec().name
+            )));
+        }
+        let column = root_table(*ds)?.partition_column.clone();
+        for c in day_chunks(cfg.range, ds.spec().name, |_, _| "raw") {
+            let day = c.partition.to_string();
+            match raw::latest_pages(&cfg.output, ds.spec().name, &column, &day).await? {
+                Some((run, pages)) => sources.push((*ds, c.clone(), run, pages)),
+                None => {
+                    return Err(Error::Input(format!(
+                        "no raw pages for {day} under {}/{}; extract that day with --keep-raw first",
+                        cfg.output.url,
+                        raw::day_dir(ds.spec().name, &column, &day)
+                    )));
+                }
             }
+            chunks.push((*ds, c));
         }
     }
     let sink = Arc::new(ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false));
-    let outcomes: Vec<ChunkOutcome> = futures::stream::iter(sources.iter().cloned())
-        .map(|(chunk, _, pages)| {
+    let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
+        .map(|(ds, chunk, _, pages)| {
             let (sink, output) = (sink.clone(), cfg.output.clone());
             async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+                let field = ds.spec().items_field;
                 let read = async move {
                     let mut n = 0u64;
                     for path in pages {
-                        let data = output.get(&path).await?;
+                        let data = output.get(path).await?;
                         let loc = format!("{}/{path}", output.url);
                         let body =
                             tokio::task::spawn_blocking(move || raw::decompress(&loc, &data))
@@ -345,33 +460,32 @@ pub async fn rebuild(cfg: RebuildConfig) -> Result<RunSummary> {
                                     location: path.clone(),
                                     message: e.to_string(),
                                 })??;
-                        let page = parse_page(&path, Bytes::from(body))?;
-                        tx.send(page)
-                            .await
-                            .map_err(|_| Error::Input("the page consumer stopped".into()))?;
-                        n += 1;
+                        let body = Bytes::from(body);
+                        let items = paging::items(path, &body, field)?;
+                        n += paging::send(&tx, items, &body).await?;
                     }
                     Ok::<u64, Error>(n)
                 };
-                let (read, outcome) = tokio::join!(read, sink.clone().consume(chunk, rx));
+                let (read, outcome) = tokio::join!(read, sink.clone().consume(*ds, chunk, rx));
                 let mut outcome = outcome?;
                 outcome.pages = read?;
-                Ok::<_, Error>(outcome)
+                Ok::<_, Error>((ds.spec().name.to_string(), outcome))
             }
         })
         .buffered(cfg.concurrency.max(1))
-        .try_collect()
-        .await?;
-    let mut raw_runs: Vec<String> = sources.iter().map(|(_, r, _)| r.clone()).collect();
+        .collect()
+        .await;
+    let outcomes = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut raw_runs: Vec<String> = sources.iter().map(|(_, _, r, _)| r.clone()).collect();
     raw_runs.sort();
     raw_runs.dedup();
     commit(Commit {
         output: &cfg.output,
         run_id: &run_id,
         started_at: started,
-        datasets: vec!["conversations".into()],
+        datasets: datasets.iter().map(|d| d.spec().name.to_string()).collect(),
         range: cfg.range,
-        partitions: chunks.iter().map(|c| partition(c, "raw")).collect(),
+        partitions: chunks.iter().map(|(ds, c)| partition(*ds, c)).collect(),
         snapshots: Vec::new(),
         outcomes,
         stage: &cfg.stage,
@@ -388,35 +502,29 @@ pub async fn rebuild(cfg: RebuildConfig) -> Result<RunSummary> {
     .await
 }
 
-/// A raw page (as served by the query or job endpoints) back into a [`Page`].
-fn parse_page(path: &str, body: Bytes) -> Result<Page> {
-    #[derive(serde::Deserialize)]
-    struct Conversations {
-        #[serde(default)]
-        conversations: Option<Vec<Box<RawValue>>>,
-    }
-    let c: Conversations = serde_json::from_slice(&body).map_err(|e| Error::Payload {
-        path: path.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(Page {
-        conversations: c.conversations.unwrap_or_default(),
-        raw: body,
-    })
+/// A dataset's root table (the first of its tables).
+fn root_table(ds: &dyn Dataset) -> Result<Arc<TableSchema>> {
+    datasets::tables(ds)
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Schema {
+            table: ds.spec().name.to_string(),
+            message: "the dataset declares no table".into(),
+        })
 }
 
-fn chunk_key(c: &Chunk) -> String {
-    format!("conversations/{}", c.day)
-}
-
-fn partition(c: &Chunk, method: &str) -> Partition {
+fn partition(ds: &dyn Dataset, c: &Chunk) -> Partition {
+    let column = datasets::tables(ds)
+        .first()
+        .map_or_else(String::new, |t| t.partition_column.clone());
     Partition {
-        column: "conversation_date".into(),
-        value: c.day.to_string(),
+        dataset: ds.spec().name.to_string(),
+        column,
+        value: c.partition.to_string(),
         from: fmt(c.start),
         to: fmt(c.end),
         full_day: c.full_day(),
-        method: method.into(),
+        method: c.method.into(),
     }
 }
 
@@ -429,7 +537,8 @@ struct Commit<'a> {
     range: Range,
     partitions: Vec<Partition>,
     snapshots: Vec<Snapshot>,
-    outcomes: Vec<ChunkOutcome>,
+    /// Each chunk's outcome, with its dataset's name.
+    outcomes: Vec<(String, ChunkOutcome)>,
     stage: &'a str,
     snowflake: &'a SnowflakeTarget,
     source: SourceInfo,
@@ -467,8 +576,11 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         api: c.api,
         ..Default::default()
     };
-    for o in c.outcomes {
-        stats.conversations += o.conversations;
+    for (dataset, o) in c.outcomes {
+        *stats.records.entry(dataset.clone()).or_default() += o.records;
+        if datasets::get(&dataset).is_some_and(|d| d.spec().headline) {
+            stats.conversations += o.records;
+        }
         stats.pages += o.pages;
         stats.duplicates_dropped += o.duplicates;
         stats.outside_range_dropped += o.outside;
@@ -546,11 +658,22 @@ struct ChunkSink {
     run_id: String,
     first_seq: u32,
     output: Output,
-    tables: Vec<Arc<TableSchema>>,
     writer: WriterSettings,
     keep_raw: bool,
     /// (table, field) pairs already warned about in this run.
     warned: Mutex<HashSet<(String, String)>>,
+}
+
+/// One page, decoded: the builders handed back, the batches, and the counts.
+struct Decoded {
+    decoder: TreeDecoder,
+    seen: HashSet<String>,
+    batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
+    unknown: BTreeMap<(String, String), u64>,
+    kept: u64,
+    duplicates: u64,
+    outside: u64,
+    raw: Option<Bytes>,
 }
 
 impl ChunkSink {
@@ -565,7 +688,6 @@ impl ChunkSink {
             run_id: run_id.to_string(),
             first_seq: attempt.saturating_mul(SEQ_PER_ATTEMPT),
             output: output.clone(),
-            tables: Catalog::builtin().dataset_tables("conversations"),
             writer: writer.clone(),
             keep_raw,
             warned: Mutex::new(HashSet::new()),
@@ -575,26 +697,25 @@ impl ChunkSink {
     /// Fetches one chunk from the API and writes it.
     async fn fetch_chunk(
         self: &Arc<Self>,
-        api: &ConversationApi,
-        chunk: Chunk,
+        ds: &'static dyn Dataset,
+        run: &RunContext,
+        chunk: &Chunk,
     ) -> Result<ChunkOutcome> {
         let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
         let fetch = async move {
-            let r = match chunk.method {
-                FetchMethod::Job => api.fetch_job(chunk.start, chunk.end, &tx).await,
-                FetchMethod::Query => api.fetch_query(chunk.start, chunk.end, &tx).await,
-            };
+            let r = ds.fetch(run, chunk, &tx).await;
             drop(tx);
             r
         };
-        let (fetched, consumed) = tokio::join!(fetch, self.clone().consume(chunk, rx));
+        let (fetched, consumed) = tokio::join!(fetch, self.clone().consume(ds, chunk, rx));
         // A consumer failure makes the fetcher fail too ("consumer stopped"): report the cause.
         let mut outcome = consumed?;
         outcome.pages = fetched?;
         tracing::info!(
-            day = %chunk.day,
-            method = ?chunk.method,
-            conversations = outcome.conversations,
+            dataset = ds.spec().name,
+            partition = %chunk.partition,
+            method = chunk.method,
+            records = outcome.records,
             pages = outcome.pages,
             files = outcome.files.len(),
             "chunk done"
@@ -604,12 +725,14 @@ impl ChunkSink {
 
     async fn consume(
         self: Arc<Self>,
-        chunk: Chunk,
+        ds: &'static dyn Dataset,
+        chunk: &Chunk,
         mut rx: mpsc::Receiver<Page>,
     ) -> Result<ChunkOutcome> {
-        let partition = chunk.day.to_string();
-        let mut writers = self
-            .tables
+        let tables = datasets::tables(ds);
+        let column = root_table(ds)?.partition_column.clone();
+        let partition = chunk.partition.to_string();
+        let mut writers = tables
             .iter()
             .map(|t| {
                 PartitionWriter::new(
@@ -622,138 +745,41 @@ impl ChunkSink {
                 .map(|w| w.with_first_seq(self.first_seq))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut decoder = Some(ConversationDecoder::new(Catalog::builtin(), &self.run_id)?);
-        let mut seen = Some(HashSet::<String>::new());
+        let mut state = Some((
+            TreeDecoder::new(&tables, &self.run_id)?,
+            HashSet::<String>::new(),
+        ));
         let mut outcome = ChunkOutcome::default();
         let mut raw_seq = u64::from(self.first_seq);
-        let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
         while let Some(page) = rx.recv().await {
-            let (mut dec, mut ids) = (decoder.take().expect("decoder"), seen.take().expect("seen"));
-            let keep_raw = self.keep_raw;
-            let decoded = tokio::task::spawn_blocking(move || -> Result<_> {
-                let parsed: Vec<Value> = page
-                    .conversations
-                    .par_iter()
-                    .map(|raw| serde_json::from_str::<Value>(raw.get()))
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| Error::Payload {
-                        path: "conversations[]".into(),
-                        message: e.to_string(),
-                    })?;
-                let (mut kept, mut dups, mut outside) = (0u64, 0u64, 0u64);
-                for conv in &parsed {
-                    let key = conversation_key(conv)?;
-                    if key.start_micros < start || key.start_micros >= end {
-                        outside += 1;
-                    } else if !ids.insert(key.id) {
-                        dups += 1;
-                    } else {
-                        dec.push(conv)?;
-                        kept += 1;
-                    }
-                }
-                let batches = dec.finish()?;
-                let unknown = dec.take_unknown_fields();
-                let raw = if keep_raw {
-                    Some(raw::compress(&page.raw)?)
-                } else {
-                    None
-                };
-                Ok((dec, ids, batches, unknown, kept, dups, outside, raw))
+            let (decoder, seen) = state.take().expect("decoder");
+            let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
+            let d = tokio::task::spawn_blocking(move || {
+                decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
             })
             .await
             .map_err(|e| Error::Encode {
-                table: "conversations".into(),
+                table: ds.spec().name.into(),
                 message: format!("decode task failed: {e}"),
             })??;
-            let (dec, ids, batches, unknown, kept, dups, outside, raw_page) = decoded;
-            decoder = Some(dec);
-            seen = Some(ids);
-            outcome.conversations += kept;
-            outcome.duplicates += dups;
-            outcome.outside += outside;
-            self.note_unknown(unknown, &mut outcome);
-            if let Some(z) = raw_page {
-                self.output
-                    .put(
-                        &raw::page_path("conversations", &partition, &self.run_id, raw_seq),
-                        z,
-                    )
-                    .await?;
+            state = Some((d.decoder, d.seen));
+            outcome.records += d.kept;
+            outcome.duplicates += d.duplicates;
+            outcome.outside += d.outside;
+            self.note_unknown(d.unknown, &mut outcome);
+            if let Some(z) = d.raw {
+                let path =
+                    raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
+                self.output.put(&path, z).await?;
                 raw_seq += 1;
             }
-            for (writer, (_, batch)) in writers.iter_mut().zip(batches.iter()) {
+            for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
                 writer.write(batch).await?;
             }
         }
         for w in writers {
             outcome.files.extend(w.finish().await?);
         }
-        Ok(outcome)
-    }
-
-    /// Takes a full snapshot of a dimension listing into its `snapshot_date` partition.
-    async fn snapshot(
-        &self,
-        client: &ApiClient,
-        dim: &Dimension,
-        day: NaiveDate,
-    ) -> Result<ChunkOutcome> {
-        let schema = Catalog::builtin()
-            .table(dim.table)
-            .cloned()
-            .ok_or_else(|| Error::Schema {
-                table: dim.table.to_string(),
-                message: "missing from the catalog".into(),
-            })?;
-        let entities = listing::fetch_all(client, dim.path, LISTING_PAGE_SIZE).await?;
-        let fetched = entities.len() as u64;
-        let (run_id, table) = (self.run_id.clone(), schema.clone());
-        let (batch, unknown, dups) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let mut dec = EntityDecoder::new(table, &run_id, day)?;
-            let mut seen = HashSet::new();
-            let mut dups = 0u64;
-            for raw in &entities {
-                let v: Value = serde_json::from_str(raw.get()).map_err(|e| Error::Payload {
-                    path: "entities[]".into(),
-                    message: e.to_string(),
-                })?;
-                // Listings can shift while paged; keep the first copy of each id.
-                let id = v.get("id").and_then(Value::as_str).map(str::to_string);
-                if id.is_some_and(|id| !seen.insert(id)) {
-                    dups += 1;
-                    continue;
-                }
-                dec.push(&v)?;
-            }
-            Ok((dec.finish()?, dec.take_unknown_fields(), dups))
-        })
-        .await
-        .map_err(|e| Error::Encode {
-            table: dim.table.into(),
-            message: format!("decode task failed: {e}"),
-        })??;
-        let mut outcome = ChunkOutcome {
-            duplicates: dups,
-            ..Default::default()
-        };
-        self.note_unknown(unknown, &mut outcome);
-        let mut writer = PartitionWriter::new(
-            self.output.clone(),
-            schema,
-            day.to_string(),
-            self.run_id.clone(),
-            self.writer.clone(),
-        )?
-        .with_first_seq(self.first_seq);
-        writer.write(&batch).await?;
-        outcome.files = writer.finish().await?;
-        tracing::info!(
-            dataset = dim.dataset,
-            rows = batch.num_rows(),
-            fetched,
-            "snapshot done"
-        );
         Ok(outcome)
     }
 
@@ -777,6 +803,64 @@ impl ChunkSink {
                 .or_default() += n;
         }
     }
+}
+
+/// Decodes one page on the blocking pool: items parsed in parallel, admitted by the dataset in
+/// the order served, appended to the builders.
+fn decode_page(
+    ds: &'static dyn Dataset,
+    chunk: &Chunk,
+    page: Page,
+    mut decoder: TreeDecoder,
+    mut seen: HashSet<String>,
+    keep_raw: bool,
+) -> Result<Decoded> {
+    let field = ds.spec().items_field;
+    let parsed: Vec<Value> = page
+        .items
+        .par_iter()
+        .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
+        .collect::<Result<_>>()?;
+    let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
+    for item in parsed {
+        match ds.admit(item, chunk, &mut seen)? {
+            Admission::Rows(rows) => {
+                kept += 1;
+                for (row, date) in rows {
+                    if date != chunk.partition {
+                        return Err(Error::Payload {
+                            path: format!("{field}[]"),
+                            message: format!(
+                                "a {} row dated {date} was admitted into the chunk of {}",
+                                ds.spec().name,
+                                chunk.partition
+                            ),
+                        });
+                    }
+                    decoder.push(&row, date)?;
+                }
+            }
+            Admission::Duplicate => duplicates += 1,
+            Admission::Outside => outside += 1,
+        }
+    }
+    let batches = decoder.finish()?;
+    let unknown = decoder.take_unknown_fields();
+    let raw = if keep_raw {
+        Some(raw::compress(&page.raw)?)
+    } else {
+        None
+    };
+    Ok(Decoded {
+        decoder,
+        seen,
+        batches,
+        unknown,
+        kept,
+        duplicates,
+        outside,
+        raw,
+    })
 }
 
 #[cfg(test)]

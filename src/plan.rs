@@ -1,11 +1,12 @@
-//! The date range of a run, and its chunks.
+//! The date range of a run, and how datasets cut it into day chunks.
 //!
-//! A chunk is one UTC day of the range (or the part of it the range covers): the unit of
-//! fetching and writing. Every conversation belongs to the chunk its start falls in, so chunks
-//! never share a conversation and each chunk fills exactly one `conversation_date` partition.
+//! A day chunk is one UTC day of the range (or the part of it the range covers): the unit of
+//! fetching, writing, checkpointing and retry. Every record belongs to the chunk its instant
+//! falls in, so chunks never share a record and each fills exactly one date partition.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, SecondsFormat, Utc};
 
+use crate::datasets::Chunk;
 use crate::error::{Error, Result};
 
 /// `[from, to)` in UTC.
@@ -13,31 +14,6 @@ use crate::error::{Error, Result};
 pub struct Range {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-}
-
-/// How a chunk is fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FetchMethod {
-    /// Async details job: history up to the data availability date.
-    Job,
-    /// Synchronous details query: the recent tail.
-    Query,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Chunk {
-    pub day: NaiveDate,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub method: FetchMethod,
-}
-
-impl Chunk {
-    /// True when the chunk covers its whole UTC day.
-    pub fn full_day(&self) -> bool {
-        self.start == day_start(self.day) && self.end == day_start(self.day + Days::new(1))
-    }
 }
 
 pub fn day_start(d: NaiveDate) -> DateTime<Utc> {
@@ -143,31 +119,31 @@ impl Range {
         }
         Ok(self)
     }
+}
 
-    /// One chunk per UTC day the range touches; days that end at or before `availability` are
-    /// fetched with a job, the others with the synchronous query.
-    pub fn chunks(&self, availability: DateTime<Utc>) -> Vec<Chunk> {
-        let mut out = Vec::new();
-        let mut day = self.from.date_naive();
-        while day_start(day) < self.to {
-            let next = day_start(day + Days::new(1));
-            let start = self.from.max(day_start(day));
-            let end = self.to.min(next);
-            let method = if end <= availability {
-                FetchMethod::Job
-            } else {
-                FetchMethod::Query
-            };
-            out.push(Chunk {
-                day,
-                start,
-                end,
-                method,
-            });
-            day = day + Days::new(1);
-        }
-        out
+/// The UTC days `range` touches, as chunks of `dataset`, each clipped to the range; `method`
+/// names how a chunk is fetched given its `[start, end)`.
+pub fn day_chunks(
+    range: Range,
+    dataset: &'static str,
+    method: impl Fn(DateTime<Utc>, DateTime<Utc>) -> &'static str,
+) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut day = range.from.date_naive();
+    while day_start(day) < range.to {
+        let next = day_start(day + Days::new(1));
+        let start = range.from.max(day_start(day));
+        let end = range.to.min(next);
+        out.push(Chunk {
+            dataset,
+            partition: day,
+            start,
+            end,
+            method: method(start, end),
+        });
+        day = day + Days::new(1);
     }
+    out
 }
 
 pub fn fmt(t: DateTime<Utc>) -> String {
@@ -203,7 +179,7 @@ mod tests {
     fn dates_and_instants_are_accepted() {
         let r =
             Range::from_flags(Some("2026-11-01"), Some("2026-11-08"), None, None, now()).unwrap();
-        assert_eq!(r.chunks(now()).len(), 7);
+        assert_eq!(day_chunks(r, "d", |_, _| "job").len(), 7);
         let r = Range::from_flags(
             Some("2026-11-01T06:00:00+01:00"),
             Some("2026-11-02T12:00:00Z"),
@@ -212,7 +188,7 @@ mod tests {
             now(),
         )
         .unwrap();
-        let c = r.chunks(now());
+        let c = day_chunks(r, "d", |_, _| "job");
         assert_eq!(c.len(), 2);
         assert_eq!(fmt(c[0].start), "2026-11-01T05:00:00Z");
         assert!(!c[0].full_day() && !c[1].full_day());
@@ -240,16 +216,12 @@ mod tests {
         let r =
             Range::from_flags(Some("2026-11-20"), Some("2026-11-24"), None, None, now()).unwrap();
         let avail = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap();
-        let m: Vec<_> = r.chunks(avail).iter().map(|c| c.method).collect();
-        assert_eq!(
-            m,
-            [
-                FetchMethod::Job,
-                FetchMethod::Job,
-                FetchMethod::Query,
-                FetchMethod::Query
-            ]
-        );
+        let method = |_, end| if end <= avail { "job" } else { "query" };
+        let m: Vec<_> = day_chunks(r, "d", method)
+            .iter()
+            .map(|c| c.method)
+            .collect();
+        assert_eq!(m, ["job", "job", "query", "query"]);
     }
 
     #[test]

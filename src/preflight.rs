@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use chrono::{Days, Utc};
 use serde::Serialize;
-use serde_json::json;
 
+use crate::datasets::Dataset;
 use crate::error::{Error, Result};
 use crate::genesys::access::{self, Access, Coverage};
-use crate::genesys::permissions::{self, Requirement};
+use crate::genesys::allowlist::Allowlist;
+use crate::genesys::permissions;
 use crate::genesys::{ApiClient, ApiConfig, ApiStats};
 use crate::plan::day_start;
 
@@ -96,17 +97,18 @@ impl Report {
 }
 
 pub async fn run(cfg: PreflightConfig) -> Result<Report> {
-    let api = cfg.api.connect(Arc::new(ApiStats::default()))?;
+    let chosen = crate::datasets::resolve("--dataset", &cfg.datasets)?;
+    let allowlist = Allowlist::new(chosen.iter().flat_map(|d| d.spec().endpoints.iter()));
+    let api = cfg.api.connect(Arc::new(ApiStats::default()), allowlist)?;
     let access = access::read(&api).await?;
     let mut datasets = Vec::new();
-    for name in &cfg.datasets {
-        let req = permissions::requirement(name)
-            .ok_or_else(|| Error::Input(format!("unknown dataset {name:?}")))?;
+    for ds in &chosen {
+        let spec = ds.spec();
         datasets.push(DatasetCheck {
-            dataset: name.clone(),
-            permissions: req.any_of.iter().map(|p| p.to_string()).collect(),
-            coverage: access.coverage(req.any_of),
-            probes: probe(&api, req).await,
+            dataset: spec.name.to_string(),
+            permissions: spec.permissions.iter().map(|p| p.to_string()).collect(),
+            coverage: access.coverage(spec.permissions),
+            probes: probe(&api, *ds).await,
         });
     }
     let mut excess = Vec::new();
@@ -149,34 +151,21 @@ pub async fn run(cfg: PreflightConfig) -> Result<Report> {
         datasets,
         excess_privilege: excess,
         excess_allowed: cfg.allow_excess_privilege,
-        recommended_role: permissions::recommended_role(&cfg.datasets),
+        recommended_role: permissions::recommended_role(
+            chosen.iter().map(|d| d.spec().permissions),
+        ),
         verdict,
     })
 }
 
 /// Calls each endpoint a dataset uses with the smallest request it accepts.
-async fn probe(api: &ApiClient, req: &Requirement) -> Vec<Probe> {
+async fn probe(api: &ApiClient, ds: &dyn Dataset) -> Vec<Probe> {
     let yesterday = day_start(Utc::now().date_naive() - Days::new(1));
-    let calls: Vec<(String, Option<serde_json::Value>)> = match req.dataset {
-        "conversations" => vec![
-            (
-                "GET /api/v2/analytics/conversations/details/jobs/availability".into(),
-                None,
-            ),
-            (
-                "POST /api/v2/analytics/conversations/details/query".into(),
-                Some(json!({
-                    "interval": crate::genesys::conversations::interval(yesterday, yesterday + chrono::Duration::hours(1)),
-                    "paging": {"pageSize": 1, "pageNumber": 1},
-                })),
-            ),
-        ],
-        "divisions" => vec![(
-            "GET /api/v2/authorization/divisions?pageSize=1".into(),
-            None,
-        )],
-        _ => Vec::new(),
-    };
+    let calls: Vec<(String, Option<serde_json::Value>)> = ds
+        .probes(yesterday)
+        .into_iter()
+        .map(|(method, path, body)| (format!("{method} {path}"), body))
+        .collect();
     let mut out = Vec::new();
     for (request, body) in calls {
         let (method, path) = request.split_once(' ').unwrap_or(("GET", &request));

@@ -1,4 +1,4 @@
-//! Output table schemas: `schemas/<table>.json` is the source of truth.
+//! Output table schemas: `schemas/<dataset>/<table>.json` is the source of truth.
 //!
 //! Each file lists a table's columns with their type, nullability, where the value comes
 //! from in the API payload, and a one-line description. The Arrow schema the decoder emits,
@@ -12,33 +12,6 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-
-/// Compiles `schemas/<name>.json` files into the binary.
-macro_rules! schema_files {
-    ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../schemas/", $name, ".json")))),*]
-    };
-}
-
-/// The schema files compiled into the binary, in load order (parents before children).
-const SCHEMA_FILES: &[(&str, &str)] = schema_files!(
-    "conversations",
-    "participants",
-    "sessions",
-    "segments",
-    "session_metrics",
-    "flows",
-    "flow_outcomes",
-    "media_endpoint_stats",
-    "agent_groups",
-    "proposed_agents",
-    "segment_properties",
-    "scored_agents",
-    "evaluations",
-    "surveys",
-    "resolutions",
-    "divisions",
-);
 
 /// A column's logical type. Kept small on purpose: each maps to one Arrow type that
 /// Snowflake reads correctly from Parquet (no unsigned, no nanoseconds, no INT96).
@@ -105,6 +78,10 @@ impl ColumnType {
 pub enum Source {
     /// A field of the entity the row is made from (`field:sessionId`).
     Field(String),
+    /// A value nested in a field of the entity (`field:division.id`). It reads without
+    /// claiming the field: the schema keeps the whole field too (as a `json` column, or in a
+    /// child table), so nothing is lost.
+    Path(Vec<String>),
     /// A field of an enclosing entity (`parent:conversation.conversationId`).
     Parent { entity: String, field: String },
     /// The position of an enclosing entity in its list (`parent_index:segment`), to carry a
@@ -116,6 +93,9 @@ pub enum Source {
     ConversationDate,
     /// The UTC date of a dimension snapshot: the run's date (`meta:snapshot_date`).
     SnapshotDate,
+    /// The partition date the dataset assigns each root row (`meta:partition_date`), e.g. the
+    /// UTC date of an aggregate interval's start.
+    PartitionDate,
     /// The row's position in its parent's list (`meta:index`).
     Index,
     /// Fields of the entity that no column names, as a JSON object (`meta:extra_fields`).
@@ -133,6 +113,13 @@ impl<'de> Deserialize<'de> for Source {
 fn parse_source(s: &str) -> Option<Source> {
     let (kind, rest) = s.split_once(':')?;
     match (kind, rest) {
+        ("field", f) if f.contains('.') => {
+            let steps: Vec<String> = f.split('.').map(str::to_string).collect();
+            steps
+                .iter()
+                .all(|s| !s.is_empty())
+                .then_some(Source::Path(steps))
+        }
         ("field", f) if !f.is_empty() => Some(Source::Field(f.to_string())),
         ("parent", p) => {
             let (entity, field) = p.split_once('.')?;
@@ -147,6 +134,7 @@ fn parse_source(s: &str) -> Option<Source> {
         ("meta", "run_id") => Some(Source::RunId),
         ("meta", "conversation_date") => Some(Source::ConversationDate),
         ("meta", "snapshot_date") => Some(Source::SnapshotDate),
+        ("meta", "partition_date") => Some(Source::PartitionDate),
         ("meta", "index") => Some(Source::Index),
         ("meta", "extra_fields") => Some(Source::ExtraFields),
         _ => None,
@@ -182,7 +170,7 @@ pub enum TableKind {
     Dimension,
 }
 
-/// One output table, as declared in `schemas/<table>.json`.
+/// One output table, as declared in `schemas/<dataset>/<table>.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TableSchema {
     pub table: String,
@@ -198,6 +186,11 @@ pub struct TableSchema {
     /// Where those entities sit in a response page (e.g. `conversations[].participants[]`).
     pub path: String,
     pub partition_column: String,
+    /// The instant column that bounds a partial-day reload (`conversation_start`): a run over
+    /// part of a day replaces only the rows whose instant falls in its range. None: this
+    /// table's partitions are only ever replaced whole.
+    #[serde(default)]
+    pub range_column: Option<String>,
     pub primary_key: Vec<String>,
     /// Entity fields that child tables take apart, so they are neither columns nor extras.
     pub nested: Vec<String>,
@@ -238,6 +231,7 @@ impl TableSchema {
             .primary_key
             .iter()
             .chain(std::iter::once(&self.partition_column))
+            .chain(self.range_column.iter())
         {
             if !seen.contains_key(key.as_str()) {
                 return Err(fail(format!("key column {key} is not a column")));
@@ -299,12 +293,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The catalog compiled into the binary.
+    /// The catalog compiled into the binary: every dataset's tables, in registry order.
     pub fn builtin() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            let tables = SCHEMA_FILES
+            let tables = crate::datasets::registry()
                 .iter()
+                .flat_map(|d| d.spec().schemas.iter())
                 .map(|(name, text)| {
                     // The files are compiled in and covered by tests: a parse failure is a
                     // build defect, not user input.
@@ -365,14 +360,13 @@ mod tests {
     #[test]
     fn builtin_catalog_parses_and_orders_parents_first() {
         let tables = Catalog::builtin().tables();
-        assert_eq!(tables.len(), 16);
         assert_eq!(tables[0].table, "conversations");
         for (i, t) in tables.iter().enumerate() {
             let parent = t.path.rsplit_once('.').map(|(p, _)| p);
             if let Some(parent) = parent {
                 let at = tables
                     .iter()
-                    .position(|p| p.path == parent)
+                    .position(|p| p.path == parent && p.dataset == t.dataset)
                     .expect("parent table");
                 assert!(at < i, "{} comes before its parent", t.table);
             }
@@ -383,8 +377,18 @@ mod tests {
     fn column_names_are_the_snake_case_of_api_fields() {
         for t in Catalog::builtin().tables() {
             for c in &t.columns {
-                if let Source::Field(f) = &c.source {
-                    assert_eq!(c.name, snake_case(f), "{}.{}", t.table, c.name);
+                match &c.source {
+                    Source::Field(f) => assert_eq!(c.name, snake_case(f), "{}.{}", t.table, c.name),
+                    // `division.id` is `division_id`, or named after its last step
+                    // (`groupDimensions.queueId` is `queue_id`).
+                    Source::Path(steps) => assert!(
+                        c.name == snake_case(&steps.join("_"))
+                            || c.name == snake_case(steps.last().unwrap()),
+                        "{}.{}",
+                        t.table,
+                        c.name
+                    ),
+                    _ => {}
                 }
             }
         }

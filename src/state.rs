@@ -32,7 +32,9 @@ pub const STALE_LOCK: chrono::Duration = chrono::Duration::hours(12);
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChunkOutcome {
     pub files: Vec<FileWritten>,
-    pub conversations: u64,
+    /// Served items kept (conversations, entities, aggregate groups).
+    #[serde(alias = "conversations")]
+    pub records: u64,
     pub pages: u64,
     pub duplicates: u64,
     pub outside: u64,
@@ -397,7 +399,7 @@ mod tests {
             .await
             .unwrap();
         let outcome = ChunkOutcome {
-            conversations: 3,
+            records: 3,
             ..Default::default()
         };
         s.checkpoint("conversations/2026-10-01", &outcome)

@@ -9,6 +9,8 @@ fn table_model(model: &str) -> &str {
     match model {
         "AnalyticsConversationWithoutAttributes" => "AnalyticsConversation",
         "AnalyticsParticipantWithoutAttributes" => "AnalyticsParticipant",
+        // Aggregate stats are flattened into each row of the aggregates table.
+        "StatisticalSummary" => "ConversationAggregateDataContainer",
         other => other,
     }
 }

@@ -80,6 +80,7 @@ fn two_day_manifest() -> Manifest {
             .iter()
             .enumerate()
             .map(|(i, d)| Partition {
+                dataset: "conversations".into(),
                 column: "conversation_date".into(),
                 value: d.to_string(),
                 from: format!("{d}T00:00:00Z"),

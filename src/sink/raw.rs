@@ -1,5 +1,6 @@
 //! The raw zone: API pages kept as served, zstd-compressed, under
-//! `<out>/_raw/<dataset>/conversation_date=<day>/<run_id>-<seq>.json.zst`.
+//! `<out>/_raw/<dataset>/<partition column>=<day>/<run_id>-<seq>.json.zst`
+//! (`_raw/conversations/conversation_date=2026-11-01/...`).
 //!
 //! With `--keep-raw`, `rebuild` can re-derive every table from these pages with no API call,
 //! so a schema change (a new column, a new child table) never forces a re-extraction against
@@ -17,14 +18,17 @@ use crate::error::{Error, Result};
 pub const RAW_DIR: &str = "_raw";
 const ZSTD_LEVEL: i32 = 3;
 
-/// The folder of one dataset's pages for one day.
-pub fn day_dir(dataset: &str, day: &str) -> String {
-    format!("{RAW_DIR}/{dataset}/conversation_date={day}")
+/// The folder of one dataset's pages for one partition (`column=day`).
+pub fn day_dir(dataset: &str, column: &str, day: &str) -> String {
+    format!("{RAW_DIR}/{dataset}/{column}={day}")
 }
 
 /// The object one page is kept in.
-pub fn page_path(dataset: &str, day: &str, run_id: &str, seq: u64) -> String {
-    format!("{}/{run_id}-{seq:06}.json.zst", day_dir(dataset, day))
+pub fn page_path(dataset: &str, column: &str, day: &str, run_id: &str, seq: u64) -> String {
+    format!(
+        "{}/{run_id}-{seq:06}.json.zst",
+        day_dir(dataset, column, day)
+    )
 }
 
 pub fn compress(page: &[u8]) -> Result<Bytes> {
@@ -48,9 +52,10 @@ pub fn decompress(location: &str, data: &[u8]) -> Result<Vec<u8>> {
 pub async fn latest_pages(
     output: &Output,
     dataset: &str,
+    column: &str,
     day: &str,
 ) -> Result<Option<(String, Vec<String>)>> {
-    let dir = day_dir(dataset, day);
+    let dir = day_dir(dataset, column, day);
     let listed: Vec<_> = output
         .store
         .list(Some(&Path::from(dir.as_str())))
@@ -101,13 +106,13 @@ mod tests {
             ("20261002T000000Z-bbbbbbbb", 0),
         ] {
             out.put(
-                &page_path("conversations", "2026-10-01", run, seq),
+                &page_path("conversations", "conversation_date", "2026-10-01", run, seq),
                 compress(b"{}").unwrap(),
             )
             .await
             .unwrap();
         }
-        let (run, pages) = latest_pages(&out, "conversations", "2026-10-01")
+        let (run, pages) = latest_pages(&out, "conversations", "conversation_date", "2026-10-01")
             .await
             .unwrap()
             .unwrap();
@@ -115,7 +120,7 @@ mod tests {
         assert_eq!(pages.len(), 2);
         assert!(pages[0].ends_with("-000000.json.zst"));
         assert!(
-            latest_pages(&out, "conversations", "2026-10-02")
+            latest_pages(&out, "conversations", "conversation_date", "2026-10-02")
                 .await
                 .unwrap()
                 .is_none()

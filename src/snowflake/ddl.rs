@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::load::Names;
-use super::quote;
+use super::{ident, quote};
 use crate::error::{Error, Result};
 use crate::schema::{TableKind, TableSchema};
 
@@ -47,7 +47,12 @@ pub struct StageOptions {
 pub const FILE_FORMAT: &str = "genesys_parquet";
 
 fn column_lines(t: &TableSchema, filter: impl Fn(&crate::schema::Column) -> bool) -> Vec<String> {
-    let width = t.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let width = t
+        .columns
+        .iter()
+        .map(|c| ident(&c.name).len())
+        .max()
+        .unwrap_or(0);
     t.columns
         .iter()
         .filter(|c| filter(c))
@@ -55,7 +60,7 @@ fn column_lines(t: &TableSchema, filter: impl Fn(&crate::schema::Column) -> bool
             let not_null = if c.nullable { "" } else { " NOT NULL" };
             format!(
                 "  {:<width$} {}{not_null} COMMENT {}",
-                c.name,
+                ident(&c.name),
                 c.ty.snowflake_type(),
                 quote(&c.description)
             )
@@ -123,7 +128,7 @@ pub fn upgrade_table(t: &TableSchema, names: &Names, from: u32) -> String {
             out.push_str(&format!(
                 "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {} COMMENT {};\n",
                 names.table(&target),
-                c.name,
+                ident(&c.name),
                 c.ty.snowflake_type(),
                 quote(&c.description)
             ));
@@ -337,8 +342,12 @@ mod tests {
         let all = render(Catalog::builtin().tables(), &DdlOptions::default()).unwrap();
         assert_eq!(
             all.matches("CREATE TABLE IF NOT EXISTS").count(),
-            17,
-            "16 tables and the load record"
+            Catalog::builtin().tables().len() + 1,
+            "every table and the load record"
+        );
+        assert!(
+            all.contains("\"VIEW\"                     BOOLEAN NOT NULL"),
+            "reserved words are quoted"
         );
         assert!(
             !all.contains("COMMENT 'The participant's"),

@@ -2,7 +2,9 @@
 //!
 //! One transaction for the whole run, so readers never see a conversation without its
 //! participants, and a failure anywhere leaves the warehouse as it was:
-//! - **fact tables** (partitioned by `conversation_date`): delete the partitions the run covers,
+//! - **fact tables** (partitioned by a date, e.g. `conversation_date`): delete the partitions
+//!   of their dataset that the run covers (for a partial day, only the rows whose range column
+//!   falls in the run's range),
 //!   then `COPY INTO` exactly the run's files from the stage (at most 1,000 per statement, the
 //!   `FILES=` limit). `FORCE=TRUE` loads the files even when load metadata remembers them (a
 //!   re-run), which is safe because the delete removed their rows first.
@@ -25,7 +27,7 @@
 use std::sync::Arc;
 
 use super::manifest::{Manifest, Partition};
-use super::quote;
+use super::{ident, quote};
 use crate::error::{Error, Result};
 use crate::schema::{TableKind, TableSchema};
 
@@ -95,8 +97,17 @@ impl Names {
     }
 }
 
+/// The partitions a run covers for one table: those of the table's dataset.
+fn partitions_of<'a>(table: &TableSchema, manifest: &'a Manifest) -> Vec<&'a Partition> {
+    manifest
+        .partitions
+        .iter()
+        .filter(|p| p.dataset == table.dataset)
+        .collect()
+}
+
 /// The WHERE clause that selects the rows the run replaces in one fact table.
-fn delete_predicate(table: &TableSchema, partitions: &[Partition]) -> Result<String> {
+fn delete_predicate(table: &TableSchema, partitions: &[&Partition]) -> Result<String> {
     let col = &table.partition_column;
     let full: Vec<String> = partitions
         .iter()
@@ -108,14 +119,14 @@ fn delete_predicate(table: &TableSchema, partitions: &[Partition]) -> Result<Str
         terms.push(format!("{col} IN ({})", full.join(", ")));
     }
     for p in partitions.iter().filter(|p| !p.full_day) {
-        if table.column("conversation_start").is_none() {
+        let Some(at) = &table.range_column else {
             return Err(Error::Schema {
                 table: table.table.clone(),
-                message: "a partial-day reload needs a conversation_start column".into(),
+                message: "a partial-day reload needs a range_column".into(),
             });
-        }
+        };
         terms.push(format!(
-            "({col} = DATE {} AND conversation_start >= {}::TIMESTAMP_TZ AND conversation_start < {}::TIMESTAMP_TZ)",
+            "({col} = DATE {} AND {at} >= {}::TIMESTAMP_TZ AND {at} < {}::TIMESTAMP_TZ)",
             quote(&p.value),
             quote(&p.from),
             quote(&p.to)
@@ -162,12 +173,13 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
     let run_id = &manifest.run_id;
     let mut sql = format!(
         "-- genesys-loader {} load script for run {run_id}\n\
-         -- Range: conversations that started in [{}, {}).\n\
+         -- Range: {} that started in [{}, {}).\n\
          -- Loads exactly the files listed in {}; safe to run again.\n\
          -- {stage} must point at the output root (the folder that holds _manifests/).\n\
          -- Run with stop-on-error: nothing is committed unless every statement succeeds.\n\n\
          BEGIN TRANSACTION;\n",
         manifest.tool.version,
+        manifest.datasets.join(", "),
         manifest.range.from,
         manifest.range.to,
         Manifest::path(run_id),
@@ -185,17 +197,18 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
             .collect();
         match table.kind {
             TableKind::Fact => {
-                if manifest.partitions.is_empty() {
+                let partitions = partitions_of(table, manifest);
+                if partitions.is_empty() {
                     continue;
                 }
                 sql.push_str(&format!(
                     "\n-- {name}: replace {} partition(s) with {} file(s), {rows} row(s)\n",
-                    manifest.partitions.len(),
+                    partitions.len(),
                     files.len()
                 ));
                 sql.push_str(&format!(
                     "DELETE FROM {target}\n WHERE {};\n",
-                    delete_predicate(table, &manifest.partitions)?
+                    delete_predicate(table, &partitions)?
                 ));
                 sql.push_str(&copies(&target, &stage, &files));
                 checks.push_str(&reconcile(name, &target, run_id, rows));
@@ -205,7 +218,7 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
                     continue;
                 }
                 let staging = names.table(&table.staging_table());
-                let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+                let cols: Vec<String> = table.columns.iter().map(|c| ident(&c.name)).collect();
                 let key = &table.primary_key;
                 sql.push_str(&format!(
                     "\n-- {name}: merge a snapshot of {} file(s), {rows} row(s), by {}\n",
@@ -221,7 +234,7 @@ pub fn script(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<String
                     .join(" AND ");
                 let set = cols
                     .iter()
-                    .filter(|c| !key.iter().any(|k| k == *c))
+                    .filter(|c| !key.iter().any(|k| *k == **c))
                     .map(|c| format!("t.{c} = s.{c}"))
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -279,12 +292,16 @@ fn order_guard(
         .filter(|t| t.kind == TableKind::Fact)
         .map(|t| t.dataset.as_str())
         .collect();
-    for dataset in fact_datasets
-        .iter()
-        .filter(|_| !manifest.partitions.is_empty())
-    {
-        let days: Vec<String> = manifest
+    for dataset in fact_datasets {
+        let partitions: Vec<&Partition> = manifest
             .partitions
+            .iter()
+            .filter(|p| p.dataset == dataset)
+            .collect();
+        if partitions.is_empty() {
+            continue;
+        }
+        let days: Vec<String> = partitions
             .iter()
             .map(|p| format!("DATE {}", quote(&p.value)))
             .collect();
@@ -294,8 +311,7 @@ fn order_guard(
             days.join(", ")
         ));
         rows.extend(
-            manifest
-                .partitions
+            partitions
                 .iter()
                 .map(|p| (dataset.to_string(), p.value.clone())),
         );
@@ -346,6 +362,7 @@ mod tests {
 
     fn partition(day: &str, from: &str, to: &str, full_day: bool) -> Partition {
         Partition {
+            dataset: "conversations".into(),
             column: "conversation_date".into(),
             value: day.into(),
             from: from.into(),

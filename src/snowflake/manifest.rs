@@ -60,16 +60,21 @@ pub struct RangeInfo {
     pub to: String,
 }
 
-/// One `conversation_date` partition. `full_day` false means the range covers only part of
-/// the day, so the load replaces only rows whose `conversation_start` is in `[from, to)`.
+/// One date partition of a fact dataset's tables (`conversation_date`, `interval_date`).
+/// `full_day` false means the range covers only part of the day, so the load replaces only rows
+/// whose range column (`conversation_start`, `interval_start`) is in `[from, to)`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Partition {
+    /// The dataset whose tables the partition belongs to (manifests before it named only
+    /// conversations).
+    #[serde(default = "conversations")]
+    pub dataset: String,
     pub column: String,
     pub value: String,
     pub from: String,
     pub to: String,
     pub full_day: bool,
-    /// How the chunk was fetched (`job` or `query`).
+    /// How the chunk was fetched (`job`, `query`, `aggregate`, `raw` for a rebuild).
     pub method: String,
 }
 
@@ -130,12 +135,19 @@ pub struct RunStats {
     pub pages: u64,
     /// Conversations written (one row each in `conversations`).
     pub conversations: u64,
+    /// Served items kept, per dataset (conversations, entities, aggregate groups).
+    #[serde(default)]
+    pub records: BTreeMap<String, u64>,
     /// Copies of a conversation already seen in the same chunk (pages shift while data is live).
     pub duplicates_dropped: u64,
     /// Conversations the API returned that started outside the chunk (they belong to another run
     /// or chunk: jobs return every conversation overlapping the interval).
     pub outside_range_dropped: u64,
     pub seconds: f64,
+}
+
+fn conversations() -> String {
+    "conversations".into()
 }
 
 impl Manifest {
@@ -145,5 +157,31 @@ impl Manifest {
 
     pub fn script_path(run_id: &str) -> String {
         format!("{MANIFEST_DIR}/{run_id}.sql")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The published contract names every dataset this build can write into a manifest.
+    #[test]
+    fn the_manifest_schema_lists_every_dataset() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/manifest.schema.json"
+        )))
+        .unwrap();
+        let mut listed: Vec<&str> = schema["properties"]["datasets"]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut built: Vec<&str> = crate::datasets::registry()
+            .iter()
+            .map(|d| d.spec().name)
+            .collect();
+        listed.sort();
+        built.sort();
+        assert_eq!(listed, built);
     }
 }

@@ -175,11 +175,15 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
         .collect()
 }
 
-/// The schema of `schemas/<table>.json`, read from the checkout (not the copy in the binary).
+/// The schema of `schemas/<dataset>/<table>.json`, read from the checkout (not the copy in
+/// the binary).
 pub fn schema_file(table: &str) -> TableSchema {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schemas")
-        .join(format!("{table}.json"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let path = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path().join(format!("{table}.json")))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no schemas/<dataset>/{table}.json"));
     TableSchema::parse(table, &std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -1,36 +1,27 @@
-//! Conversation-detail endpoints: the async jobs API for history, the synchronous query for
-//! the recent tail (after the jobs' data availability date).
+//! The conversation-detail endpoints: the async jobs API for history, the synchronous query
+//! for the recent tail (after the jobs' data availability date).
 //!
-//! Both stream raw pages into a bounded channel; the caller decodes, filters to the chunk's
+//! Both stream raw pages into a bounded channel; the dataset's `admit` filters to the chunk's
 //! start range and dedupes. The two paths differ in interval semantics (genesys-api.md §4.1,
 //! §4.2): a job returns every conversation *overlapping* its interval, the query those that
 //! started on a UTC day the interval touches and are active in it. Either way the caller keeps
 //! only conversations whose start falls in the chunk, so both give the same rows.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 
-use super::client::ApiClient;
 use crate::error::{Error, Result};
+use crate::genesys::ApiClient;
+use crate::genesys::jobs::{self, JobSettings};
+use crate::genesys::paging::{PageSender, items, parse, send};
 
-const QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
-const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
+pub(super) const QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
+pub(super) const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
 /// The synchronous query cannot page past this many results (HTTP 400 beyond).
 pub const QUERY_RESULT_CAP: u64 = 100_000;
-
-/// One page of conversations, still undecoded.
-#[derive(Debug)]
-pub struct Page {
-    pub conversations: Vec<Box<RawValue>>,
-    /// The response body as served, for the raw zone.
-    pub raw: bytes::Bytes,
-}
 
 /// Paging and polling settings.
 #[derive(Debug, Clone)]
@@ -61,34 +52,9 @@ impl Default for DetailsSettings {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryResponse {
-    #[serde(default)]
-    conversations: Option<Vec<Box<RawValue>>>,
+struct QueryTotals {
     #[serde(default)]
     total_hits: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JobSubmitted {
-    job_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JobStatus {
-    state: String,
-    #[serde(default)]
-    error_message: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JobResults {
-    #[serde(default)]
-    conversations: Option<Vec<Box<RawValue>>>,
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,11 +64,11 @@ struct Availability {
 }
 
 /// The conversation-detail endpoints over a shared client.
-pub struct ConversationApi {
-    api: Arc<ApiClient>,
-    settings: DetailsSettings,
+pub struct ConversationApi<'a> {
+    api: &'a ApiClient,
+    settings: &'a DetailsSettings,
     /// Restricts results to these division ids (`--division`); empty: no filter.
-    divisions: Vec<String>,
+    divisions: &'a [String],
 }
 
 /// An ISO-8601 interval as the analytics API wants it.
@@ -114,15 +80,8 @@ pub fn interval(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     )
 }
 
-fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Payload {
-        path: path.to_string(),
-        message: e.to_string(),
-    })
-}
-
-impl ConversationApi {
-    pub fn new(api: Arc<ApiClient>, settings: DetailsSettings, divisions: Vec<String>) -> Self {
+impl<'a> ConversationApi<'a> {
+    pub fn new(api: &'a ApiClient, settings: &'a DetailsSettings, divisions: &'a [String]) -> Self {
         ConversationApi {
             api,
             settings,
@@ -159,7 +118,7 @@ impl ConversationApi {
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        tx: &mpsc::Sender<Page>,
+        tx: &PageSender,
     ) -> Result<u64> {
         let mut pending = vec![(start, end)];
         let mut pages = 0;
@@ -174,7 +133,7 @@ impl ConversationApi {
                     "paging": {"pageSize": size, "pageNumber": page_number},
                 }));
                 let resp = self.api.post_json(QUERY_PATH, &body).await?;
-                let page: QueryResponse = parse(QUERY_PATH, &resp.body)?;
+                let page: QueryTotals = parse(QUERY_PATH, &resp.body)?;
                 let cap = self.settings.query_result_cap;
                 if page_number == 1 && page.total_hits.unwrap_or(0) >= cap {
                     let half = (e - s) / 2;
@@ -194,7 +153,7 @@ impl ConversationApi {
                     pending.push((s, s + half));
                     break;
                 }
-                let conversations = page.conversations.unwrap_or_default();
+                let conversations = items(QUERY_PATH, &resp.body, "conversations")?;
                 let n = conversations.len() as u64;
                 pages += send(tx, conversations, &resp.body).await?;
                 if n < size as u64 || (page_number + 1) * size as u64 > cap {
@@ -206,104 +165,33 @@ impl ConversationApi {
         Ok(pages)
     }
 
-    /// Runs an async job over `[start, end)` and pages its results. An expired job is
-    /// submitted again (twice at most). Returns the number of pages sent.
+    /// Runs an async job over `[start, end)` and pages its results (an expired job is
+    /// submitted again, twice at most). Returns the number of pages sent.
     pub async fn fetch_job(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        tx: &mpsc::Sender<Page>,
+        tx: &PageSender,
     ) -> Result<u64> {
-        let mut submissions = 0;
-        'submit: loop {
-            submissions += 1;
-            let body = self.with_filters(json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"}));
-            let resp = self.api.post_json(JOBS_PATH, &body).await?;
-            let job: JobSubmitted = parse(JOBS_PATH, &resp.body)?;
-            let status_path = format!("{JOBS_PATH}/{}", job.job_id);
-            tracing::debug!(job_id = %job.job_id, interval = %interval(start, end), "submitted a details job");
-            let waited = Instant::now();
-            loop {
-                let status: JobStatus =
-                    parse(&status_path, &self.api.get(&status_path).await?.body)?;
-                match status.state.as_str() {
-                    "FULFILLED" => break,
-                    "QUEUED" | "PENDING" | "RUNNING" => {}
-                    "EXPIRED" if submissions < 3 => continue 'submit,
-                    other => {
-                        return Err(Error::Api {
-                            method: "GET".into(),
-                            path: status_path,
-                            status: None,
-                            message: format!(
-                                "details job for {} ended {other}: {}",
-                                interval(start, end),
-                                status.error_message.unwrap_or_default()
-                            ),
-                        });
-                    }
-                }
-                if waited.elapsed() > self.settings.job_timeout {
-                    return Err(Error::Api {
-                        method: "GET".into(),
-                        path: status_path,
-                        status: None,
-                        message: format!(
-                            "details job not fulfilled after {:?}",
-                            self.settings.job_timeout
-                        ),
-                    });
-                }
-                tokio::time::sleep(self.settings.job_poll_interval).await;
-            }
-            let mut pages = 0;
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut path = format!(
-                    "{status_path}/results?pageSize={}",
-                    self.settings.job_page_size
-                );
-                if let Some(c) = &cursor {
-                    path.push_str("&cursor=");
-                    path.push_str(
-                        &url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>(),
-                    );
-                }
-                let resp = match self.api.get(&path).await {
-                    // Results can expire between polls and paging; start over with a new job.
-                    Err(Error::Api {
-                        status: Some(404), ..
-                    }) if submissions < 3 => continue 'submit,
-                    other => other?,
-                };
-                let page: JobResults = parse(&status_path, &resp.body)?;
-                pages += send(tx, page.conversations.unwrap_or_default(), &resp.body).await?;
-                match page.cursor {
-                    Some(c) if !c.is_empty() => cursor = Some(c),
-                    _ => return Ok(pages),
-                }
-            }
-        }
-    }
-}
-
-/// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
-async fn send(
-    tx: &mpsc::Sender<Page>,
-    conversations: Vec<Box<RawValue>>,
-    raw: &bytes::Bytes,
-) -> Result<u64> {
-    if conversations.is_empty() {
-        return Ok(0);
-    }
-    let page = Page {
-        conversations,
-        raw: raw.clone(),
-    };
-    tx.send(page)
+        let body = self.with_filters(json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"}));
+        let settings = JobSettings {
+            page_size: self.settings.job_page_size,
+            poll_interval: self.settings.job_poll_interval,
+            timeout: self.settings.job_timeout,
+            ..JobSettings::default()
+        };
+        let what = format!("details job for {}", interval(start, end));
+        jobs::run(
+            self.api,
+            JOBS_PATH,
+            &body,
+            "conversations",
+            &settings,
+            &what,
+            tx,
+        )
         .await
-        .map_err(|_| Error::Input("the page consumer stopped".into()))?;
-    Ok(1)
+    }
 }
 
 #[cfg(test)]

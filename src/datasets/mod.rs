@@ -1,0 +1,294 @@
+//! Every dataset the loader extracts, each declared in one place.
+//!
+//! A dataset is one module here (a folder for the big ones, a row of a table for a simple
+//! listing) implementing [`Dataset`]: its name and group, its tables (schemas under
+//! `schemas/<dataset>/`), the permissions it needs and the endpoints it calls, how a range
+//! becomes chunks, how a chunk is fetched (a stream of pages), how a served item becomes rows
+//! for the schema-driven decoder, and how it is loaded. Everything else derives from these
+//! declarations: the read-only allowlist, `preflight`'s requirements and probes, `ddl`, the
+//! raw zone, the state keys, the manifest and the load script. The pipeline knows no dataset
+//! by name (the way Vector keeps each source in its own folder behind one trait).
+
+pub mod aggregates;
+pub mod conversations;
+pub mod dimensions;
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::genesys::ApiClient;
+use crate::genesys::allowlist::Endpoint;
+use crate::genesys::paging::PageSender;
+use crate::plan::{Range, day_start};
+use crate::schema::TableSchema;
+
+/// Compiles a dataset's schema files (`schemas/<dataset>/<table>.json`) into the binary, parents
+/// before children.
+#[macro_export]
+macro_rules! schema_files {
+    ($dataset:literal: $($table:literal),* $(,)?) => {
+        &[$(($table, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/", $dataset, "/", $table, ".json")))),*]
+    };
+}
+
+/// What kind of data a dataset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// Facts partitioned by a date and replaced per partition.
+    Facts,
+    /// Reference entities snapshotted whole on every run and merged by key.
+    Dimensions,
+}
+
+/// How a dataset's tables are loaded into Snowflake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Delete the partitions the run covers, then copy the run's files in.
+    ReplacePartitions,
+    /// Copy the snapshot into staging and MERGE it by key; entities are never deleted.
+    MergeByKey,
+}
+
+/// What a dataset declares about itself.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub group: Group,
+    /// One line for `--help`, the README and `preflight`.
+    pub summary: &'static str,
+    /// `(table, schema JSON)`, parents first.
+    pub schemas: &'static [(&'static str, &'static str)],
+    /// Any one of these permissions lets the client read the dataset (empty: none needed).
+    pub permissions: &'static [&'static str],
+    /// Whether rows outside the permission's divisions silently disappear (analytics).
+    pub division_scoped: bool,
+    /// Every request the dataset sends (the read-only allowlist is built from these).
+    pub endpoints: &'static [Endpoint],
+    pub load: LoadMode,
+    /// Whether its record count is the run's headline figure (the manifest's
+    /// `stats.conversations` and the summary's `conversations`).
+    pub headline: bool,
+    /// The list field of a served page (`conversations`, `entities`, `results`), for reading
+    /// raw pages back.
+    pub items_field: &'static str,
+}
+
+/// One unit of planning, fetching, checkpointing and retry: a dataset's slice of the range
+/// that fills exactly one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub dataset: &'static str,
+    /// The partition the chunk's rows land in (a UTC day, or a snapshot's date).
+    pub partition: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// How it is fetched (`job`, `query`, `listing`, `aggregate`, `raw`), for the manifest.
+    pub method: &'static str,
+}
+
+impl Chunk {
+    /// The chunk's identity in the run state (`conversations/2026-11-01`).
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.dataset, self.partition)
+    }
+
+    /// Whether the chunk covers its whole UTC day.
+    pub fn full_day(&self) -> bool {
+        self.start == day_start(self.partition)
+            && self.end == day_start(self.partition + Days::new(1))
+    }
+}
+
+/// Settings of the datasets that have any (from flags; defaults documented on each).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub details: conversations::DetailsSettings,
+    pub aggregates: aggregates::AggregateSettings,
+    pub listing: dimensions::ListingSettings,
+}
+
+/// What every dataset's planning and fetching share during one run.
+pub struct RunContext {
+    pub api: Arc<ApiClient>,
+    /// Division ids the user restricted the run to (`--division`); empty: no filter.
+    pub divisions: Vec<String>,
+    pub options: Options,
+    /// The date dimension snapshots are stamped with (the run's UTC date).
+    pub snapshot_date: NaiveDate,
+    /// Facts about the source a dataset learns while planning, for the manifest
+    /// (`data_availability`).
+    pub facts: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
+}
+
+/// What a served item becomes.
+#[derive(Debug)]
+pub enum Admission {
+    /// Root rows for the decoder, each with its partition date.
+    Rows(Vec<(Value, NaiveDate)>),
+    /// Seen before in this chunk (pages shift while data is live): written once.
+    Duplicate,
+    /// Outside the chunk (it belongs to another day or run).
+    Outside,
+}
+
+/// A dataset: the one seam between the pipeline and what it extracts.
+pub trait Dataset: Send + Sync + 'static {
+    fn spec(&self) -> &Spec;
+
+    /// Turns the range into chunks, calling only what planning needs (e.g. the jobs' data
+    /// availability date).
+    fn plan<'a>(&'a self, run: &'a RunContext, range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>>;
+
+    /// Fetches one chunk, sending its pages down `tx`; returns the number of pages sent.
+    fn fetch<'a>(
+        &'a self,
+        run: &'a RunContext,
+        chunk: &'a Chunk,
+        tx: &'a PageSender,
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Turns one served item (already parsed) into root rows. `seen` holds the keys admitted
+    /// so far in the chunk, for de-duplication.
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission>;
+
+    /// The smallest requests that show whether the client can read the dataset: `(method,
+    /// path, body)`, for `preflight`.
+    fn probes(&self, yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)>;
+}
+
+/// Every dataset of this build, in the order a run takes them.
+pub fn registry() -> &'static [&'static dyn Dataset] {
+    static ALL: OnceLock<Vec<&'static dyn Dataset>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<&'static dyn Dataset> = vec![
+            &conversations::CONVERSATIONS,
+            &aggregates::CONVERSATION_AGGREGATES,
+        ];
+        all.extend(dimensions::all());
+        all
+    })
+}
+
+/// A dataset by name.
+pub fn get(name: &str) -> Option<&'static dyn Dataset> {
+    registry().iter().copied().find(|d| d.spec().name == name)
+}
+
+/// Names a user may give instead of datasets.
+pub const GROUPS: &[(&str, &str)] = &[
+    ("all", "every dataset of this build"),
+    (
+        "dimensions",
+        "every dimension (users, queues, divisions, ...)",
+    ),
+];
+
+/// Resolves dataset and group names (`all`, `dimensions`) into datasets, in registry order,
+/// each once.
+pub fn resolve(flag: &str, names: &[String]) -> Result<Vec<&'static dyn Dataset>> {
+    let mut wanted: HashSet<&'static str> = HashSet::new();
+    for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match n {
+            "all" => wanted.extend(registry().iter().map(|d| d.spec().name)),
+            "dimensions" => wanted.extend(
+                registry()
+                    .iter()
+                    .filter(|d| d.spec().group == Group::Dimensions)
+                    .map(|d| d.spec().name),
+            ),
+            _ => match get(n) {
+                Some(d) => {
+                    wanted.insert(d.spec().name);
+                }
+                None => {
+                    return Err(Error::Input(format!(
+                        "{flag}: unknown dataset {n:?}; this version has: {}, or a group: {}",
+                        names_list(),
+                        GROUPS
+                            .iter()
+                            .map(|(g, _)| *g)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            },
+        }
+    }
+    Ok(registry()
+        .iter()
+        .copied()
+        .filter(|d| wanted.contains(d.spec().name))
+        .collect())
+}
+
+/// The dataset names of this build, comma-separated.
+pub fn names_list() -> String {
+    registry()
+        .iter()
+        .map(|d| d.spec().name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The tables of a dataset, from the catalog.
+pub fn tables(dataset: &dyn Dataset) -> Vec<Arc<TableSchema>> {
+    crate::schema::Catalog::builtin().dataset_tables(dataset.spec().name)
+}
+
+/// The `id` of an entity, for de-duplicating listings that shift while paged.
+pub(crate) fn entity_id(item: &Value) -> Option<&str> {
+    item.get("id").and_then(Value::as_str)
+}
+
+/// A served item's text, parsed.
+pub(crate) fn parse_item(raw: &RawValue, what: &str) -> Result<Value> {
+    serde_json::from_str(raw.get()).map_err(|e| Error::Payload {
+        path: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_groups_expand() {
+        let names: Vec<&str> = registry().iter().map(|d| d.spec().name).collect();
+        let unique: HashSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        let all = resolve("--dataset", &["all".into()]).unwrap();
+        assert_eq!(all.len(), registry().len());
+        let dims = resolve("--dataset", &["dimensions".into(), "users".into()]).unwrap();
+        assert!(dims.iter().all(|d| d.spec().group == Group::Dimensions));
+        assert!(dims.iter().any(|d| d.spec().name == "divisions"));
+        let Err(e) = resolve("--dataset", &["calls".into()]) else {
+            panic!("an unknown dataset was accepted")
+        };
+        assert!(e.to_string().contains("unknown dataset \"calls\""), "{e}");
+    }
+
+    #[test]
+    fn declarations_agree_with_the_tables() {
+        for d in registry() {
+            let spec = d.spec();
+            let tables = tables(*d);
+            assert!(!tables.is_empty(), "{} has no tables", spec.name);
+            for t in &tables {
+                let expected = match spec.load {
+                    LoadMode::ReplacePartitions => crate::schema::TableKind::Fact,
+                    LoadMode::MergeByKey => crate::schema::TableKind::Dimension,
+                };
+                assert_eq!(t.kind, expected, "{}.{}", spec.name, t.table);
+            }
+            assert!(!spec.endpoints.is_empty(), "{} calls nothing", spec.name);
+        }
+    }
+}
