@@ -501,7 +501,9 @@ fn wrap_up_codes(mut rng: Rng, reference: &Reference, admin: Id) -> Vec<Value> {
     sorted(entities)
 }
 
-/// A `{id, name, dateModified, state, version, selfUri}` entity (skills add a division).
+/// A `{id, name, dateModified, state, version, selfUri}` entity (skills add a division). The
+/// SDK types `RoutingSkill.version` and `Language.version` as strings, unlike users' and
+/// groups' integers, so they are served as strings.
 fn versioned(rng: &mut Rng, id: Id, name: &str, state: &str, path: &str) -> Value {
     let (_, modified) = created_modified(rng);
     json!({
@@ -509,7 +511,7 @@ fn versioned(rng: &mut Rng, id: Id, name: &str, state: &str, path: &str) -> Valu
         "name": name,
         "dateModified": modified,
         "state": state,
-        "version": rng.range(1, 12),
+        "version": rng.range(1, 12).to_string(),
         "selfUri": format!("{path}/{id}"),
     })
 }
