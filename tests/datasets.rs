@@ -328,3 +328,57 @@ fn every_dataset_of_the_build_runs_the_contract() {
     contracted.sort();
     assert_eq!(all, contracted);
 }
+
+/// A dataset the client may not read fails alone and by name: the others finish and are
+/// checkpointed, nothing is committed, and once the role is fixed a rerun of the same command
+/// fetches only what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_dataset_fails_by_name_and_the_rerun_redoes_only_it() {
+    let mut role = genesys_sim::Role::least_privilege_loader();
+    role.permissions.retain(|p| p != "groups:team:view");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = [
+        "--dataset",
+        "users,teams,queues",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+    ];
+    {
+        let sim = Sim::start(sim_config(utc(2026, 10, 2, 12)).with_roles(vec![role]))
+            .await
+            .unwrap();
+        let run = extract(&sim, out, &args, &[]).await;
+        assert_eq!(run.code(), Some(4), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("dataset=\"teams\"") && run.stderr.contains("groups:team:view"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("redoes only what failed"),
+            "{}",
+            run.stderr
+        );
+        assert!(!dir.path().join("_manifests").exists(), "nothing committed");
+    }
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 12))).await.unwrap();
+    let run = extract(&sim, out, &args, &[]).await;
+    assert!(run.ok(), "{}", run.stderr);
+    assert!(run.stderr.contains("chunk already done"), "{}", run.stderr);
+    let requested: Vec<String> = sim.stats().by_path().into_keys().collect();
+    assert!(
+        requested.iter().any(|p| p.contains("/api/v2/teams")),
+        "{requested:?}"
+    );
+    assert!(
+        !requested
+            .iter()
+            .any(|p| p.contains("/api/v2/users") || p.contains("/api/v2/routing/queues")),
+        "the finished datasets are not fetched again: {requested:?}"
+    );
+    let manifest = read_manifest(dir.path());
+    assert_eq!(manifest.datasets, ["users", "queues", "teams"]);
+}
