@@ -287,6 +287,10 @@ pub struct ExtractArgs {
     /// Redo everything, ignoring the checkpoints of an interrupted run of the same command.
     #[arg(long)]
     pub force: bool,
+    /// Records that cannot be decoded to tolerate: they are kept under <out>/_quarantine/,
+    /// the rest is committed and the exit code is 10; more fail the run.
+    #[arg(long, env = "GENESYS_MAX_QUARANTINED", default_value_t = 10)]
+    pub max_quarantined: u64,
 }
 
 impl ExtractArgs {
@@ -385,6 +389,7 @@ impl ExtractArgs {
             },
             keep_raw: self.keep_raw,
             force: self.force,
+            max_quarantined: self.max_quarantined,
         })
     }
 }
@@ -414,6 +419,9 @@ pub struct RebuildArgs {
     pub concurrency: usize,
     #[arg(long, default_value_t = 128)]
     pub target_file_mb: usize,
+    /// Records that cannot be decoded to tolerate (as for extract).
+    #[arg(long, env = "GENESYS_MAX_QUARANTINED", default_value_t = 10)]
+    pub max_quarantined: u64,
 }
 
 impl RebuildArgs {
@@ -457,6 +465,7 @@ impl RebuildArgs {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
                 ..WriterSettings::default()
             },
+            max_quarantined: self.max_quarantined,
         })
     }
 }

@@ -152,6 +152,28 @@ impl ColumnBuilder {
     }
 }
 
+/// Whether a (non-null) JSON value fits a column type, as [`ColumnBuilder::append_json`]
+/// would take it.
+fn compatible(ty: ColumnType, v: &Value) -> bool {
+    match ty {
+        ColumnType::Json => true,
+        ColumnType::String => v.is_string(),
+        ColumnType::Int64 => json_i64(v).is_some(),
+        ColumnType::Float64 => v.as_f64().is_some(),
+        ColumnType::Boolean => v.is_boolean(),
+        ColumnType::Timestamp => v.as_str().and_then(parse_instant).is_some(),
+        ColumnType::Date => v
+            .as_str()
+            .is_some_and(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
+        ColumnType::StringList => v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|i| i.is_string() || i.is_null())),
+        ColumnType::Int64List => v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|i| i.is_null() || json_i64(i).is_some())),
+    }
+}
+
 /// An integer the API may serve as `12` or `12.0`.
 fn json_i64(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| {
@@ -237,6 +259,58 @@ impl TableBuilder {
             nested,
             rows: 0,
         })
+    }
+
+    /// Whether `entity` would make a row: its required columns are there and its parents'
+    /// keys have their columns' types. Nothing is appended, so a record can be checked whole
+    /// before any of its rows is (a bad record never leaves a partial one behind).
+    fn check(&self, entity: &Map<String, Value>, ctx: &Context<'_>) -> Result<()> {
+        for (i, c) in self.schema.columns.iter().enumerate() {
+            let present = match &self.plans[i] {
+                Plan::Field => match entity.get(field_name(&c.source).as_str()) {
+                    // A mistyped optional value goes to extra_fields; a required one cannot.
+                    Some(v) if !v.is_null() && !c.nullable && !compatible(c.ty, v) => {
+                        return Err(Error::Payload {
+                            path: self.schema.path.clone(),
+                            message: format!(
+                                "{} row of {}: {} has an unexpected type: {}",
+                                self.schema.table,
+                                ctx.describe(),
+                                c.name,
+                                short(v)
+                            ),
+                        });
+                    }
+                    Some(v) => !v.is_null(),
+                    None => false,
+                },
+                Plan::Parent(parent, f) => match ctx.parent(parent).and_then(|m| m.get(f)) {
+                    Some(v) if !v.is_null() && !compatible(c.ty, v) => {
+                        return Err(Error::Payload {
+                            path: self.schema.path.clone(),
+                            message: format!("{f} has an unexpected type: {v}"),
+                        });
+                    }
+                    Some(v) => !v.is_null(),
+                    None => false,
+                },
+                Plan::ParentIndex(parent) => ctx.parent_index(parent).is_some(),
+                Plan::Path(steps) => nested(entity, steps).is_some_and(|v| !v.is_null()),
+                _ => true,
+            };
+            if !present && !c.nullable {
+                return Err(Error::Payload {
+                    path: self.schema.path.clone(),
+                    message: format!(
+                        "{} row of {} has no {} (required)",
+                        self.schema.table,
+                        ctx.describe(),
+                        c.name
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Appends one row made from `entity`, counting unknown fields into `unknown`.
@@ -554,7 +628,8 @@ impl TreeDecoder {
         })
     }
 
-    /// Appends one root record and everything under it, in the partition of `date`.
+    /// Appends one root record and everything under it, in the partition of `date`; a record
+    /// that cannot be decoded whole is refused with nothing of it appended.
     pub fn push(&mut self, record: &Value, date: NaiveDate) -> Result<()> {
         let obj = record.as_object().ok_or_else(|| Error::Payload {
             path: self.nodes[0].table.schema.path.clone(),
@@ -571,11 +646,17 @@ impl TreeDecoder {
             .or_else(|| obj.get("id"))
             .and_then(Value::as_str)
             .unwrap_or("without an id");
-        let walk = Walk {
-            entities: &self.entities,
-            record_id: id,
-        };
-        walk.visit(&mut self.nodes, 0, obj, 0, &mut ctx, &mut self.unknown)
+        // Check the whole record first, so a bad one is refused before any of its rows is
+        // appended: the builders never hold part of a record.
+        for dry in [true, false] {
+            let walk = Walk {
+                entities: &self.entities,
+                record_id: id,
+                dry,
+            };
+            walk.visit(&mut self.nodes, 0, obj, 0, &mut ctx, &mut self.unknown)?;
+        }
+        Ok(())
     }
 
     /// Rows buffered so far, over all tables.
@@ -643,6 +724,8 @@ struct Walk<'a> {
     entities: &'a [String],
     /// The root record's id, for error messages.
     record_id: &'a str,
+    /// Check every row the record would make, appending none.
+    dry: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -656,7 +739,11 @@ impl<'a> Walk<'a> {
         ctx: &mut Context<'a>,
         unknown: &mut BTreeMap<(String, String), u64>,
     ) -> Result<()> {
-        nodes[idx].table.append(object, ctx, index, unknown)?;
+        if self.dry {
+            nodes[idx].table.check(object, ctx)?;
+        } else {
+            nodes[idx].table.append(object, ctx, index, unknown)?;
+        }
         if nodes[idx].children.is_empty() {
             return Ok(());
         }

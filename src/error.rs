@@ -65,6 +65,10 @@ pub enum Error {
     #[error("locked: {0}")]
     Locked(String),
 
+    /// The run was stopped by a signal (SIGTERM, SIGINT); its checkpoints are kept.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+
     #[error("I/O error at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -77,7 +81,9 @@ impl Error {
     ///
     /// 2 bad input (flags, config, dates) · 3 authentication · 4 permission ·
     /// 5 API failure or unexpected payload · 6 storage · 8 another run holds the lock ·
-    /// 1 anything else (7 is preflight's refusal of an over-privileged client).
+    /// 11 interrupted by a signal · 1 anything else (7 is preflight's refusal of an
+    /// over-privileged client, 9 reconcile's mismatches, 10 a committed run that quarantined
+    /// records).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Schema { .. } => 2,
@@ -86,6 +92,7 @@ impl Error {
             Error::Api { .. } | Error::Payload { .. } => 5,
             Error::Storage { .. } => 6,
             Error::Locked(_) => 8,
+            Error::Interrupted(_) => 11,
             Error::Encode { .. } | Error::Io { .. } => 1,
         }
     }

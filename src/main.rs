@@ -45,7 +45,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Input(format!("cannot start the async runtime: {e}")))
 }
 
-/// One JSON line on stdout: what an Airflow task pushes to XCom.
+/// One JSON line on stdout: what an Airflow task pushes to XCom. The exit code is 10
+/// ("partial") when records were quarantined: the run committed the rest.
 fn print_summary(summary: &RunSummary) -> i32 {
     let m = &summary.manifest;
     let rows: serde_json::Map<String, serde_json::Value> = m
@@ -63,10 +64,20 @@ fn print_summary(summary: &RunSummary) -> i32 {
             "conversations": m.stats.conversations,
             "files": m.files.len(),
             "rows": rows,
+            "quarantined": m.stats.quarantined,
             "seconds": m.stats.seconds,
         })
     );
-    0
+    if m.stats.quarantined > 0 {
+        tracing::warn!(
+            quarantined = m.stats.quarantined,
+            files = ?m.quarantine_files,
+            "the run committed, but records that cannot be decoded were left out (exit code 10)"
+        );
+        10
+    } else {
+        0
+    }
 }
 
 /// Prints the preflight report; its verdict is the exit code.

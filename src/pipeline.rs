@@ -39,6 +39,9 @@ use crate::snowflake::manifest::{
 };
 use crate::state::{ChunkOutcome, RunState, run_key};
 
+/// Where records that cannot be decoded are kept: `_quarantine/<run_id>/<dataset>/...`.
+pub const QUARANTINE_DIR: &str = "_quarantine";
+
 /// Pages buffered between fetch and decode, per chunk.
 const PAGE_BUFFER: usize = 4;
 
@@ -68,6 +71,9 @@ pub struct ExtractConfig {
     pub keep_raw: bool,
     /// Ignore the checkpoints of an interrupted run and redo everything.
     pub force: bool,
+    /// Records that cannot be decoded the run tolerates (quarantined, exit code 10); more
+    /// fail it.
+    pub max_quarantined: u64,
 }
 
 /// Everything `rebuild` needs: the tables are re-derived from raw pages, with no API call.
@@ -81,6 +87,8 @@ pub struct RebuildConfig {
     pub snowflake: SnowflakeTarget,
     pub concurrency: usize,
     pub writer: WriterSettings,
+    /// As [`ExtractConfig::max_quarantined`].
+    pub max_quarantined: u64,
 }
 
 /// What a finished run reports.
@@ -119,9 +127,36 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     )
     .await?;
     let span = tracing::info_span!("run", run_id = %state.run_id);
-    let result = extract_locked(&cfg, &datasets, &state, clock)
-        .instrument(span)
-        .await;
+    // An earlier attempt of this run that died after writing its manifest (the commit) but
+    // before clearing its state: the run is done. Finish it; never rewrite the manifest.
+    let manifest_path = Manifest::path(&state.run_id);
+    if cfg.output.exists(&manifest_path).await? {
+        let manifest: Manifest = serde_json::from_slice(&cfg.output.get(&manifest_path).await?)
+            .map_err(|e| Error::Storage {
+                location: format!("{}/{manifest_path}", cfg.output.url),
+                message: format!("not a manifest: {e}"),
+            })?;
+        tracing::warn!(run_id = %state.run_id, "this run was already committed by an earlier attempt; clearing its state");
+        state.finish().await?;
+        return Ok(RunSummary {
+            manifest_url: format!("{}/{manifest_path}", cfg.output.url),
+            script_url: format!(
+                "{}/{}",
+                cfg.output.url,
+                Manifest::script_path(&manifest.run_id)
+            ),
+            manifest,
+        });
+    }
+    // A signal stops the run between awaits: finished chunks stay checkpointed, the lock is
+    // released, nothing is committed, and the same command resumes.
+    let result = tokio::select! {
+        r = extract_locked(&cfg, &datasets, &state, clock).instrument(span) => r,
+        signal = shutdown_signal() => Err(Error::Interrupted(format!(
+            "{signal}: stopped; finished chunks are checkpointed under {}/_state/, and the same command resumes",
+            cfg.output.url
+        ))),
+    };
     match result {
         Ok(summary) => {
             state.finish().await?;
@@ -135,6 +170,30 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
 }
 
 use tracing::Instrument;
+
+/// Resolves when the process is asked to stop (SIGTERM from a scheduler, SIGINT from a
+/// terminal), naming the signal.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
+    }
+}
 
 /// Reads what the client's roles reach for the division-scoped datasets (reported, never
 /// guessed), and resolves the divisions the user restricted the run to.
@@ -321,6 +380,7 @@ async fn extract_locked(
         });
     }
 
+    check_quarantine(&cfg.output, &state.run_id, &outcomes, cfg.max_quarantined)?;
     let mut partitions = Vec::new();
     let mut snapshots = Vec::new();
     for (ds, c) in &chunks {
@@ -362,6 +422,37 @@ async fn extract_locked(
         clock,
     })
     .await
+}
+
+/// Fails the run when more records could not be decoded than it tolerates; they stay under
+/// `_quarantine/` for inspection, named by no manifest.
+fn check_quarantine(
+    output: &Output,
+    run_id: &str,
+    outcomes: &[(String, ChunkOutcome)],
+    max: u64,
+) -> Result<()> {
+    let total: u64 = outcomes
+        .iter()
+        .flat_map(|(_, o)| o.quarantined.values())
+        .sum();
+    if total <= max {
+        return Ok(());
+    }
+    let sample = outcomes
+        .iter()
+        .find_map(|(_, o)| o.quarantine_sample.clone())
+        .unwrap_or_default();
+    let reason = serde_json::from_str::<Value>(&sample)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    Err(Error::Payload {
+        path: format!("{}/{QUARANTINE_DIR}/{run_id}/", output.url),
+        message: format!(
+            "{total} record(s) could not be decoded, more than --max-quarantined {max}; they are kept there. The first: {reason}"
+        ),
+    })
 }
 
 /// The same error with more said first.
@@ -415,7 +506,10 @@ async fn rebuild_inner(
     clock: Instant,
 ) -> Result<RunSummary> {
     let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
-    // Every day must have raw pages, or the rebuild would replace a partition with nothing.
+    // Only committed runs are trusted: pages of a run that was killed or failed (no manifest)
+    // or that covered part of a day would replace good rows with fewer.
+    let committed = Manifest::read_all(&cfg.output).await?;
+    // Every day must have such pages, or the rebuild would replace a partition with nothing.
     let mut sources = Vec::new();
     let mut chunks = Vec::new();
     for ds in &datasets {
@@ -428,11 +522,35 @@ async fn rebuild_inner(
         let column = root_table(*ds)?.partition_column.clone();
         for c in day_chunks(cfg.range, ds.spec().name, |_, _| "raw") {
             let day = c.partition.to_string();
-            match raw::latest_pages(&cfg.output, ds.spec().name, &column, &day).await? {
-                Some((run, pages)) => sources.push((*ds, c.clone(), run, pages)),
+            let mut runs = raw::pages_by_run(&cfg.output, ds.spec().name, &column, &day).await?;
+            let whole_day_runs = |m: &&Manifest| {
+                m.partitions.iter().any(|p| {
+                    p.dataset == ds.spec().name && p.value == day && p.full_day && p.method != "raw"
+                })
+            };
+            let chosen = committed.iter().rev().filter(whole_day_runs).find_map(|m| {
+                runs.remove(&m.run_id)
+                    .map(|pages| (m.run_id.clone(), pages))
+            });
+            match chosen {
+                Some((run, pages)) => {
+                    let ignored: Vec<&String> = runs.keys().filter(|r| **r > run).collect();
+                    if !ignored.is_empty() {
+                        tracing::warn!(%day, used = %run, ignored = ?ignored, "newer raw pages of runs that did not commit, or covered part of the day, are not used");
+                    }
+                    sources.push((*ds, c.clone(), run, pages));
+                }
                 None => {
+                    let other = if runs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (pages of {} exist, but those runs did not commit or covered part of the day)",
+                            runs.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    };
                     return Err(Error::Input(format!(
-                        "no raw pages for {day} under {}/{}; extract that day with --keep-raw first",
+                        "no raw pages for {day} of a committed run that covered the whole day, under {}/{}{other}; extract that day with --keep-raw first",
                         cfg.output.url,
                         raw::day_dir(ds.spec().name, &column, &day)
                     )));
@@ -476,6 +594,7 @@ async fn rebuild_inner(
         .collect()
         .await;
     let outcomes = results.into_iter().collect::<Result<Vec<_>>>()?;
+    check_quarantine(&cfg.output, &run_id, &outcomes, cfg.max_quarantined)?;
     let mut raw_runs: Vec<String> = sources.iter().map(|(_, _, r, _)| r.clone()).collect();
     raw_runs.sort();
     raw_runs.dedup();
@@ -572,6 +691,7 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         })
         .collect();
     let mut files = Vec::new();
+    let mut quarantine_files = Vec::new();
     let mut stats = RunStats {
         api: c.api,
         ..Default::default()
@@ -584,6 +704,13 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         stats.pages += o.pages;
         stats.duplicates_dropped += o.duplicates;
         stats.outside_range_dropped += o.outside;
+        for (table, n) in &o.quarantined {
+            stats.quarantined += n;
+            if let Some(t) = tables.get_mut(table) {
+                t.quarantined += n;
+            }
+        }
+        quarantine_files.extend(o.quarantine_files.iter().cloned());
         for (key, n) in o.unknown {
             let (table, field) = key.split_once('.').unwrap_or((key.as_str(), ""));
             if let Some(t) = tables.get_mut(table) {
@@ -623,20 +750,36 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         load_script: Manifest::script_path(c.run_id),
         source: c.source,
         divisions: c.divisions,
+        quarantine_files,
         stats,
     };
-    let script = load::script(&manifest, &run_tables)?;
-    c.output
-        .put(&Manifest::script_path(c.run_id), Bytes::from(script))
-        .await?;
+    let script = Bytes::from(load::script(&manifest, &run_tables)?);
+    let script_path = Manifest::script_path(c.run_id);
+    // Written once: an attempt that died between the script and the manifest left the same
+    // script (it follows from the same checkpoints), anything else is not ours to replace.
+    if !c.output.put_new(&script_path, script.clone()).await?
+        && c.output.get(&script_path).await? != script
+    {
+        return Err(Error::Storage {
+            location: format!("{}/{script_path}", c.output.url),
+            message: "a different load script of this run is already there; not overwritten".into(),
+        });
+    }
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode {
         table: "manifest".into(),
         message: e.to_string(),
     })?;
-    c.output
-        .put(&Manifest::path(c.run_id), Bytes::from(json))
-        .await?;
+    if !c
+        .output
+        .put_new(&Manifest::path(c.run_id), Bytes::from(json))
+        .await?
+    {
+        return Err(Error::Storage {
+            location: format!("{}/{}", c.output.url, Manifest::path(c.run_id)),
+            message: "this run is already committed; its manifest is not overwritten".into(),
+        });
+    }
     tracing::info!(
         conversations = manifest.stats.conversations,
         files = manifest.files.len(),
@@ -674,6 +817,8 @@ struct Decoded {
     duplicates: u64,
     outside: u64,
     raw: Option<Bytes>,
+    /// Records that could not be decoded: JSON lines of reason and record.
+    quarantined: Vec<String>,
 }
 
 impl ChunkSink {
@@ -751,6 +896,8 @@ impl ChunkSink {
         ));
         let mut outcome = ChunkOutcome::default();
         let mut raw_seq = u64::from(self.first_seq);
+        let mut quarantine_seq = u64::from(self.first_seq);
+        let root = tables.first().map_or_else(String::new, |t| t.table.clone());
         while let Some(page) = rx.recv().await {
             let (decoder, seen) = state.take().expect("decoder");
             let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
@@ -772,6 +919,30 @@ impl ChunkSink {
                     raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
                 self.output.put(&path, z).await?;
                 raw_seq += 1;
+            }
+            if !d.quarantined.is_empty() {
+                let path = format!(
+                    "{QUARANTINE_DIR}/{}/{}/{column}={partition}/{:06}.jsonl",
+                    self.run_id,
+                    ds.spec().name,
+                    quarantine_seq
+                );
+                quarantine_seq += 1;
+                tracing::warn!(
+                    dataset = ds.spec().name,
+                    %partition,
+                    records = d.quarantined.len(),
+                    path = %path,
+                    "records that cannot be decoded were quarantined"
+                );
+                *outcome.quarantined.entry(root.clone()).or_default() += d.quarantined.len() as u64;
+                if outcome.quarantine_sample.is_none() {
+                    outcome.quarantine_sample = d.quarantined.first().cloned();
+                }
+                let mut body = d.quarantined.join("\n");
+                body.push('\n');
+                self.output.put(&path, Bytes::from(body)).await?;
+                outcome.quarantine_files.push(path);
             }
             for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
                 writer.write(batch).await?;
@@ -822,8 +993,18 @@ fn decode_page(
         .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
         .collect::<Result<_>>()?;
     let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
-    for item in parsed {
-        match ds.admit(item, chunk, &mut seen)? {
+    let mut quarantined = Vec::new();
+    for (raw_item, item) in page.items.iter().zip(parsed) {
+        // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
+        // rest of the page goes on; the run decides whether that many is acceptable.
+        let admitted = match ds.admit(item, chunk, &mut seen) {
+            Ok(a) => a,
+            Err(e) => {
+                quarantined.push(quarantine_line(&e, raw_item.get()));
+                continue;
+            }
+        };
+        match admitted {
             Admission::Rows(rows) => {
                 kept += 1;
                 for (row, date) in rows {
@@ -837,7 +1018,9 @@ fn decode_page(
                             ),
                         });
                     }
-                    decoder.push(&row, date)?;
+                    if let Err(e) = decoder.push(&row, date) {
+                        quarantined.push(quarantine_line(&e, &row.to_string()));
+                    }
                 }
             }
             Admission::Duplicate => duplicates += 1,
@@ -860,7 +1043,17 @@ fn decode_page(
         duplicates,
         outside,
         raw,
+        quarantined,
     })
+}
+
+/// One line of a quarantine file: the reason and the record as served.
+fn quarantine_line(e: &Error, record: &str) -> String {
+    let record: Box<serde_json::value::RawValue> =
+        serde_json::value::RawValue::from_string(record.to_string()).unwrap_or_else(|_| {
+            serde_json::value::to_raw_value(record).expect("a string serialises")
+        });
+    serde_json::json!({"error": e.to_string(), "record": record}).to_string()
 }
 
 #[cfg(test)]

@@ -20,9 +20,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use chrono::{DateTime, Days, NaiveDate};
-use futures::TryStreamExt;
-use object_store::ObjectStore;
-use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
@@ -30,7 +27,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::plan::Range;
 use crate::sink::Output;
-use crate::snowflake::manifest::{MANIFEST_DIR, Manifest};
+use crate::snowflake::manifest::Manifest;
 
 /// The counts compared, as (label, metric, how a metric row counts).
 pub const MEASURES: &[(&str, &str, Counting)] = &[
@@ -174,26 +171,7 @@ struct Current {
 
 impl Current {
     async fn read(output: &Output) -> Result<Current> {
-        let prefix = Path::from(MANIFEST_DIR);
-        let listed: Vec<_> = output
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|e| Error::storage(format!("{}/{MANIFEST_DIR}", output.url), e))?;
-        let mut manifests: Vec<Manifest> = Vec::new();
-        for meta in listed
-            .iter()
-            .filter(|m| m.location.as_ref().ends_with(".json"))
-        {
-            let bytes = output.get(meta.location.as_ref()).await?;
-            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Storage {
-                location: format!("{}/{}", output.url, meta.location),
-                message: format!("not a manifest: {e}"),
-            })?;
-            manifests.push(m);
-        }
-        manifests.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        let manifests = Manifest::read_all(output).await?;
         let mut days = HashMap::new();
         for m in &manifests {
             for p in &m.partitions {

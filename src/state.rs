@@ -41,6 +41,14 @@ pub struct ChunkOutcome {
     /// Unknown (or mistyped) fields: "table.field" → rows.
     #[serde(default)]
     pub unknown: BTreeMap<String, u64>,
+    /// Records that could not be decoded, per root table, and where they were kept.
+    #[serde(default)]
+    pub quarantined: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub quarantine_files: Vec<String>,
+    /// The first quarantined record's line (its reason), for the run's message.
+    #[serde(default)]
+    pub quarantine_sample: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

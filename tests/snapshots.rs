@@ -104,6 +104,7 @@ fn two_day_manifest() -> Manifest {
             raw_runs: Vec::new(),
         },
         divisions: DivisionReport::default(),
+        quarantine_files: Vec::new(),
         stats: RunStats::default(),
     }
 }

@@ -42,6 +42,10 @@ pub enum FaultKind {
     DroppedConnection,
     /// A good answer, after [`SimConfig::slow_response`].
     Slow,
+    /// A 200 whose JSON body stops half-way (a proxy cut it short).
+    TruncatedBody,
+    /// A 200 whose body is not JSON at all (an HTML error page from a gateway).
+    MalformedBody,
 }
 
 /// How the simulated org behaves. Every field has a realistic default; tests shorten the
@@ -92,6 +96,8 @@ pub struct SimConfig {
     /// The first this-many jobs submitted expire instead of being fulfilled (their results are
     /// gone), as jobs left too long do.
     pub expire_first_jobs: u64,
+    /// The next this-many jobs (after the expiring ones) end FAILED with an error message.
+    pub fail_first_jobs: u64,
     /// The simulated present; `None` follows the real clock. Conversations starting after it
     /// do not exist yet, and those still running have no `conversationEnd`.
     pub now: Option<DateTime<Utc>>,
@@ -132,6 +138,7 @@ impl Default for SimConfig {
             record_hook: None,
             query_result_cap: 100_000,
             expire_first_jobs: 0,
+            fail_first_jobs: 0,
             now: None,
             listing_result_cap: 10_000,
             aggregate_max_buckets: 2_000,

@@ -53,6 +53,8 @@ struct Job {
     completed: Option<DateTime<Utc>>,
     /// Reports EXPIRED once done, and serves no results (see `SimConfig::expire_first_jobs`).
     expires: bool,
+    /// Reports FAILED once done, with an error message (see `SimConfig::fail_first_jobs`).
+    fails: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,7 @@ enum JobState {
     Pending,
     Fulfilled,
     Expired,
+    Failed,
 }
 
 impl JobState {
@@ -70,6 +73,7 @@ impl JobState {
             JobState::Pending => "PENDING",
             JobState::Fulfilled => "FULFILLED",
             JobState::Expired => "EXPIRED",
+            JobState::Failed => "FAILED",
         }
     }
 }
@@ -78,6 +82,7 @@ impl Job {
     fn state(&self) -> JobState {
         match (self.completed, self.polls) {
             (Some(_), _) if self.expires => JobState::Expired,
+            (Some(_), _) if self.fails => JobState::Failed,
             (Some(_), _) => JobState::Fulfilled,
             (None, 0 | 1) => JobState::Queued,
             (None, _) => JobState::Pending,
@@ -153,6 +158,8 @@ pub(crate) async fn submit(
             polls: 0,
             completed: None,
             expires: n < state.config.expire_first_jobs,
+            fails: n >= state.config.expire_first_jobs
+                && n < state.config.expire_first_jobs + state.config.fail_first_jobs,
         },
     );
     state.stats.record_job_submitted();
@@ -180,6 +187,10 @@ pub(crate) async fn status(
     });
     if let Some(completed) = job.completed {
         body["completionDate"] = json!(format_instant(completed));
+    }
+    if job.state() == JobState::Failed {
+        body["errorMessage"] =
+            json!("The job failed: an internal error occurred while processing it.");
     }
     Ok(Json(body).into_response())
 }
@@ -225,6 +236,11 @@ pub(crate) async fn results(
         let jobs = state.jobs.lock();
         let job = jobs.get(&job_id).ok_or_else(|| job_not_found(&job_id))?;
         let job_state = job.state();
+        if job_state == JobState::Failed {
+            return Err(ApiError::bad_request(format!(
+                "Job {job_id} is FAILED; it has no results."
+            )));
+        }
         if job_state == JobState::Expired {
             return Err(ApiError::not_found(format!(
                 "Job {job_id} has expired; its results are gone."

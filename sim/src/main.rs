@@ -45,9 +45,11 @@ fn fault_kind(s: &str) -> Result<FaultKind, String> {
         "500" => FaultKind::InternalError500,
         "drop" => FaultKind::DroppedConnection,
         "slow" => FaultKind::Slow,
+        "truncated" => FaultKind::TruncatedBody,
+        "malformed" => FaultKind::MalformedBody,
         other => {
             return Err(format!(
-                "unknown fault kind {other:?} (503, 429, 504, 500, drop, slow)"
+                "unknown fault kind {other:?} (503, 429, 504, 500, drop, slow, truncated, malformed)"
             ));
         }
     })

@@ -235,6 +235,16 @@ async fn gateway(State(state): State<Arc<AppState>>, request: Request, next: Nex
                             next.run(request).await
                         }
                         Some(FaultKind::DroppedConnection) => dropped_connection(),
+                        Some(FaultKind::TruncatedBody) => (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            "{\"conversations\":[{\"conversationId\":\"4f1c",
+                        )
+                            .into_response(),
+                        Some(FaultKind::MalformedBody) => (
+                            [(axum::http::header::CONTENT_TYPE, "text/html")],
+                            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                        )
+                            .into_response(),
                         Some(FaultKind::Unavailable503) => ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "service.unavailable",

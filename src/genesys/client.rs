@@ -200,9 +200,19 @@ impl ApiClient {
                 Err(e) => Err(without_url(&e)),
             };
             let (reason, wait, correlation) = match outcome {
-                Ok((status, _, body)) if status.is_success() => {
-                    return Ok(Response { status, body });
-                }
+                // A body cut short (or garbled) on the way arrives with a 200: it is a transport
+                // failure like a dropped connection, and retried as one, never decoded.
+                Ok((status, _, body)) if status.is_success() => match complete_json(&body) {
+                    Ok(()) => return Ok(Response { status, body }),
+                    Err(e) => {
+                        ApiStats::bump(&self.stats.server_errors);
+                        (
+                            format!("the response body is not complete JSON ({e})"),
+                            backoff_delay(&self.retry, attempt),
+                            "-".to_string(),
+                        )
+                    }
+                },
                 Ok((status, headers, body)) => {
                     let correlation = header(&headers, "inin-correlation-id");
                     let message = error_message(&body, status);
@@ -296,6 +306,14 @@ impl ApiClient {
     }
 }
 
+/// Whether a body is one whole JSON document (an empty body, as some endpoints answer, too).
+fn complete_json(body: &[u8]) -> std::result::Result<(), serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| ())
+}
+
 fn header(headers: &HeaderMap, name: &str) -> String {
     headers
         .get(name)
@@ -334,6 +352,14 @@ fn error_message(body: &[u8], status: StatusCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncated_bodies_are_not_complete_json() {
+        assert!(complete_json(br#"{"conversations":[{"a":1}]}"#).is_ok());
+        assert!(complete_json(b"").is_ok());
+        assert!(complete_json(br#"{"conversations":[{"a":1}"#).is_err());
+        assert!(complete_json(b"<html>gateway</html>").is_err());
+    }
 
     #[test]
     fn platform_error_bodies_are_summarised() {

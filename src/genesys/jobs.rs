@@ -80,7 +80,11 @@ pub async fn run(
             match status.state.as_str() {
                 "FULFILLED" => break,
                 "QUEUED" | "PENDING" | "RUNNING" => {}
-                "EXPIRED" if again => continue 'submit,
+                // A failed or expired job is submitted again, a bounded number of times.
+                "EXPIRED" | "FAILED" if again => {
+                    tracing::warn!(%what, state = %status.state, error = status.error_message.as_deref().unwrap_or(""), "the job ended without results; submitting it again");
+                    continue 'submit;
+                }
                 other => {
                     return Err(Error::Api {
                         method: "GET".into(),

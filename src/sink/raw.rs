@@ -7,6 +7,8 @@
 //! the rate limit. Pages are stored whole: conversations outside the day, and repeats, are
 //! filtered at decode time exactly as during extraction.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::ObjectStore;
@@ -47,14 +49,15 @@ pub fn decompress(location: &str, data: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
-/// The pages of the latest run that kept raw pages for `day`, in the order they were served.
-/// Run ids start with their UTC start time, so the largest is the latest.
-pub async fn latest_pages(
+/// Every run's pages for `day`, by run id, each run's pages in the order they were served.
+/// Which of them may be trusted is the caller's to decide: only committed runs (their
+/// manifest exists) whose range covered the whole day.
+pub async fn pages_by_run(
     output: &Output,
     dataset: &str,
     column: &str,
     day: &str,
-) -> Result<Option<(String, Vec<String>)>> {
+) -> Result<BTreeMap<String, Vec<String>>> {
     let dir = day_dir(dataset, column, day);
     let listed: Vec<_> = output
         .store
@@ -62,21 +65,25 @@ pub async fn latest_pages(
         .try_collect()
         .await
         .map_err(|e| Error::storage(format!("{}/{dir}", output.url), e))?;
-    let mut pages: Vec<(String, String)> = listed
-        .iter()
-        .filter_map(|m| {
-            let name = m.location.filename()?;
-            let stem = name.strip_suffix(".json.zst")?;
-            let (run_id, _seq) = stem.rsplit_once('-')?;
-            Some((run_id.to_string(), m.location.to_string()))
-        })
-        .collect();
-    let Some(latest) = pages.iter().map(|(r, _)| r.clone()).max() else {
-        return Ok(None);
-    };
-    pages.retain(|(r, _)| *r == latest);
-    pages.sort();
-    Ok(Some((latest, pages.into_iter().map(|(_, p)| p).collect())))
+    let mut runs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in &listed {
+        let Some(name) = m.location.filename() else {
+            continue;
+        };
+        let Some((run_id, _seq)) = name
+            .strip_suffix(".json.zst")
+            .and_then(|s| s.rsplit_once('-'))
+        else {
+            continue;
+        };
+        runs.entry(run_id.to_string())
+            .or_default()
+            .push(m.location.to_string());
+    }
+    for pages in runs.values_mut() {
+        pages.sort();
+    }
+    Ok(runs)
 }
 
 #[cfg(test)]
@@ -97,7 +104,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_latest_run_wins() {
+    async fn pages_are_grouped_by_run_in_serving_order() {
         let dir = tempfile::tempdir().unwrap();
         let out = Output::open(dir.path().to_str().unwrap()).unwrap();
         for (run, seq) in [
@@ -112,18 +119,18 @@ mod tests {
             .await
             .unwrap();
         }
-        let (run, pages) = latest_pages(&out, "conversations", "conversation_date", "2026-10-01")
+        let runs = pages_by_run(&out, "conversations", "conversation_date", "2026-10-01")
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(run, "20261002T000000Z-bbbbbbbb");
+        assert_eq!(runs.len(), 2);
+        let pages = &runs["20261002T000000Z-bbbbbbbb"];
         assert_eq!(pages.len(), 2);
         assert!(pages[0].ends_with("-000000.json.zst"));
         assert!(
-            latest_pages(&out, "conversations", "conversation_date", "2026-10-02")
+            pages_by_run(&out, "conversations", "conversation_date", "2026-10-02")
                 .await
                 .unwrap()
-                .is_none()
+                .is_empty()
         );
     }
 }

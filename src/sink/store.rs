@@ -116,6 +116,42 @@ impl Output {
         Ok(())
     }
 
+    /// Writes a small object only if nothing is at `path` yet (a conditional put): the commit's
+    /// files are written once, never over an earlier commit. `Ok(false)` when something is
+    /// already there. A store that cannot put conditionally falls back to a check, then a put.
+    pub async fn put_new(&self, path: &str, bytes: Bytes) -> Result<bool> {
+        let location = Path::from(path);
+        let create = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&location, PutPayload::from(bytes.clone()), create)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(object_store::Error::NotImplemented { .. }) => {
+                if self.exists(path).await? {
+                    return Ok(false);
+                }
+                self.put(path, bytes).await?;
+                Ok(true)
+            }
+            Err(e) => Err(Error::storage(format!("{}/{path}", self.url), e)),
+        }
+    }
+
+    /// Whether an object is at `path`.
+    pub async fn exists(&self, path: &str) -> Result<bool> {
+        match self.store.head(&Path::from(path)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Error::storage(format!("{}/{path}", self.url), e)),
+        }
+    }
+
     /// Reads an object whole.
     pub async fn get(&self, path: &str) -> Result<Bytes> {
         let r = self

@@ -424,6 +424,7 @@ mod tests {
                 raw_runs: Vec::new(),
             },
             divisions: DivisionReport::default(),
+            quarantine_files: Vec::new(),
             stats: Default::default(),
         }
     }

@@ -45,6 +45,10 @@ pub struct Manifest {
     /// Divisions asked for (`--division`) and what the client's roles reach.
     #[serde(default)]
     pub divisions: DivisionReport,
+    /// Files under `_quarantine/<run_id>/` holding the records that could not be decoded
+    /// (JSON lines of reason and record as served); not loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantine_files: Vec<String>,
     pub stats: RunStats,
 }
 
@@ -114,6 +118,9 @@ pub struct TableTotals {
     pub files: u64,
     pub bytes: u64,
     pub schema_version: u32,
+    /// Records that could not be decoded (kept under `_quarantine/`, not loaded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quarantined: u64,
     /// Fields the schema does not know, with how many rows carried each (kept in `extra_fields`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_fields: BTreeMap<String, u64>,
@@ -143,7 +150,14 @@ pub struct RunStats {
     /// Conversations the API returned that started outside the chunk (they belong to another run
     /// or chunk: jobs return every conversation overlapping the interval).
     pub outside_range_dropped: u64,
+    /// Records that could not be decoded, kept under `_quarantine/` and not loaded.
+    #[serde(default)]
+    pub quarantined: u64,
     pub seconds: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn conversations() -> String {
@@ -151,6 +165,34 @@ fn conversations() -> String {
 }
 
 impl Manifest {
+    /// Every committed run's manifest under `output`, oldest first (run ids sort by start).
+    pub async fn read_all(output: &crate::sink::Output) -> crate::Result<Vec<Manifest>> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStore;
+        let prefix = object_store::path::Path::from(MANIFEST_DIR);
+        let listed: Vec<_> = output
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| crate::Error::storage(format!("{}/{MANIFEST_DIR}", output.url), e))?;
+        let mut out: Vec<Manifest> = Vec::new();
+        for meta in listed
+            .iter()
+            .filter(|m| m.location.as_ref().ends_with(".json"))
+        {
+            let bytes = output.get(meta.location.as_ref()).await?;
+            let m: Manifest =
+                serde_json::from_slice(&bytes).map_err(|e| crate::Error::Storage {
+                    location: format!("{}/{}", output.url, meta.location),
+                    message: format!("not a manifest: {e}"),
+                })?;
+            out.push(m);
+        }
+        out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        Ok(out)
+    }
+
     pub fn path(run_id: &str) -> String {
         format!("{MANIFEST_DIR}/{run_id}.json")
     }

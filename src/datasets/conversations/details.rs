@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::genesys::ApiClient;
 use crate::genesys::jobs::{self, JobSettings};
-use crate::genesys::paging::{PageSender, items, parse, send};
+use crate::genesys::paging::{PageSender, is_result_cap, items, parse, send};
 
 pub(super) const QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
 pub(super) const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
@@ -112,8 +112,10 @@ impl<'a> ConversationApi<'a> {
             })
     }
 
-    /// Pages the synchronous query over `[start, end)`, splitting the interval while a query
-    /// would pass the API's result cap. Returns the number of pages sent.
+    /// Pages the synchronous query over `[start, end)` to the end of each interval, splitting
+    /// an interval the platform will not page whole (its 400 at any page, or page 1's
+    /// `totalHits` past the expected cap). Conversations of pages read before a split come
+    /// again in the halves; the dataset keeps each once. Returns the number of pages sent.
     pub async fn fetch_query(
         &self,
         start: DateTime<Utc>,
@@ -122,8 +124,29 @@ impl<'a> ConversationApi<'a> {
     ) -> Result<u64> {
         let mut pending = vec![(start, end)];
         let mut pages = 0;
+        let size = self.settings.query_page_size.max(1);
+        let cap = self.settings.query_result_cap;
+        // An interval the platform will not page to its end is halved; below a minute there
+        // is nothing left to split, and the chunk fails rather than stopping short.
+        let split = |pending: &mut Vec<_>, s, e, why: String| -> Result<()> {
+            let half = (e - s) / 2;
+            if half < chrono::Duration::minutes(1) {
+                return Err(Error::Api {
+                    method: "POST".into(),
+                    path: QUERY_PATH.into(),
+                    status: None,
+                    message: format!(
+                        "the conversations of {} cannot be read whole: {why}, and the interval is too short to split",
+                        interval(s, e)
+                    ),
+                });
+            }
+            tracing::info!(interval = %interval(s, e), reason = %why, "splitting a query interval past the result cap");
+            pending.push((s + half, e));
+            pending.push((s, s + half));
+            Ok(())
+        };
         while let Some((s, e)) = pending.pop() {
-            let size = self.settings.query_page_size.max(1);
             let mut page_number = 1u64;
             loop {
                 let body = self.with_filters(json!({
@@ -132,31 +155,40 @@ impl<'a> ConversationApi<'a> {
                     "orderBy": "conversationStart",
                     "paging": {"pageSize": size, "pageNumber": page_number},
                 }));
-                let resp = self.api.post_json(QUERY_PATH, &body).await?;
-                let page: QueryTotals = parse(QUERY_PATH, &resp.body)?;
-                let cap = self.settings.query_result_cap;
-                if page_number == 1 && page.total_hits.unwrap_or(0) >= cap {
-                    let half = (e - s) / 2;
-                    if half < chrono::Duration::minutes(1) {
-                        return Err(Error::Api {
-                            method: "POST".into(),
-                            path: QUERY_PATH.into(),
-                            status: None,
-                            message: format!(
-                                "interval {} still has more than {cap} results",
-                                interval(s, e)
-                            ),
-                        });
+                // The platform's own answer is what counts: a 400 for paging past its cap, at
+                // any page, whatever `totalHits` said (it is approximate and moves).
+                let resp = match self.api.post_json(QUERY_PATH, &body).await {
+                    Ok(resp) => resp,
+                    Err(err) if is_result_cap(&err) => {
+                        split(
+                            &mut pending,
+                            s,
+                            e,
+                            format!("page {page_number} is past the platform's paging cap ({err})"),
+                        )?;
+                        break;
                     }
-                    tracing::info!(interval = %interval(s, e), total_hits = page.total_hits, "splitting a query interval past the result cap");
-                    pending.push((s + half, e));
-                    pending.push((s, s + half));
+                    Err(err) => return Err(err),
+                };
+                let page: QueryTotals = parse(QUERY_PATH, &resp.body)?;
+                // The expected cap, when page 1 already says the interval passes it, saves
+                // paging up to the refusal.
+                if page_number == 1 && page.total_hits.unwrap_or(0) >= cap {
+                    split(
+                        &mut pending,
+                        s,
+                        e,
+                        format!(
+                            "{} hits, past the expected cap of {cap}",
+                            page.total_hits.unwrap_or(0)
+                        ),
+                    )?;
                     break;
                 }
                 let conversations = items(QUERY_PATH, &resp.body, "conversations")?;
                 let n = conversations.len() as u64;
                 pages += send(tx, conversations, &resp.body).await?;
-                if n < size as u64 || (page_number + 1) * size as u64 > cap {
+                if n < size as u64 {
                     break;
                 }
                 page_number += 1;

@@ -1,0 +1,422 @@
+//! The fault suite (short, for CI; scripts/soak.sh runs longer trials): each fault the platform
+//! or the storage can throw at a run, and what the run must do about it. In every case nothing
+//! is lost and nothing duplicated: the rows committed equal what the org served, or the run
+//! fails clearly and commits nothing.
+
+mod util;
+
+use std::time::Duration;
+
+use genesys_loader::snowflake::Manifest;
+use genesys_sim::{FaultKind, RecordHook, Sim};
+use util::*;
+
+fn expected(
+    sim: &Sim,
+    from: (u32, u32),
+    to: (u32, u32),
+) -> std::collections::BTreeMap<String, u64> {
+    let org = org_of(sim);
+    expected_rows(&org, utc(2026, from.0, from.1, 0), utc(2026, to.0, to.1, 0))
+}
+
+/// The platform refuses to page the details query past its cap (here 50, below a day's
+/// volume), at whatever page: the day is split and read whole, never stopped short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_details_query_splits_a_day_at_the_platforms_paging_cap() {
+    let mut config = sim_config(utc(2026, 9, 1, 0)); // every day from the query
+    config.query_result_cap = 50;
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &[
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-03",
+            "--page-size",
+            "10",
+        ],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("splitting a query interval"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        rows(&read_manifest(dir.path())),
+        expected(&sim, (10, 1), (10, 3))
+    );
+}
+
+/// 200 answers whose body is cut short or is not JSON at all are transport failures: retried,
+/// never decoded, and the output is the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_and_malformed_bodies_are_retried_and_lose_nothing() {
+    let mut config = sim_config(utc(2026, 10, 2, 0));
+    config.fault_rate = 0.2;
+    config.fault_kinds = vec![FaultKind::TruncatedBody, FaultKind::MalformedBody];
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &[
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-04",
+            "--page-size",
+            "10",
+            "--job-page-size",
+            "20",
+        ],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    let m = read_manifest(dir.path());
+    assert!(sim.stats().faults_injected() > 0);
+    assert_eq!(m.stats.api.retries, sim.stats().faults_injected());
+    assert!(run.stderr.contains("not complete JSON"), "{}", run.stderr);
+    assert_eq!(rows(&m), expected(&sim, (10, 1), (10, 4)));
+}
+
+/// A details job that ends FAILED (or EXPIRED) is submitted again; the rows are the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_or_expired_job_is_submitted_again() {
+    let mut config = sim_config(utc(2026, 10, 3, 0));
+    config.expire_first_jobs = 1;
+    config.fail_first_jobs = 1;
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &[
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-03",
+            "--concurrency",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    assert!(run.stderr.contains("state=FAILED"), "{}", run.stderr);
+    assert_eq!(
+        sim.stats().jobs_submitted(),
+        4,
+        "two days, two resubmissions"
+    );
+    assert_eq!(
+        rows(&read_manifest(dir.path())),
+        expected(&sim, (10, 1), (10, 3))
+    );
+}
+
+/// Whether a conversation is one the hook below breaks.
+fn broken(id: &str) -> bool {
+    id.starts_with(['0', '1'])
+}
+
+/// A conversation missing a required key, or with a mistyped nested object, is quarantined
+/// with its reason; the rest is committed, the exit code says "partial" (10), and
+/// `--max-quarantined` turns it back into a failure that commits nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_record_is_quarantined_and_the_rest_loads() {
+    let mut config = sim_config(utc(2026, 10, 2, 0));
+    config.record_hook = Some(RecordHook::new(|c| {
+        let id = c["conversationId"].as_str().unwrap_or_default().to_string();
+        if broken(&id) {
+            if id.starts_with('0') {
+                c["participants"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("participantId");
+            } else {
+                c["participants"] = serde_json::json!("not a list");
+            }
+        }
+    }));
+    let sim = Sim::start(config).await.unwrap();
+    let org = org_of(&sim);
+    let all = org.conversations_started_in(utc(2026, 10, 1, 0), utc(2026, 10, 3, 0));
+    let good: Vec<serde_json::Value> = all
+        .iter()
+        .filter(|c| !broken(c["conversationId"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    let bad = (all.len() - good.len()) as u64;
+    assert!(bad > 0 && bad < 30, "{bad} broken of {}", all.len());
+    let args = ["--from", "2026-10-01", "--to", "2026-10-03"];
+
+    let strict = tempfile::tempdir().unwrap();
+    let mut strict_args = args.to_vec();
+    strict_args.extend(["--max-quarantined", "0"]);
+    let run = extract(&sim, strict.path().to_str().unwrap(), &strict_args, &[]).await;
+    assert_eq!(run.code(), Some(5), "{}", run.stderr);
+    assert!(run.stderr.contains("--max-quarantined 0"), "{}", run.stderr);
+    assert!(
+        !strict.path().join("_manifests").exists(),
+        "nothing committed"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut lenient = args.to_vec();
+    lenient.extend(["--max-quarantined", "100"]);
+    let run = extract(&sim, dir.path().to_str().unwrap(), &lenient, &[]).await;
+    assert_eq!(run.code(), Some(10), "partial: {}", run.stderr);
+    assert_eq!(run.summary()["quarantined"].as_u64(), Some(bad));
+    let m = read_manifest(dir.path());
+    assert_eq!(
+        rows(&m),
+        count_rows(&good),
+        "the good records are all there"
+    );
+    assert_eq!(m.stats.quarantined, bad);
+    assert_eq!(m.tables["conversations"].quarantined, bad);
+    let mut kept = 0;
+    for f in &m.quarantine_files {
+        assert!(
+            f.starts_with(&format!("_quarantine/{}/conversations/", m.run_id)),
+            "{f}"
+        );
+        for line in std::fs::read_to_string(dir.path().join(f)).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(broken(v["record"]["conversationId"].as_str().unwrap()));
+            assert!(!v["error"].as_str().unwrap().is_empty());
+            kept += 1;
+        }
+    }
+    assert_eq!(kept, bad, "every quarantined record is kept as served");
+}
+
+/// A huge string (1 MiB in a free-text field) is kept whole, not truncated or refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_string_is_kept_whole() {
+    let mut config = sim_config(utc(2026, 10, 2, 0));
+    config.record_hook = Some(RecordHook::new(|c| {
+        c["externalTag"] = serde_json::json!("x".repeat(1 << 20));
+    }));
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &["--date", "2026-10-01"],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    let m = read_manifest(dir.path());
+    use arrow_array::cast::AsArray;
+    let f = m.files.iter().find(|f| f.table == "conversations").unwrap();
+    for b in read_parquet(&dir.path().join(&f.path)) {
+        let tags = b.column_by_name("external_tag").unwrap().as_string::<i32>();
+        assert!((0..b.num_rows()).all(|i| tags.value(i).len() == 1 << 20));
+    }
+}
+
+/// `rebuild` trusts only committed runs that covered the whole day: newer raw pages of a run
+/// that never committed, and of a committed partial-day run, are passed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_uses_only_committed_whole_day_runs() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 3, 0))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let good = extract(&sim, out, &["--date", "2026-10-01", "--keep-raw"], &[]).await;
+    assert!(good.ok(), "{}", good.stderr);
+    let good_run = good.summary()["run_id"].as_str().unwrap().to_string();
+    let good_manifest = manifest_of(dir.path(), &good_run);
+
+    // A newer committed run over part of the day, with its own raw pages.
+    let partial = extract(
+        &sim,
+        out,
+        &[
+            "--from",
+            "2026-10-01T12:00:00Z",
+            "--to",
+            "2026-10-02",
+            "--keep-raw",
+        ],
+        &[],
+    )
+    .await;
+    assert!(partial.ok(), "{}", partial.stderr);
+    // Raw pages of a newer run that was killed before it committed: a copy that lost rows.
+    let day_dir = dir
+        .path()
+        .join("_raw/conversations/conversation_date=2026-10-01");
+    let killed = "20991231T000000Z-0000dead";
+    let first = std::fs::read_dir(&day_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(&good_run))
+        .unwrap();
+    std::fs::copy(&first, day_dir.join(format!("{killed}-000000.json.zst"))).unwrap();
+
+    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+        .args(["rebuild", "--date", "2026-10-01", "--out", out])
+        .output()
+        .unwrap();
+    assert!(
+        rebuilt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(rebuilt.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let m = manifest_of(dir.path(), summary["run_id"].as_str().unwrap());
+    assert_eq!(m.source.raw_runs, std::slice::from_ref(&good_run));
+    assert_eq!(rows(&m), rows(&good_manifest));
+    assert!(
+        String::from_utf8_lossy(&rebuilt.stderr).contains(killed),
+        "the passed-over pages are named"
+    );
+
+    // With no committed whole-day pages at all, rebuild refuses and says why.
+    std::fs::remove_file(dir.path().join(Manifest::path(&good_run))).unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+        .args(["rebuild", "--date", "2026-10-01", "--out", out])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("no raw pages for 2026-10-01 of a committed run"),
+        "{err}"
+    );
+}
+
+/// The commit is create-only: a run that died after writing its manifest but before clearing
+/// its state is finished by the rerun, which neither refetches nor rewrites the manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_after_a_crash_between_commit_and_cleanup_rewrites_nothing() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 3, 0))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = ["--date", "2026-10-01"];
+    let first = extract(&sim, out, &args, &[]).await;
+    assert!(first.ok(), "{}", first.stderr);
+    let run_id = first.summary()["run_id"].as_str().unwrap().to_string();
+    let manifest_path = dir.path().join(Manifest::path(&run_id));
+    let committed = std::fs::read(&manifest_path).unwrap();
+
+    // The state the crash left: the run's info, as RunState writes it.
+    let key = genesys_loader::state::run_key(&[
+        "conversations",
+        "2026-10-01T00:00:00Z",
+        "2026-10-02T00:00:00Z",
+        "",
+    ]);
+    let state = dir.path().join("_state").join(&key);
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("run.json"),
+        serde_json::json!({"run_id": run_id, "attempt": 0, "started_at": "2026-11-30T00:00:00Z"})
+            .to_string(),
+    )
+    .unwrap();
+    let before = sim.stats().api_requests();
+    let rerun = extract(&sim, out, &args, &[]).await;
+    assert!(rerun.ok(), "{}", rerun.stderr);
+    assert!(
+        rerun.stderr.contains("already committed"),
+        "{}",
+        rerun.stderr
+    );
+    assert_eq!(rerun.summary()["run_id"], run_id.as_str());
+    assert_eq!(sim.stats().api_requests(), before, "nothing fetched again");
+    assert_eq!(
+        std::fs::read(&manifest_path).unwrap(),
+        committed,
+        "not rewritten"
+    );
+    assert!(!state.exists(), "the state is cleared");
+}
+
+/// SIGTERM (what a scheduler sends) stops the run cleanly: exit code 11, no manifest, the lock
+/// released, finished chunks checkpointed; the same command then finishes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_with_checkpoints_kept() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 5, 0))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = [
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-05",
+        "--page-size",
+        "10",
+        "--job-page-size",
+        "5",
+        "--max-requests-per-minute",
+        "240",
+        "--concurrency",
+        "1",
+    ];
+    let mut child = extract_command(&sim, out, &args).spawn().unwrap();
+    // Wait for the first checkpoint, then ask it to stop.
+    let state = dir.path().join("_state");
+    let mut checkpointed = false;
+    for _ in 0..600 {
+        checkpointed = walk(&state).iter().any(|p| p.contains("/chunks/"));
+        if checkpointed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(checkpointed, "no chunk was checkpointed");
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(11), "interrupted");
+    assert!(!dir.path().join("_manifests").exists(), "nothing committed");
+    let files = walk(&state);
+    assert!(
+        files.iter().any(|p| p.contains("/chunks/")),
+        "checkpoints kept: {files:?}"
+    );
+    assert!(
+        !files.iter().any(|p| p.ends_with("lock.json")),
+        "lock released: {files:?}"
+    );
+
+    let resumed = extract(&sim, out, &args, &[]).await;
+    assert!(resumed.ok(), "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("chunk already done"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(
+        rows(&read_manifest(dir.path())),
+        expected(&sim, (10, 1), (10, 5))
+    );
+}
+
+fn walk(root: &std::path::Path) -> Vec<String> {
+    if !root.exists() {
+        return Vec::new();
+    }
+    files_below(root)
+        .into_iter()
+        .map(|p| format!("/{p}"))
+        .collect()
+}
