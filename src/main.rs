@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, &cli.log);
+    let log_format = cli.log_format;
     let result = match cli.command {
         Command::Ddl(args) => args.render().map(|sql| {
             print!("{sql}");
@@ -31,7 +32,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            tracing::error!(exit_code = e.exit_code(), "{e}");
+            // One line naming the problem; a JSON log also gets it as a record for its parser.
+            if matches!(log_format, LogFormat::Json) {
+                tracing::error!(exit_code = e.exit_code(), "{e}");
+            }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
         }

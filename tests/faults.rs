@@ -420,3 +420,263 @@ fn walk(root: &std::path::Path) -> Vec<String> {
         .map(|p| format!("/{p}"))
         .collect()
 }
+
+/// A tmpfs of a given size, unmounted on drop: a local disk that fills up.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// Needs root (as CI has); `None`, said so, elsewhere unless the test script requires it.
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("GENESYS_REQUIRE_ROOT_TESTS").is_err(),
+                "cannot mount a tmpfs, and scripts/test.sh requires this test"
+            );
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(self.0.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// A local disk that fills up mid-run fails the run as a storage error (exit 6) with nothing
+/// committed; once there is room, the same command completes with every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_the_run_and_the_rerun_completes() {
+    let Some(disk) = SmallDisk::mount("400k") else {
+        return;
+    };
+    let mut config = sim_config(utc(2026, 10, 3, 0));
+    config.conversations_per_day = 400;
+    let sim = Sim::start(config).await.unwrap();
+    let out = disk.0.path().join("lake");
+    let args = ["--from", "2026-10-01", "--to", "2026-10-03"];
+    let full = extract(&sim, out.to_str().unwrap(), &args, &[]).await;
+    assert_eq!(full.code(), Some(6), "{}", full.stderr);
+    assert!(full.stderr.contains("No space left"), "{}", full.stderr);
+    assert!(!out.join("_manifests").exists(), "nothing committed");
+
+    disk.resize("64m");
+    let rerun = extract(&sim, out.to_str().unwrap(), &args, &[]).await;
+    assert!(rerun.ok(), "{}", rerun.stderr);
+    let org = org_of(&sim);
+    assert_eq!(
+        rows(&read_manifest(&out)),
+        expected_rows(&org, utc(2026, 10, 1, 0), utc(2026, 10, 3, 0))
+    );
+}
+
+/// Bad input gets one line naming the problem, its documented exit code, and nothing written
+/// (not even the output folder).
+#[test]
+fn bad_input_is_one_line_with_its_exit_code_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let sim = "http://127.0.0.1:9";
+    let base = ["extract", "--out", out_s];
+    let with_api = ["--api-url", sim, "--login-url", sim];
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+        (
+            [
+                &with_api[..],
+                &["--from", "2026-10-08", "--to", "2026-10-01"],
+            ]
+            .concat(),
+            vec![],
+            2,
+            "range is empty",
+        ),
+        (
+            [&with_api[..], &["--from", "10/01/2026"]].concat(),
+            vec![],
+            2,
+            "--from \"10/01/2026\"",
+        ),
+        (
+            [
+                &with_api[..],
+                &["--date", "2026-10-01", "--dataset", "calls"],
+            ]
+            .concat(),
+            vec![],
+            2,
+            "unknown dataset \"calls\"",
+        ),
+        (
+            vec![
+                "--api-url",
+                "ftp://api.example.com",
+                "--login-url",
+                "https://login.example.com",
+            ],
+            vec![],
+            2,
+            "unsupported scheme ftp",
+        ),
+        (
+            vec!["--api-url", "http://10.1.2.3", "--login-url", sim],
+            vec![],
+            2,
+            "must use https",
+        ),
+        (
+            vec!["--region", "mypurecloud.xx"],
+            vec![],
+            2,
+            "not a Genesys Cloud region",
+        ),
+        (
+            with_api.to_vec(),
+            vec![("GENESYS_CLIENT_ID", "")],
+            2,
+            "no client id",
+        ),
+        (
+            [
+                &with_api[..],
+                &["--client-secret-file", "/nonexistent/secret"],
+            ]
+            .concat(),
+            vec![],
+            3,
+            "file /nonexistent/secret",
+        ),
+        (
+            [
+                &with_api[..],
+                &["--date", "2026-10-01", "--granularity", "PT7M"],
+            ]
+            .concat(),
+            vec![],
+            2,
+            "--granularity PT7M",
+        ),
+    ];
+    for (args, env, code, needle) in cases {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"));
+        cmd.args(base)
+            .args(&args)
+            .env_clear()
+            .env("GENESYS_CLIENT_ID", "sim-client")
+            .env("GENESYS_CLIENT_SECRET", SECRET);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(code), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one line, got {stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(needle),
+            "{args:?}: {stderr}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
+
+/// The soak (scripts/soak.sh; `GENESYS_SOAK_TRIALS`, default 20): SIGKILL at random points
+/// of a run under injected faults of every kind, each killed run resumed and compared row for
+/// row with an uninterrupted run. Ignored in CI for its length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long: run by scripts/soak.sh"]
+async fn soak_random_sigkills_under_faults_lose_and_duplicate_nothing() {
+    let trials: u64 = std::env::var("GENESYS_SOAK_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("GENESYS_SOAK_SEED")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(7);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut config = sim_config(utc(2026, 10, 3, 0));
+    config.fault_rate = 0.1;
+    config.fault_kinds = vec![
+        FaultKind::Unavailable503,
+        FaultKind::RateLimited429,
+        FaultKind::Timeout504,
+        FaultKind::InternalError500,
+        FaultKind::DroppedConnection,
+        FaultKind::TruncatedBody,
+        FaultKind::MalformedBody,
+    ];
+    config.duplicate_rate = 0.3;
+    let sim = Sim::start(config).await.unwrap();
+    let args = [
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-05",
+        "--page-size",
+        "10",
+        "--job-page-size",
+        "10",
+        "--max-requests-per-minute",
+        "600",
+        "--dataset",
+        "conversations,conversation-aggregates,users",
+    ];
+    let reference = tempfile::tempdir().unwrap();
+    let run = extract(&sim, reference.path().to_str().unwrap(), &args, &[]).await;
+    assert!(run.ok(), "{}", run.stderr);
+    let m_ref = read_manifest(reference.path());
+    let expected = contents(reference.path(), &m_ref);
+    let (mut killed, mut finished_first) = (0, 0);
+    for trial in 0..trials {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().to_str().unwrap();
+        let mut child = extract_command(&sim, out, &args).spawn().unwrap();
+        let at = rng.u64(100..3000);
+        tokio::time::sleep(Duration::from_millis(at)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.start_kill().unwrap();
+            killed += 1;
+        } else {
+            finished_first += 1;
+        }
+        child.wait().await.unwrap();
+        let resumed = extract(&sim, out, &args, &[]).await;
+        assert!(
+            resumed.ok(),
+            "trial {trial} (kill at {at} ms): {}",
+            resumed.stderr
+        );
+        // A run that finished before the kill committed; the rerun is then a run of its own.
+        let m = manifest_of(dir.path(), resumed.summary()["run_id"].as_str().unwrap());
+        assert_eq!(rows(&m), rows(&m_ref), "trial {trial}: rows");
+        // Dimension snapshots carry the run's date, the same within the test.
+        assert_eq!(
+            contents(dir.path(), &m),
+            expected,
+            "trial {trial}: row for row"
+        );
+    }
+    println!(
+        "soak: {trials} trials, {killed} killed mid-run, {finished_first} finished before the kill, 0 rows lost, 0 duplicated"
+    );
+}
