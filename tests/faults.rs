@@ -499,7 +499,9 @@ fn bad_input_is_one_line_with_its_exit_code_and_writes_nothing() {
     let sim = "http://127.0.0.1:9";
     let base = ["extract", "--out", out_s];
     let with_api = ["--api-url", sim, "--login-url", sim];
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+    // (flags, environment, exit code, what the line names)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             [
                 &with_api[..],
