@@ -487,6 +487,10 @@ pub struct ReconcileArgs {
     /// Largest difference per count that is not reported as a mismatch.
     #[arg(long, default_value_t = 0)]
     pub tolerance: u64,
+    /// Days before a day its conversations may have started and still emit metrics in it
+    /// (1 for voice and chat; more for e-mail and messaging threads).
+    #[arg(long, default_value_t = 1)]
+    pub span_days: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -515,6 +519,7 @@ impl ReconcileArgs {
             output: Output::open(&self.out)?,
             range,
             tolerance: self.tolerance,
+            span_days: self.span_days,
         })
     }
 }

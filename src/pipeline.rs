@@ -112,11 +112,15 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     let clock = Instant::now();
     let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
     let names: Vec<String> = datasets.iter().map(|d| d.spec().name.to_string()).collect();
+    // What the run writes: a resume must be the same run, so anything that changes the rows,
+    // or whether raw pages are kept, is part of the key.
     let key = run_key(&[
         &names.join(","),
         &fmt(cfg.range.from),
         &fmt(cfg.range.to),
         &cfg.divisions.join(","),
+        &format!("keep_raw={}", cfg.keep_raw),
+        &cfg.options.fingerprint(),
     ]);
     let state = RunState::begin(
         &cfg.output,
@@ -150,12 +154,25 @@ pub async fn extract(cfg: ExtractConfig) -> Result<RunSummary> {
     }
     // A signal stops the run between awaits: finished chunks stay checkpointed, the lock is
     // released, nothing is committed, and the same command resumes.
-    let result = tokio::select! {
-        r = extract_locked(&cfg, &datasets, &state, clock).instrument(span) => r,
-        signal = shutdown_signal() => Err(Error::Interrupted(format!(
-            "{signal}: stopped; finished chunks are checkpointed under {}/_state/, and the same command resumes",
-            cfg.output.url
-        ))),
+    let committing = std::sync::atomic::AtomicBool::new(false);
+    let result = {
+        let work = extract_locked(&cfg, &datasets, &state, clock, &committing).instrument(span);
+        tokio::pin!(work);
+        tokio::select! {
+        r = &mut work => r,
+        signal = shutdown_signal() => {
+            if committing.load(std::sync::atomic::Ordering::SeqCst) {
+                // The commit has begun: let it finish rather than leave it in doubt.
+                tracing::warn!(%signal, "stopping once the commit in progress is written");
+                work.await
+            } else {
+                Err(Error::Interrupted(format!(
+                    "{signal}: stopped; finished chunks are checkpointed under {}/_state/, and the same command resumes",
+                    cfg.output.url
+                )))
+            }
+        }
+        }
     };
     match result {
         Ok(summary) => {
@@ -266,6 +283,7 @@ async fn extract_locked(
     datasets: &[&'static dyn Dataset],
     state: &RunState,
     clock: Instant,
+    committing: &std::sync::atomic::AtomicBool,
 ) -> Result<RunSummary> {
     let stats = Arc::new(ApiStats::default());
     let allowlist = Allowlist::new(datasets.iter().flat_map(|d| d.spec().endpoints.iter()));
@@ -279,7 +297,9 @@ async fn extract_locked(
             .map(|d| d.id.clone())
             .collect(),
         options: cfg.options.clone(),
-        snapshot_date: Utc::now().date_naive(),
+        // The run's start, kept across resumed attempts: a run resumed after midnight still
+        // stamps (and checkpoints) its snapshots with the same date.
+        snapshot_date: state.started_at.date_naive(),
         facts: Default::default(),
     };
 
@@ -289,7 +309,8 @@ async fn extract_locked(
     for ds in datasets {
         match ds.plan(&run, cfg.range).await {
             Ok(planned) => chunks.extend(planned.into_iter().map(|c| (*ds, c))),
-            Err(e) if fatal(&e) => return Err(e),
+            // Bad input (a range a dataset cannot take) fails before anything is fetched.
+            Err(e) if fatal(&e) || matches!(e, Error::Input(_)) => return Err(e),
             Err(e) => {
                 failed.insert(ds.spec().name, e);
             }
@@ -313,16 +334,20 @@ async fn extract_locked(
         cfg.keep_raw,
     ));
     let failed = Mutex::new(failed);
+    // After a fatal error (storage, credentials) no further chunk is started.
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let results: Vec<Result<Option<(String, ChunkOutcome)>>> = futures::stream::iter(chunks.iter())
         .map(|(ds, chunk)| {
-            let (sink, run, failed) = (sink.clone(), &run, &failed);
+            let (sink, run, failed, stop) = (sink.clone(), &run, &failed, &stop);
             async move {
                 let key = chunk.key();
                 if let Some(done) = state.done.get(&key) {
                     tracing::info!(chunk = %key, "chunk already done by the interrupted run; kept");
                     return Ok(Some((ds.spec().name.to_string(), done.clone())));
                 }
-                if failed.lock().expect("failed").contains_key(ds.spec().name) {
+                if stop.load(std::sync::atomic::Ordering::Relaxed)
+                    || failed.lock().expect("failed").contains_key(ds.spec().name)
+                {
                     return Ok(None);
                 }
                 match sink.fetch_chunk(*ds, run, chunk).await {
@@ -330,7 +355,10 @@ async fn extract_locked(
                         state.checkpoint(&key, &outcome).await?;
                         Ok(Some((ds.spec().name.to_string(), outcome)))
                     }
-                    Err(e) if fatal(&e) => Err(e),
+                    Err(e) if fatal(&e) => {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Err(e)
+                    }
                     Err(e) => {
                         tracing::error!(dataset = ds.spec().name, chunk = %key, error = %e, "chunk failed; the dataset's other chunks are skipped");
                         failed.lock().expect("failed").entry(ds.spec().name).or_insert(e);
@@ -401,6 +429,7 @@ async fn extract_locked(
         .expect("facts")
         .get("data_availability")
         .cloned();
+    committing.store(true, std::sync::atomic::Ordering::SeqCst);
     commit(Commit {
         output: &cfg.output,
         run_id: &state.run_id,
@@ -523,39 +552,46 @@ async fn rebuild_inner(
         for c in day_chunks(cfg.range, ds.spec().name, |_, _| "raw") {
             let day = c.partition.to_string();
             let mut runs = raw::pages_by_run(&cfg.output, ds.spec().name, &column, &day).await?;
-            let whole_day_runs = |m: &&Manifest| {
-                m.partitions.iter().any(|p| {
-                    p.dataset == ds.spec().name && p.value == day && p.full_day && p.method != "raw"
-                })
-            };
-            let chosen = committed.iter().rev().filter(whole_day_runs).find_map(|m| {
-                runs.remove(&m.run_id)
-                    .map(|pages| (m.run_id.clone(), pages))
+            // The newest committed extraction that loaded the day is what the warehouse holds;
+            // rebuilding from anything older would load older rows over it. (Rebuilds are
+            // passed over: they hold no pages of their own.)
+            let newest = committed.iter().rev().find_map(|m| {
+                m.partitions
+                    .iter()
+                    .find(|p| p.dataset == ds.spec().name && p.value == day && p.method != "raw")
+                    .map(|p| (m.run_id.clone(), p.full_day))
             });
-            match chosen {
-                Some((run, pages)) => {
-                    let ignored: Vec<&String> = runs.keys().filter(|r| **r > run).collect();
-                    if !ignored.is_empty() {
-                        tracing::warn!(%day, used = %run, ignored = ?ignored, "newer raw pages of runs that did not commit, or covered part of the day, are not used");
-                    }
-                    sources.push((*ds, c.clone(), run, pages));
-                }
-                None => {
-                    let other = if runs.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (pages of {} exist, but those runs did not commit or covered part of the day)",
-                            runs.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    };
-                    return Err(Error::Input(format!(
-                        "no raw pages for {day} of a committed run that covered the whole day, under {}/{}{other}; extract that day with --keep-raw first",
-                        cfg.output.url,
-                        raw::day_dir(ds.spec().name, &column, &day)
+            let refuse = |why: String| {
+                Error::Input(format!(
+                    "no raw pages for {day} of a committed run that covered the whole day, under {}/{}: {why}; extract that day with --keep-raw first",
+                    cfg.output.url,
+                    raw::day_dir(ds.spec().name, &column, &day)
+                ))
+            };
+            let run = match newest {
+                None => return Err(refuse("no committed run loaded it".into())),
+                Some((run, false)) => {
+                    return Err(refuse(format!(
+                        "the newest run that loaded it, {run}, covered part of the day"
                     )));
                 }
+                Some((run, true)) => run,
+            };
+            let Some(pages) = runs.remove(&run) else {
+                return Err(refuse(format!(
+                    "the newest run that loaded it, {run}, kept no raw pages"
+                )));
+            };
+            let ignored: Vec<&String> = runs.keys().filter(|r| **r > run).collect();
+            if !ignored.is_empty() {
+                tracing::warn!(%day, used = %run, ignored = ?ignored, "newer raw pages of runs that did not commit are not used");
             }
+            // A resumed run's day may hold pages of an attempt that died before finishing it;
+            // the attempt that finished the day is the last one that wrote pages for it.
+            let attempt = |p: &String| raw::page_seq(p).map(|s| s / u64::from(SEQ_PER_ATTEMPT));
+            let last = pages.iter().filter_map(attempt).max();
+            let pages: Vec<String> = pages.into_iter().filter(|p| attempt(p) == last).collect();
+            sources.push((*ds, c.clone(), run, pages));
             chunks.push((*ds, c));
         }
     }
@@ -757,13 +793,14 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
     let script_path = Manifest::script_path(c.run_id);
     // Written once: an attempt that died between the script and the manifest left the same
     // script (it follows from the same checkpoints), anything else is not ours to replace.
+    // The script is written create-only too. One already there belongs to an attempt of this
+    // run that died before its manifest (the commit point) was written: it was never
+    // committed, so it is replaced when it differs (a newer binary, other Snowflake names).
     if !c.output.put_new(&script_path, script.clone()).await?
         && c.output.get(&script_path).await? != script
     {
-        return Err(Error::Storage {
-            location: format!("{}/{script_path}", c.output.url),
-            message: "a different load script of this run is already there; not overwritten".into(),
-        });
+        tracing::warn!(path = %script_path, "replacing the uncommitted load script of an earlier attempt");
+        c.output.put(&script_path, script).await?;
     }
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode {

@@ -55,6 +55,9 @@ pub struct ReconcileConfig {
     pub range: Range,
     /// Largest absolute difference per line that is not a mismatch.
     pub tolerance: u64,
+    /// How many days before a day its conversations can have started and still emit metrics
+    /// in it (default 1: voice and chat; e-mail and messaging threads can need more).
+    pub span_days: u64,
 }
 
 /// One compared count.
@@ -278,10 +281,12 @@ async fn aggregate_counts(output: &Output, paths: &[String], counts: &mut Counts
         "queue_id",
         "media_type",
         "metric",
+        "qualifier",
         "count",
         "view",
         "group_dimensions",
     ];
+    let (mut rows, mut grouped_by_queue) = (0u64, false);
     for b in read(output, paths, &cols).await? {
         for row in 0..b.num_rows() {
             let Some((label, _)) = text(&b, "metric", row).as_deref().and_then(measure) else {
@@ -293,12 +298,19 @@ async fn aggregate_counts(output: &Output, paths: &[String], counts: &mut Counts
             {
                 continue;
             }
+            // A qualified metric is a breakdown of the same events: counted once, unqualified.
+            if text(&b, "qualifier", row).is_some() {
+                continue;
+            }
             let group = text(&b, "group_dimensions", row).unwrap_or_default();
-            if !(group.contains("\"mediaType\"")) {
+            if !group.contains("\"mediaType\"") {
                 return Err(Error::Input(
                     "reconcile needs conversation aggregates grouped by queueId and mediaType (the default --group-by)".into(),
                 ));
             }
+            rows += 1;
+            // Groups without a queue are real (outbound without one), but not all of them.
+            grouped_by_queue |= group.contains("\"queueId\"");
             let Some(day) = day_of(&b, "interval_start", row) else {
                 continue;
             };
@@ -311,6 +323,11 @@ async fn aggregate_counts(output: &Output, paths: &[String], counts: &mut Counts
                 ))
                 .or_default() += int(&b, "count", row).unwrap_or(0);
         }
+    }
+    if rows > 0 && !grouped_by_queue {
+        return Err(Error::Input(
+            "reconcile needs conversation aggregates grouped by queueId and mediaType (the default --group-by); these have no queue in any group".into(),
+        ));
     }
     Ok(())
 }
@@ -423,16 +440,18 @@ pub async fn run(cfg: ReconcileConfig) -> Result<Report> {
     let mut days = Vec::new();
     let mut day = from;
     while day < to {
-        let before = day - Days::new(1);
-        let why_not = current
+        let earliest = day - Days::new(cfg.span_days);
+        let mut why_not = current
             .files(AGGREGATES, "conversation_aggregates", day)
             .err()
-            .or_else(|| DetailFiles::of(&current, day).err())
-            .or_else(|| {
-                DetailFiles::of(&current, before)
-                    .err()
-                    .map(|e| format!("{e} (its conversations emit metrics on {day} too)"))
-            });
+            .or_else(|| DetailFiles::of(&current, day).err());
+        let mut c = earliest;
+        while why_not.is_none() && c < day {
+            why_not = DetailFiles::of(&current, c)
+                .err()
+                .map(|e| format!("{e} (its conversations can emit metrics on {day} too)"));
+            c = c + Days::new(1);
+        }
         match why_not {
             Some(reason) => days.push(Day {
                 day,
@@ -444,10 +463,12 @@ pub async fn run(cfg: ReconcileConfig) -> Result<Report> {
                     .files(AGGREGATES, "conversation_aggregates", day)
                     .unwrap_or_default();
                 aggregate_counts(&cfg.output, &paths, &mut aggregates).await?;
-                for c in [before, day] {
+                let mut c = earliest;
+                while c <= day {
                     let files = DetailFiles::of(&current, c).map_err(Error::Input)?;
                     detail_counts(&cfg.output, &files, (day, day + Days::new(1)), &mut details)
                         .await?;
+                    c = c + Days::new(1);
                 }
                 days.push(Day {
                     day,

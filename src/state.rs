@@ -274,10 +274,9 @@ impl RunState {
                 }
             }
             None => {
-                if force {
-                    // Old checkpoints must not leak into this run.
-                    delete_prefix(output, &format!("{dir}/chunks")).await?;
-                }
+                // A fresh start: checkpoints left by an earlier run (one whose cleanup died
+                // after removing run.json) must not leak into this run.
+                delete_prefix(output, &format!("{dir}/chunks")).await?;
                 RunInfo {
                     run_id: new_run_id,
                     attempt: 0,
@@ -313,6 +312,9 @@ impl RunState {
 
     /// The run committed: its state is no longer needed.
     pub async fn finish(self) -> Result<()> {
+        // Checkpoints first, run.json and the lock last: a cleanup that dies half-way leaves
+        // either a resumable run or nothing, never checkpoints without their run.
+        delete_prefix(&self.output, &format!("{}/chunks", self.dir)).await?;
         delete_prefix(&self.output, &self.dir).await
     }
 

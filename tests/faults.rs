@@ -225,8 +225,10 @@ async fn a_huge_string_is_kept_whole() {
     }
 }
 
-/// `rebuild` trusts only committed runs that covered the whole day: newer raw pages of a run
-/// that never committed, and of a committed partial-day run, are passed over.
+/// `rebuild` reads only the pages of the newest committed run that loaded the day, and only if
+/// it covered the whole day: newer raw pages of a run that never committed are passed over
+/// (and named); a newer partial-day run, or a newer run that kept no pages, is a refusal, since
+/// rebuilding from older pages would load older rows over newer ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_uses_only_committed_whole_day_runs() {
     let sim = Sim::start(sim_config(utc(2026, 10, 3, 0))).await.unwrap();
@@ -237,21 +239,6 @@ async fn rebuild_uses_only_committed_whole_day_runs() {
     let good_run = good.summary()["run_id"].as_str().unwrap().to_string();
     let good_manifest = manifest_of(dir.path(), &good_run);
 
-    // A newer committed run over part of the day, with its own raw pages.
-    let partial = extract(
-        &sim,
-        out,
-        &[
-            "--from",
-            "2026-10-01T12:00:00Z",
-            "--to",
-            "2026-10-02",
-            "--keep-raw",
-        ],
-        &[],
-    )
-    .await;
-    assert!(partial.ok(), "{}", partial.stderr);
     // Raw pages of a newer run that was killed before it committed: a copy that lost rows.
     let day_dir = dir
         .path()
@@ -263,11 +250,13 @@ async fn rebuild_uses_only_committed_whole_day_runs() {
         .find(|p| p.to_string_lossy().contains(&good_run))
         .unwrap();
     std::fs::copy(&first, day_dir.join(format!("{killed}-000000.json.zst"))).unwrap();
-
-    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
-        .args(["rebuild", "--date", "2026-10-01", "--out", out])
-        .output()
-        .unwrap();
+    let rebuild = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+            .args(["rebuild", "--date", "2026-10-01", "--out", out])
+            .output()
+            .unwrap()
+    };
+    let rebuilt = rebuild();
     assert!(
         rebuilt.status.success(),
         "{}",
@@ -283,49 +272,79 @@ async fn rebuild_uses_only_committed_whole_day_runs() {
         "the passed-over pages are named"
     );
 
-    // With no committed whole-day pages at all, rebuild refuses and says why.
-    std::fs::remove_file(dir.path().join(Manifest::path(&good_run))).unwrap();
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
-        .args(["rebuild", "--date", "2026-10-01", "--out", out])
-        .output()
-        .unwrap();
+    // A newer committed run over part of the day: the day's newest data is partly its own.
+    let partial = extract(
+        &sim,
+        out,
+        &[
+            "--from",
+            "2026-10-01T12:00:00Z",
+            "--to",
+            "2026-10-02",
+            "--keep-raw",
+        ],
+        &[],
+    )
+    .await;
+    assert!(partial.ok(), "{}", partial.stderr);
+    let refused = rebuild();
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        err.contains("no raw pages for 2026-10-01 of a committed run"),
+        err.contains("no raw pages for 2026-10-01 of a committed run")
+            && err.contains("covered part of the day"),
         "{err}"
     );
+
+    // A newer whole-day run that kept no pages: nothing newer to rebuild from.
+    let plain = extract(&sim, out, &["--date", "2026-10-01"], &[]).await;
+    assert!(plain.ok(), "{}", plain.stderr);
+    let err = String::from_utf8_lossy(&rebuild().stderr).to_string();
+    assert!(err.contains("kept no raw pages"), "{err}");
 }
 
 /// The commit is create-only: a run that died after writing its manifest but before clearing
 /// its state is finished by the rerun, which neither refetches nor rewrites the manifest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rerun_after_a_crash_between_commit_and_cleanup_rewrites_nothing() {
-    let sim = Sim::start(sim_config(utc(2026, 10, 3, 0))).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let args = ["--date", "2026-10-01"];
-    let first = extract(&sim, out, &args, &[]).await;
-    assert!(first.ok(), "{}", first.stderr);
-    let run_id = first.summary()["run_id"].as_str().unwrap().to_string();
+    let args = ["--dataset", "users,teams", "--date", "2026-10-01"];
+    // A first attempt fails (teams forbidden), leaving the run's state: its id, its checkpoint.
+    {
+        let mut role = genesys_sim::Role::least_privilege_loader();
+        role.permissions.retain(|p| p != "groups:team:view");
+        let sim = Sim::start(sim_config(utc(2026, 10, 3, 0)).with_roles(vec![role]))
+            .await
+            .unwrap();
+        assert_eq!(extract(&sim, out, &args, &[]).await.code(), Some(4));
+    }
+    let state_root = dir.path().join("_state");
+    let key = std::fs::read_dir(&state_root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let saved = tempfile::tempdir().unwrap();
+    for f in files_below(&state_root.join(&key)) {
+        let to = saved.path().join(&f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(state_root.join(&key).join(&f), to).unwrap();
+    }
+    // The resumed attempt commits and clears the state...
+    let sim = Sim::start(sim_config(utc(2026, 10, 3, 0))).await.unwrap();
+    let second = extract(&sim, out, &args, &[]).await;
+    assert!(second.ok(), "{}", second.stderr);
+    let run_id = second.summary()["run_id"].as_str().unwrap().to_string();
     let manifest_path = dir.path().join(Manifest::path(&run_id));
     let committed = std::fs::read(&manifest_path).unwrap();
-
-    // The state the crash left: the run's info, as RunState writes it.
-    let key = genesys_loader::state::run_key(&[
-        "conversations",
-        "2026-10-01T00:00:00Z",
-        "2026-10-02T00:00:00Z",
-        "",
-    ]);
-    let state = dir.path().join("_state").join(&key);
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(
-        state.join("run.json"),
-        serde_json::json!({"run_id": run_id, "attempt": 0, "started_at": "2026-11-30T00:00:00Z"})
-            .to_string(),
-    )
-    .unwrap();
+    // ...but suppose it died before clearing it: the state is back, naming the same run.
+    for f in files_below(saved.path()) {
+        let to = state_root.join(&key).join(&f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(saved.path().join(&f), to).unwrap();
+    }
     let before = sim.stats().api_requests();
     let rerun = extract(&sim, out, &args, &[]).await;
     assert!(rerun.ok(), "{}", rerun.stderr);
@@ -341,7 +360,7 @@ async fn a_rerun_after_a_crash_between_commit_and_cleanup_rewrites_nothing() {
         committed,
         "not rewritten"
     );
-    assert!(!state.exists(), "the state is cleared");
+    assert!(!state_root.join(&key).exists(), "the state is cleared");
 }
 
 /// SIGTERM (what a scheduler sends) stops the run cleanly: exit code 11, no manifest, the lock

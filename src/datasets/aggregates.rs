@@ -147,11 +147,12 @@ pub fn parse_granularity(text: &str) -> Result<Duration> {
     };
     let n: i64 = number.parse().map_err(|_| bad())?;
     let step = match (text.starts_with("PT"), unit) {
-        (true, "M") => Duration::minutes(n),
-        (true, "H") => Duration::hours(n),
-        (false, "D") => Duration::days(n),
+        (true, "M") => Duration::try_minutes(n),
+        (true, "H") => Duration::try_hours(n),
+        (false, "D") => Duration::try_days(n),
         _ => return Err(bad()),
-    };
+    }
+    .ok_or_else(bad)?;
     if n <= 0
         || step > Duration::days(1)
         || Duration::days(1).num_minutes() % step.num_minutes() != 0
@@ -436,7 +437,16 @@ mod tests {
         assert_eq!(parse_granularity("PT30M").unwrap(), Duration::minutes(30));
         assert_eq!(parse_granularity("PT1H").unwrap(), Duration::hours(1));
         assert_eq!(parse_granularity("P1D").unwrap(), Duration::days(1));
-        for bad in ["30M", "PT7M", "P2D", "PT0M", "PTM", "P1W", ""] {
+        for bad in [
+            "30M",
+            "PT7M",
+            "P2D",
+            "PT0M",
+            "PTM",
+            "P1W",
+            "",
+            "PT1000000000000000M",
+        ] {
             assert!(parse_granularity(bad).is_err(), "{bad}");
         }
         for g in ["PT15M", "PT30M", "PT1H", "P1D"] {

@@ -45,7 +45,8 @@ pub struct Listing {
     /// The listing, with any fixed query parameters (`/api/v2/users?state=any`).
     path: &'static str,
     paging: Paging,
-    /// The endpoint's largest page size.
+    /// The endpoint's largest page size: 100, the platform's usual maximum for listings
+    /// (genesys-api.md §6; larger per-endpoint maxima such as 500 are unverified).
     page_size: u32,
     split: Split,
 }
@@ -69,7 +70,7 @@ pub static LISTINGS: [Listing; 8] = [
         },
         path: "/api/v2/users?state=any",
         paging: Paging::PageNumber,
-        page_size: 500,
+        page_size: 100,
         split: Split::Values("state", &["active", "inactive", "deleted"]),
     },
     Listing {
@@ -87,7 +88,7 @@ pub static LISTINGS: [Listing; 8] = [
         },
         path: "/api/v2/routing/queues",
         paging: Paging::PageNumber,
-        page_size: 500,
+        page_size: 100,
         split: Split::Divisions,
     },
     Listing {

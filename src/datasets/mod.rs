@@ -114,6 +114,20 @@ pub struct Options {
     pub listing: dimensions::ListingSettings,
 }
 
+impl Options {
+    /// The settings that change what a run writes (not how it pages), for the run key: a run
+    /// resumed with other values is another run, never a mix of both.
+    pub fn fingerprint(&self) -> String {
+        let a = &self.aggregates;
+        format!(
+            "{}|{}|{}",
+            a.granularity,
+            a.group_by.join(","),
+            a.metrics.join(",")
+        )
+    }
+}
+
 /// What every dataset's planning and fetching share during one run.
 pub struct RunContext {
     pub api: Arc<ApiClient>,

@@ -67,6 +67,8 @@ pub async fn run(
     tx: &PageSender,
 ) -> Result<u64> {
     let mut submissions = 0;
+    // Pages sent before a resubmission were decoded too (their repeats are dropped downstream).
+    let mut pages = 0;
     'submit: loop {
         submissions += 1;
         let again = submissions < settings.max_submissions;
@@ -107,7 +109,6 @@ pub async fn run(
             }
             tokio::time::sleep(settings.poll_interval).await;
         }
-        let mut pages = 0;
         let mut cursor: Option<String> = None;
         loop {
             let mut path = format!("{status_path}/results?pageSize={}", settings.page_size);

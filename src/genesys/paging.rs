@@ -131,7 +131,8 @@ pub async fn list(
                 let current = envelope.page_number.unwrap_or(number);
                 let more = match envelope.page_count {
                     Some(count) => current < count,
-                    None => false,
+                    // Neither: a full page may have a next one; a short page is the last.
+                    None => n >= page_size as usize,
                 };
                 more.then(|| format!("{path}{sep}pageSize={page_size}&pageNumber={}", current + 1))
             }

@@ -33,6 +33,13 @@ pub fn page_path(dataset: &str, column: &str, day: &str, run_id: &str, seq: u64)
     )
 }
 
+/// The sequence number of a page object (`.../<run_id>-000012.json.zst` is 12).
+pub fn page_seq(path: &str) -> Option<u64> {
+    let name = path.rsplit('/').next()?;
+    let stem = name.strip_suffix(".json.zst")?;
+    stem.rsplit_once('-')?.1.parse().ok()
+}
+
 pub fn compress(page: &[u8]) -> Result<Bytes> {
     zstd::bulk::compress(page, ZSTD_LEVEL)
         .map(Bytes::from)
