@@ -409,11 +409,23 @@ async fn extract_locked(
     }
 
     check_quarantine(&cfg.output, &state.run_id, &outcomes, cfg.max_quarantined)?;
+    // `buffered` keeps the chunks' order, and a run with a failure stopped above.
+    let outcome_of: BTreeMap<String, &(String, ChunkOutcome)> = chunks
+        .iter()
+        .map(|(_, c)| c.key())
+        .zip(outcomes.iter())
+        .collect();
     let mut partitions = Vec::new();
     let mut snapshots = Vec::new();
     for (ds, c) in &chunks {
         match ds.spec().load {
-            LoadMode::ReplacePartitions => partitions.push(partition(*ds, c)),
+            LoadMode::ReplacePartitions => {
+                let mut p = partition(*ds, c);
+                if let Some((_, o)) = outcome_of.get(&c.key()) {
+                    p.keep = keep_of(*ds, &o.kept_keys);
+                }
+                partitions.push(p);
+            }
             LoadMode::MergeByKey => {
                 snapshots.extend(datasets::tables(*ds).iter().map(|t| Snapshot {
                     table: t.table.clone(),
@@ -668,6 +680,21 @@ fn root_table(ds: &dyn Dataset) -> Result<Arc<TableSchema>> {
         })
 }
 
+/// The rows a partition's load must keep: those of records this run quarantined.
+fn keep_of(ds: &dyn Dataset, keys: &[String]) -> Option<manifest::KeptKeys> {
+    if keys.is_empty() {
+        return None;
+    }
+    let root = datasets::tables(ds).into_iter().next()?;
+    let mut values = keys.to_vec();
+    values.sort();
+    values.dedup();
+    Some(manifest::KeptKeys {
+        column: root.primary_key.first()?.clone(),
+        values,
+    })
+}
+
 fn partition(ds: &dyn Dataset, c: &Chunk) -> Partition {
     let column = datasets::tables(ds)
         .first()
@@ -680,6 +707,7 @@ fn partition(ds: &dyn Dataset, c: &Chunk) -> Partition {
         to: fmt(c.end),
         full_day: c.full_day(),
         method: c.method.into(),
+        keep: None,
     }
 }
 
@@ -856,6 +884,8 @@ struct Decoded {
     raw: Option<Bytes>,
     /// Records that could not be decoded: JSON lines of reason and record.
     quarantined: Vec<String>,
+    /// Their keys, where they have one.
+    kept_keys: Vec<String>,
 }
 
 impl ChunkSink {
@@ -976,6 +1006,7 @@ impl ChunkSink {
                 if outcome.quarantine_sample.is_none() {
                     outcome.quarantine_sample = d.quarantined.first().cloned();
                 }
+                outcome.kept_keys.extend(d.kept_keys);
                 let mut body = d.quarantined.join("\n");
                 body.push('\n');
                 self.output.put(&path, Bytes::from(body)).await?;
@@ -1031,6 +1062,7 @@ fn decode_page(
         .collect::<Result<_>>()?;
     let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
     let mut quarantined = Vec::new();
+    let mut kept_keys = Vec::new();
     for (raw_item, item) in page.items.iter().zip(parsed) {
         // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
         // rest of the page goes on; the run decides whether that many is acceptable.
@@ -1038,6 +1070,7 @@ fn decode_page(
             Ok(a) => a,
             Err(e) => {
                 quarantined.push(quarantine_line(&e, raw_item.get()));
+                kept_keys.extend(record_key(ds, raw_item.get()));
                 continue;
             }
         };
@@ -1057,6 +1090,7 @@ fn decode_page(
                     }
                     if let Err(e) = decoder.push(&row, date) {
                         quarantined.push(quarantine_line(&e, &row.to_string()));
+                        kept_keys.extend(record_key(ds, &row.to_string()));
                     }
                 }
             }
@@ -1081,7 +1115,23 @@ fn decode_page(
         outside,
         raw,
         quarantined,
+        kept_keys,
     })
+}
+
+/// The key of a record, when its dataset's root table has a one-column key read from a field
+/// (`conversation_id` from `conversationId`): how the load keeps the earlier rows of a record
+/// this run could not decode instead of deleting them.
+fn record_key(ds: &dyn Dataset, record: &str) -> Option<String> {
+    let root = datasets::tables(ds).into_iter().next()?;
+    let [key] = root.primary_key.as_slice() else {
+        return None;
+    };
+    let crate::schema::Source::Field(field) = &root.column(key)?.source else {
+        return None;
+    };
+    let v: Value = serde_json::from_str(record).ok()?;
+    v.get(field)?.as_str().map(str::to_string)
 }
 
 /// One line of a quarantine file: the reason and the record as served.

@@ -49,6 +49,9 @@ pub struct ChunkOutcome {
     /// The first quarantined record's line (its reason), for the run's message.
     #[serde(default)]
     pub quarantine_sample: Option<String>,
+    /// Keys of the quarantined records (where they have one).
+    #[serde(default)]
+    pub kept_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -197,6 +197,82 @@ async fn a_bad_record_is_quarantined_and_the_rest_loads() {
         }
     }
     assert_eq!(kept, bad, "every quarantined record is kept as served");
+    // The load keeps their earlier rows rather than deleting them.
+    let keep: std::collections::BTreeSet<&str> = m
+        .partitions
+        .iter()
+        .filter_map(|p| p.keep.as_ref())
+        .flat_map(|k| k.values.iter().map(String::as_str))
+        .collect();
+    let broken_ids: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|c| c["conversationId"].as_str().unwrap())
+        .filter(|id| broken(id))
+        .collect();
+    assert_eq!(keep, broken_ids);
+}
+
+/// Loaded after a clean run of the same days, a run that quarantined records leaves their
+/// earlier rows in the warehouse (fakesnow): nothing is lost by quarantining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantined_records_keep_their_earlier_rows_in_the_warehouse() {
+    let Ok(python) = std::env::var("GENESYS_TEST_PYTHON") else {
+        assert!(std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err());
+        eprintln!("skipped: GENESYS_TEST_PYTHON is not set (scripts/test.sh sets it up)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lake");
+    let args = ["--date", "2026-10-01", "--max-quarantined", "100"];
+    let clean = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
+    let first = extract(&clean, out.to_str().unwrap(), &args, &[]).await;
+    assert!(first.ok(), "{}", first.stderr);
+    let mut config = sim_config(utc(2026, 10, 2, 0));
+    config.record_hook = Some(RecordHook::new(|c| {
+        if broken(c["conversationId"].as_str().unwrap_or_default()) {
+            c["participants"] = serde_json::json!("not a list");
+        }
+    }));
+    let hooked = Sim::start(config).await.unwrap();
+    let second = extract(&hooked, out.to_str().unwrap(), &args, &[]).await;
+    assert_eq!(second.code(), Some(10), "{}", second.stderr);
+    let manifests: Vec<_> = [&first, &second]
+        .iter()
+        .map(|r| {
+            out.join("_manifests")
+                .join(format!("{}.json", r.summary()["run_id"].as_str().unwrap()))
+        })
+        .collect();
+    let ddl = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+        .args(["ddl", "--dataset", "conversations"])
+        .output()
+        .unwrap();
+    let ddl_path = dir.path().join("ddl.sql");
+    std::fs::write(&ddl_path, &ddl.stdout).unwrap();
+    let expect = expected_rows(&org_of(&clean), utc(2026, 10, 1, 0), utc(2026, 10, 2, 0));
+    let expect_path = dir.path().join("expect.json");
+    std::fs::write(&expect_path, serde_json::to_vec(&expect).unwrap()).unwrap();
+    let result = std::process::Command::new(python)
+        .args([
+            "-W",
+            "ignore",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_snowflake.py"),
+        ])
+        .arg("--root")
+        .arg(&out)
+        .arg("--ddl")
+        .arg(&ddl_path)
+        .arg("--expect")
+        .arg(&expect_path)
+        .args(&manifests)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success() && stdout.contains(" passed, 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 /// A huge string (1 MiB in a free-text field) is kept whole, not truncated or refused.

@@ -87,6 +87,7 @@ fn two_day_manifest() -> Manifest {
                 to: format!("2026-11-0{}T00:00:00Z", i + 2),
                 full_day: true,
                 method: if i == 0 { "job".into() } else { "query".into() },
+                keep: None,
             })
             .collect(),
         snapshots: Vec::new(),

@@ -132,7 +132,27 @@ fn delete_predicate(table: &TableSchema, partitions: &[&Partition]) -> Result<St
             quote(&p.to)
         ));
     }
-    Ok(terms.join("\n   OR "))
+    let replaced = terms.join("\n   OR ");
+    // Records the run quarantined keep their earlier rows: the run has nothing to put back.
+    let mut kept: Vec<&str> = Vec::new();
+    let mut kept_column = None;
+    for k in partitions.iter().filter_map(|p| p.keep.as_ref()) {
+        if table.column(&k.column).is_some() {
+            kept_column = Some(k.column.as_str());
+            kept.extend(k.values.iter().map(String::as_str));
+        }
+    }
+    Ok(match kept_column {
+        Some(column) if !kept.is_empty() => {
+            let list: Vec<String> = kept.iter().map(|v| quote(v)).collect();
+            format!(
+                "({replaced})\n   AND {} NOT IN ({})",
+                ident(column),
+                list.join(", ")
+            )
+        }
+        _ => replaced,
+    })
 }
 
 /// `COPY INTO` statements for a list of files, at most 1,000 per statement.
@@ -369,6 +389,7 @@ mod tests {
             to: to.into(),
             full_day,
             method: "job".into(),
+            keep: None,
         }
     }
 
@@ -427,6 +448,26 @@ mod tests {
             quarantine_files: Vec::new(),
             stats: Default::default(),
         }
+    }
+
+    #[test]
+    fn quarantined_records_keep_their_earlier_rows() {
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let mut p = partition(
+            "2026-11-01",
+            "2026-11-01T00:00:00Z",
+            "2026-11-02T00:00:00Z",
+            true,
+        );
+        p.keep = Some(crate::snowflake::manifest::KeptKeys {
+            column: "conversation_id".into(),
+            values: vec!["c-bad".into()],
+        });
+        let sql = delete_predicate(&tables[1], &[&p]).unwrap();
+        assert_eq!(
+            sql,
+            "(conversation_date IN (DATE '2026-11-01'))\n   AND conversation_id NOT IN ('c-bad')"
+        );
     }
 
     #[test]

@@ -80,6 +80,17 @@ pub struct Partition {
     pub full_day: bool,
     /// How the chunk was fetched (`job`, `query`, `aggregate`, `raw` for a rebuild).
     pub method: String,
+    /// Records of this partition the run could not decode (quarantined): the load keeps their
+    /// earlier rows instead of deleting them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<KeptKeys>,
+}
+
+/// Rows a load must not delete: those whose `column` is one of `values`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeptKeys {
+    pub column: String,
+    pub values: Vec<String>,
 }
 
 /// One dimension snapshot (`snapshot_date` partition of a dimension table).
