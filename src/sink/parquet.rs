@@ -45,8 +45,9 @@ impl WriterSettings {
     fn properties(&self) -> Result<WriterProperties> {
         let level = ZstdLevel::try_new(self.zstd_level)
             .map_err(|e| Error::Input(format!("zstd level {}: {e}", self.zstd_level)))?;
+        // Data page v1: Snowflake documents no support for v2 pages (and their DELTA encodings).
         Ok(WriterProperties::builder()
-            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_statistics_enabled(EnabledStatistics::Page)
