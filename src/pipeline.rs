@@ -751,34 +751,58 @@ impl ChunkSink {
         ));
         let mut outcome = ChunkOutcome::default();
         let mut raw_seq = u64::from(self.first_seq);
-        while let Some(page) = rx.recv().await {
-            let (decoder, seen) = state.take().expect("decoder");
-            let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
-            let d = tokio::task::spawn_blocking(move || {
-                decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
-            })
-            .await
-            .map_err(|e| Error::Encode {
-                table: ds.spec().name.into(),
-                message: format!("decode task failed: {e}"),
-            })??;
-            state = Some((d.decoder, d.seen));
-            outcome.records += d.kept;
-            outcome.duplicates += d.duplicates;
-            outcome.outside += d.outside;
-            self.note_unknown(d.unknown, &mut outcome);
-            if let Some(z) = d.raw {
-                let path =
-                    raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
-                self.output.put(&path, z).await?;
-                raw_seq += 1;
+        // On any failure below, every writer is aborted: no multipart upload is left open in
+        // the bucket, and no file of this chunk is left behind.
+        let written: Result<()> = async {
+            while let Some(page) = rx.recv().await {
+                let (decoder, seen) = state.take().expect("decoder");
+                let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
+                let d = tokio::task::spawn_blocking(move || {
+                    decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
+                })
+                .await
+                .map_err(|e| Error::Encode {
+                    table: ds.spec().name.into(),
+                    message: format!("decode task failed: {e}"),
+                })??;
+                state = Some((d.decoder, d.seen));
+                outcome.records += d.kept;
+                outcome.duplicates += d.duplicates;
+                outcome.outside += d.outside;
+                self.note_unknown(d.unknown, &mut outcome);
+                if let Some(z) = d.raw {
+                    let path =
+                        raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
+                    self.output.put(&path, z).await?;
+                    raw_seq += 1;
+                }
+                for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
+                    writer.write(batch).await?;
+                }
             }
-            for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
-                writer.write(batch).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            for w in writers {
+                w.abort().await;
+            }
+            return Err(e);
+        }
+        let mut failed = None;
+        for w in writers {
+            if failed.is_some() {
+                w.abort().await;
+                continue;
+            }
+            match w.finish().await {
+                Ok(files) => outcome.files.extend(files),
+                Err(e) => failed = Some(e),
             }
         }
-        for w in writers {
-            outcome.files.extend(w.finish().await?);
+        if let Some(e) = failed {
+            PartitionWriter::discard(&self.output, &outcome.files).await;
+            return Err(e);
         }
         Ok(outcome)
     }
