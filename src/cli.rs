@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 use crate::datasets::aggregates::{AggregateSettings, parse_granularity};
 use crate::datasets::conversations::{DetailsSettings, QUERY_RESULT_CAP};
@@ -80,8 +81,9 @@ pub struct ConnectionArgs {
     )]
     pub client_secret_file: Option<PathBuf>,
     /// Command whose output is the client secret (e.g. a vault CLI); run on every token request.
-    #[arg(long, env = "GENESYS_CLIENT_SECRET_COMMAND")]
-    pub client_secret_command: Option<String>,
+    /// Its text may carry a token, so `--help` never shows the variable's value.
+    #[arg(long, env = "GENESYS_CLIENT_SECRET_COMMAND", hide_env_values = true)]
+    pub client_secret_command: Option<SecretString>,
     /// Requests per minute this run allows itself (the platform allows 300 per client).
     #[arg(long, env = "GENESYS_MAX_REQUESTS_PER_MINUTE", default_value_t = 240)]
     pub max_requests_per_minute: u32,

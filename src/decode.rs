@@ -5,7 +5,8 @@
 //! somewhere: in its column, in a child table (the schema's `nested` fields), or, when this
 //! schema version does not know it (or its value has an unexpected type), in the row's
 //! `extra_fields` JSON column, counted per table and field so the run can warn about it.
-//! Nothing is silently dropped.
+//! Nothing is silently dropped. A required column (a key) that is missing or has an unexpected
+//! type fails the record instead, and a failed record leaves no row behind.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -52,6 +53,66 @@ enum ColumnBuilder {
 /// A value did not have the column's type; the caller keeps it in `extra_fields` instead.
 struct Mismatch;
 
+/// One column's value for one row, converted and checked, waiting to be appended.
+enum Cell<'a> {
+    Null,
+    Str(std::borrow::Cow<'a, str>),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    /// Microseconds since the epoch.
+    Ts(i64),
+    /// Days since the epoch.
+    Date(i32),
+    StrList(Vec<Option<&'a str>>),
+    I64List(Vec<Option<i64>>),
+}
+
+/// Converts a JSON value to a column's type; JSON null is a null cell.
+fn convert(ty: ColumnType, v: &Value) -> std::result::Result<Cell<'_>, Mismatch> {
+    if v.is_null() {
+        return Ok(Cell::Null);
+    }
+    Ok(match ty {
+        ColumnType::Json => Cell::Str(v.to_string().into()),
+        ColumnType::String => Cell::Str(v.as_str().ok_or(Mismatch)?.into()),
+        ColumnType::Int64 => Cell::I64(json_i64(v).ok_or(Mismatch)?),
+        ColumnType::Float64 => Cell::F64(v.as_f64().ok_or(Mismatch)?),
+        ColumnType::Boolean => Cell::Bool(v.as_bool().ok_or(Mismatch)?),
+        ColumnType::Timestamp => Cell::Ts(v.as_str().and_then(parse_instant).ok_or(Mismatch)?),
+        ColumnType::Date => {
+            let d = v
+                .as_str()
+                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+            Cell::Date(date32(d.ok_or(Mismatch)?))
+        }
+        ColumnType::StringList => Cell::StrList(
+            v.as_array()
+                .ok_or(Mismatch)?
+                .iter()
+                .map(|i| match i {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Ok(Some(s.as_str())),
+                    _ => Err(Mismatch),
+                })
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        ColumnType::Int64List => Cell::I64List(
+            v.as_array()
+                .ok_or(Mismatch)?
+                .iter()
+                .map(|i| {
+                    if i.is_null() {
+                        Ok(None)
+                    } else {
+                        json_i64(i).map(Some).ok_or(Mismatch)
+                    }
+                })
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+    })
+}
+
 impl ColumnBuilder {
     fn new(ty: ColumnType) -> Self {
         match ty {
@@ -83,59 +144,31 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a JSON value, converting it to the column's type. On a type mismatch nothing is
-    /// appended and the caller decides (null + keep the raw value elsewhere).
-    fn append_json(&mut self, ty: ColumnType, v: &Value) -> std::result::Result<(), Mismatch> {
-        if v.is_null() {
-            self.append_null();
-            return Ok(());
-        }
-        match (self, ty) {
-            (ColumnBuilder::Str(b), ColumnType::Json) => {
-                b.append_value(v.to_string());
-            }
-            (ColumnBuilder::Str(b), _) => b.append_value(v.as_str().ok_or(Mismatch)?),
-            (ColumnBuilder::I64(b), _) => b.append_value(json_i64(v).ok_or(Mismatch)?),
-            (ColumnBuilder::F64(b), _) => b.append_value(v.as_f64().ok_or(Mismatch)?),
-            (ColumnBuilder::Bool(b), _) => b.append_value(v.as_bool().ok_or(Mismatch)?),
-            (ColumnBuilder::Ts(b), _) => {
-                b.append_value(v.as_str().and_then(parse_instant).ok_or(Mismatch)?)
-            }
-            (ColumnBuilder::Date(b), _) => {
-                let d = v
-                    .as_str()
-                    .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-                b.append_value(date32(d.ok_or(Mismatch)?))
-            }
-            (ColumnBuilder::StrList(b), _) => {
-                let items = v.as_array().ok_or(Mismatch)?;
-                if !items.iter().all(|i| i.is_string() || i.is_null()) {
-                    return Err(Mismatch);
-                }
+    /// Appends a converted value. Cells are made for their column's type (see [`convert`]);
+    /// one of another type would be a defect, and is appended as null so the row stays whole.
+    fn append(&mut self, cell: Cell<'_>) {
+        match (self, cell) {
+            (b, Cell::Null) => b.append_null(),
+            (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
+            (ColumnBuilder::I64(b), Cell::I64(n)) => b.append_value(n),
+            (ColumnBuilder::F64(b), Cell::F64(x)) => b.append_value(x),
+            (ColumnBuilder::Bool(b), Cell::Bool(x)) => b.append_value(x),
+            (ColumnBuilder::Ts(b), Cell::Ts(micros)) => b.append_value(micros),
+            (ColumnBuilder::Date(b), Cell::Date(days)) => b.append_value(days),
+            (ColumnBuilder::StrList(b), Cell::StrList(items)) => {
                 for i in items {
-                    b.values().append_option(i.as_str());
-                }
-                b.append(true);
-            }
-            (ColumnBuilder::I64List(b), _) => {
-                let items = v.as_array().ok_or(Mismatch)?;
-                let parsed: Option<Vec<Option<i64>>> = items
-                    .iter()
-                    .map(|i| {
-                        if i.is_null() {
-                            Some(None)
-                        } else {
-                            json_i64(i).map(Some)
-                        }
-                    })
-                    .collect();
-                for i in parsed.ok_or(Mismatch)? {
                     b.values().append_option(i);
                 }
                 b.append(true);
             }
+            (ColumnBuilder::I64List(b), Cell::I64List(items)) => {
+                for i in items {
+                    b.values().append_option(i);
+                }
+                b.append(true);
+            }
+            (b, _) => b.append_null(),
         }
-        Ok(())
     }
 
     fn finish(&mut self) -> ArrayRef {
@@ -149,28 +182,6 @@ impl ColumnBuilder {
             ColumnBuilder::StrList(b) => Arc::new(b.finish()),
             ColumnBuilder::I64List(b) => Arc::new(b.finish()),
         }
-    }
-}
-
-/// Whether a (non-null) JSON value fits a column type, as [`ColumnBuilder::append_json`]
-/// would take it.
-fn compatible(ty: ColumnType, v: &Value) -> bool {
-    match ty {
-        ColumnType::Json => true,
-        ColumnType::String => v.is_string(),
-        ColumnType::Int64 => json_i64(v).is_some(),
-        ColumnType::Float64 => v.as_f64().is_some(),
-        ColumnType::Boolean => v.is_boolean(),
-        ColumnType::Timestamp => v.as_str().and_then(parse_instant).is_some(),
-        ColumnType::Date => v
-            .as_str()
-            .is_some_and(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
-        ColumnType::StringList => v
-            .as_array()
-            .is_some_and(|a| a.iter().all(|i| i.is_string() || i.is_null())),
-        ColumnType::Int64List => v
-            .as_array()
-            .is_some_and(|a| a.iter().all(|i| i.is_null() || json_i64(i).is_some())),
     }
 }
 
@@ -261,66 +272,16 @@ impl TableBuilder {
         })
     }
 
-    /// Whether `entity` would make a row: its required columns are there and its parents'
-    /// keys have their columns' types. Nothing is appended, so a record can be checked whole
-    /// before any of its rows is (a bad record never leaves a partial one behind).
-    fn check(&self, entity: &Map<String, Value>, ctx: &Context<'_>) -> Result<()> {
-        for (i, c) in self.schema.columns.iter().enumerate() {
-            let present = match &self.plans[i] {
-                Plan::Field => match entity.get(field_name(&c.source).as_str()) {
-                    // A mistyped optional value goes to extra_fields; a required one cannot.
-                    Some(v) if !v.is_null() && !c.nullable && !compatible(c.ty, v) => {
-                        return Err(Error::Payload {
-                            path: self.schema.path.clone(),
-                            message: format!(
-                                "{} row of {}: {} has an unexpected type: {}",
-                                self.schema.table,
-                                ctx.describe(),
-                                c.name,
-                                short(v)
-                            ),
-                        });
-                    }
-                    Some(v) => !v.is_null(),
-                    None => false,
-                },
-                Plan::Parent(parent, f) => match ctx.parent(parent).and_then(|m| m.get(f)) {
-                    Some(v) if !v.is_null() && !compatible(c.ty, v) => {
-                        return Err(Error::Payload {
-                            path: self.schema.path.clone(),
-                            message: format!("{f} has an unexpected type: {v}"),
-                        });
-                    }
-                    Some(v) => !v.is_null(),
-                    None => false,
-                },
-                Plan::ParentIndex(parent) => ctx.parent_index(parent).is_some(),
-                Plan::Path(steps) => nested(entity, steps).is_some_and(|v| !v.is_null()),
-                _ => true,
-            };
-            if !present && !c.nullable {
-                return Err(Error::Payload {
-                    path: self.schema.path.clone(),
-                    message: format!(
-                        "{} row of {} has no {} (required)",
-                        self.schema.table,
-                        ctx.describe(),
-                        c.name
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends one row made from `entity`, counting unknown fields into `unknown`.
-    fn append(
-        &mut self,
-        entity: &Map<String, Value>,
-        ctx: &Context<'_>,
+    /// Converts the row made from `entity`: every column's value, checked, with the fields no
+    /// column names kept in `extra_fields` and counted into `unknown`. Nothing is appended
+    /// here, so a row that fails leaves the builders as they were.
+    fn row<'a>(
+        &self,
+        entity: &'a Map<String, Value>,
+        ctx: &Context<'a>,
         index: usize,
         unknown: &mut BTreeMap<(String, String), u64>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Cell<'a>>> {
         let mut slots: Vec<Option<&Value>> = vec![None; self.plans.len()];
         let mut extra: Option<Map<String, Value>> = None;
         for (k, v) in entity {
@@ -335,107 +296,88 @@ impl TableBuilder {
                     .or_default() += 1;
             }
         }
-        // Required columns are checked before anything is appended, so a bad record never
-        // leaves the builders with a partial row.
-        for (i, c) in self.schema.columns.iter().enumerate() {
-            if c.nullable {
-                continue;
-            }
-            let present = match &self.plans[i] {
-                Plan::Field => slots[i].is_some_and(|v| !v.is_null()),
-                Plan::Parent(entity, f) => ctx
-                    .parent(entity)
-                    .and_then(|m| m.get(f))
-                    .is_some_and(|v| !v.is_null()),
-                Plan::ParentIndex(entity) => ctx.parent_index(entity).is_some(),
-                Plan::Path(steps) => nested(entity, steps).is_some_and(|v| !v.is_null()),
-                _ => true,
+        let mut cells = Vec::with_capacity(self.plans.len());
+        let mut extra_at = None;
+        for (i, plan) in self.plans.iter().enumerate() {
+            let column = &self.schema.columns[i];
+            let cell = match plan {
+                Plan::Field => match slots[i].map(|v| (v, convert(column.ty, v))) {
+                    None => Cell::Null,
+                    Some((_, Ok(cell))) => cell,
+                    Some((v, Err(Mismatch))) if column.nullable => {
+                        // Keep the value as served; the column stays null for this row.
+                        let name = field_name(&column.source);
+                        extra
+                            .get_or_insert_with(Map::new)
+                            .insert(name.clone(), v.clone());
+                        *unknown
+                            .entry((
+                                self.schema.table.clone(),
+                                format!("{name} (unexpected type)"),
+                            ))
+                            .or_default() += 1;
+                        Cell::Null
+                    }
+                    Some((v, Err(Mismatch))) => {
+                        return Err(Error::Payload {
+                            path: self.schema.path.clone(),
+                            message: format!(
+                                "{} row of {} has {} of an unexpected type (required): {}",
+                                self.schema.table,
+                                ctx.describe(),
+                                column.name,
+                                short(v)
+                            ),
+                        });
+                    }
+                },
+                // A mistyped nested value stays in its whole field; this column is null.
+                Plan::Path(steps) => nested(entity, steps)
+                    .and_then(|v| convert(column.ty, v).ok())
+                    .unwrap_or(Cell::Null),
+                Plan::ParentIndex(entity) => ctx
+                    .parent_index(entity)
+                    .map_or(Cell::Null, |i| Cell::I64(i as i64)),
+                Plan::Parent(entity, f) => match ctx.parent(entity).and_then(|m| m.get(f)) {
+                    Some(v) => convert(column.ty, v).map_err(|Mismatch| Error::Payload {
+                        path: self.schema.path.clone(),
+                        message: format!("{f} has an unexpected type: {}", short(v)),
+                    })?,
+                    None => Cell::Null,
+                },
+                Plan::RunId => Cell::Str(ctx.run_id.into()),
+                Plan::Date => Cell::Date(ctx.date),
+                Plan::Index => Cell::I64(index as i64),
+                Plan::Extra => {
+                    extra_at = Some(i);
+                    Cell::Null
+                }
             };
-            if !present {
+            if matches!(cell, Cell::Null) && !column.nullable && extra_at != Some(i) {
                 return Err(Error::Payload {
                     path: self.schema.path.clone(),
                     message: format!(
                         "{} row of {} has no {} (required)",
                         self.schema.table,
                         ctx.describe(),
-                        c.name
+                        column.name
                     ),
                 });
             }
+            cells.push(cell);
         }
-        let mut extra_at = None;
-        for (i, (plan, b)) in self.plans.iter().zip(self.builders.iter_mut()).enumerate() {
-            let ty = self.schema.columns[i].ty;
-            match plan {
-                Plan::Field => match slots[i] {
-                    None => b.append_null(),
-                    Some(v) => {
-                        if b.append_json(ty, v).is_err() {
-                            // Keep the value as served; the column stays null for this row.
-                            b.append_null();
-                            let name = field_name(&self.schema.columns[i].source);
-                            extra
-                                .get_or_insert_with(Map::new)
-                                .insert(name.clone(), v.clone());
-                            *unknown
-                                .entry((
-                                    self.schema.table.clone(),
-                                    format!("{name} (unexpected type)"),
-                                ))
-                                .or_default() += 1;
-                        }
-                    }
-                },
-                Plan::Path(steps) => match nested(entity, steps) {
-                    // A mistyped nested value stays in its whole field; this column is null.
-                    Some(v) => {
-                        if b.append_json(ty, v).is_err() {
-                            b.append_null();
-                        }
-                    }
-                    None => b.append_null(),
-                },
-                Plan::ParentIndex(entity) => match (b, ctx.parent_index(entity)) {
-                    (ColumnBuilder::I64(n), Some(i)) => n.append_value(i as i64),
-                    (b, _) => b.append_null(),
-                },
-                Plan::Parent(entity, f) => match ctx.parent(entity).and_then(|m| m.get(f)) {
-                    Some(v) => {
-                        if b.append_json(ty, v).is_err() {
-                            return Err(Error::Payload {
-                                path: self.schema.path.clone(),
-                                message: format!("{f} has an unexpected type: {v}"),
-                            });
-                        }
-                    }
-                    None => b.append_null(),
-                },
-                Plan::RunId => {
-                    if let ColumnBuilder::Str(s) = b {
-                        s.append_value(ctx.run_id)
-                    }
-                }
-                Plan::Date => {
-                    if let ColumnBuilder::Date(d) = b {
-                        d.append_value(ctx.date)
-                    }
-                }
-                Plan::Index => {
-                    if let ColumnBuilder::I64(n) = b {
-                        n.append_value(index as i64)
-                    }
-                }
-                Plan::Extra => extra_at = Some(i),
-            }
+        if let (Some(i), Some(m)) = (extra_at, extra) {
+            cells[i] = Cell::Str(Value::Object(m).to_string().into());
         }
-        if let Some(i) = extra_at {
-            match (&mut self.builders[i], extra) {
-                (ColumnBuilder::Str(s), Some(m)) => s.append_value(Value::Object(m).to_string()),
-                (b, _) => b.append_null(),
-            }
+        Ok(cells)
+    }
+
+    /// Appends a row [`TableBuilder::row`] made: one value to every column.
+    fn append(&mut self, cells: Vec<Cell<'_>>) {
+        for (b, cell) in self.builders.iter_mut().zip(cells) {
+            b.append(cell);
         }
         self.rows += 1;
-        Ok(())
     }
 
     fn finish(&mut self) -> Result<RecordBatch> {
@@ -469,7 +411,7 @@ fn field_name(source: &Source) -> String {
     }
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// Names the record a row comes from, for error messages.
     fn describe(&self) -> String {
         let Some(root) = self.root else {
@@ -484,11 +426,11 @@ impl Context<'_> {
         }
     }
 
-    fn frame(&self, entity: &str) -> Option<&Frame<'_>> {
+    fn frame(&self, entity: &str) -> Option<&Frame<'a>> {
         self.stack.iter().rev().find(|f| f.entity == entity)
     }
 
-    fn parent(&self, entity: &str) -> Option<&Map<String, Value>> {
+    fn parent(&self, entity: &str) -> Option<&'a Map<String, Value>> {
         self.frame(entity).map(|f| f.object)
     }
 
@@ -628,8 +570,11 @@ impl TreeDecoder {
         })
     }
 
-    /// Appends one root record and everything under it, in the partition of `date`; a record
-    /// that cannot be decoded whole is refused with nothing of it appended.
+    /// Appends one root record and everything under it, in the partition of `date`.
+    ///
+    /// All or nothing: every row of the record is converted and checked before any is
+    /// appended, so a record refused with an error leaves no row (and counts no unknown
+    /// field), and the decoder goes on with the next record.
     pub fn push(&mut self, record: &Value, date: NaiveDate) -> Result<()> {
         let obj = record.as_object().ok_or_else(|| Error::Payload {
             path: self.nodes[0].table.schema.path.clone(),
@@ -646,15 +591,18 @@ impl TreeDecoder {
             .or_else(|| obj.get("id"))
             .and_then(Value::as_str)
             .unwrap_or("without an id");
-        // Check the whole record first, so a bad one is refused before any of its rows is
-        // appended: the builders never hold part of a record.
-        for dry in [true, false] {
-            let walk = Walk {
-                entities: &self.entities,
-                record_id: id,
-                dry,
-            };
-            walk.visit(&mut self.nodes, 0, obj, 0, &mut ctx, &mut self.unknown)?;
+        let walk = Walk {
+            entities: &self.entities,
+            record_id: id,
+        };
+        let mut rows = Vec::new();
+        let mut unknown = BTreeMap::new();
+        walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut rows, &mut unknown)?;
+        for (node, cells) in rows {
+            self.nodes[node].table.append(cells);
+        }
+        for (key, n) in unknown {
+            *self.unknown.entry(key).or_default() += n;
         }
         Ok(())
     }
@@ -724,26 +672,22 @@ struct Walk<'a> {
     entities: &'a [String],
     /// The root record's id, for error messages.
     record_id: &'a str,
-    /// Check every row the record would make, appending none.
-    dry: bool,
 }
 
 impl<'a> Walk<'a> {
-    /// Appends `object` to node `idx`, then walks its children.
+    /// Converts the row `object` makes in node `idx` into `rows`, then walks its children.
+    #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
-        nodes: &mut [Node],
+        nodes: &[Node],
         idx: usize,
         object: &'a Map<String, Value>,
         index: usize,
         ctx: &mut Context<'a>,
+        rows: &mut Vec<(usize, Vec<Cell<'a>>)>,
         unknown: &mut BTreeMap<(String, String), u64>,
     ) -> Result<()> {
-        if self.dry {
-            nodes[idx].table.check(object, ctx)?;
-        } else {
-            nodes[idx].table.append(object, ctx, index, unknown)?;
-        }
+        rows.push((idx, nodes[idx].table.row(object, ctx, index, unknown)?));
         if nodes[idx].children.is_empty() {
             return Ok(());
         }
@@ -757,12 +701,12 @@ impl<'a> Walk<'a> {
             let (field, list) = (&nodes[child].field, nodes[child].list);
             if list {
                 for (i, o) in objects(object, field, self.record_id)? {
-                    self.visit(nodes, child, o, i, ctx, unknown)?;
+                    self.visit(nodes, child, o, i, ctx, rows, unknown)?;
                 }
             } else {
                 match object.get(field.as_str()) {
                     None | Some(Value::Null) => {}
-                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, unknown)?,
+                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, rows, unknown)?,
                     Some(other) => {
                         return Err(Error::Payload {
                             path: field.clone(),

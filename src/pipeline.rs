@@ -326,13 +326,16 @@ async fn extract_locked(
         "extracting"
     );
 
-    let sink = Arc::new(ChunkSink::new(
-        &cfg.output,
-        &state.run_id,
-        state.attempt,
-        &cfg.writer,
-        cfg.keep_raw,
-    ));
+    let sink = Arc::new(
+        ChunkSink::new(
+            &cfg.output,
+            &state.run_id,
+            state.attempt,
+            &cfg.writer,
+            cfg.keep_raw,
+        )
+        .with_max_quarantined(cfg.max_quarantined),
+    );
     let failed = Mutex::new(failed);
     // After a fatal error (storage, credentials) no further chunk is started.
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -607,7 +610,10 @@ async fn rebuild_inner(
             chunks.push((*ds, c));
         }
     }
-    let sink = Arc::new(ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false));
+    let sink = Arc::new(
+        ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false)
+            .with_max_quarantined(cfg.max_quarantined),
+    );
     let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
         .map(|(ds, chunk, _, pages)| {
             let (sink, output) = (sink.clone(), cfg.output.clone());
@@ -870,6 +876,10 @@ struct ChunkSink {
     keep_raw: bool,
     /// (table, field) pairs already warned about in this run.
     warned: Mutex<HashSet<(String, String)>>,
+    /// Records the run tolerates quarantining; one more fails the chunk at once.
+    max_quarantined: u64,
+    /// Records quarantined so far by this process, over all chunks.
+    quarantined: std::sync::atomic::AtomicU64,
 }
 
 /// One page, decoded: the builders handed back, the batches, and the counts.
@@ -903,7 +913,15 @@ impl ChunkSink {
             writer: writer.clone(),
             keep_raw,
             warned: Mutex::new(HashSet::new()),
+            max_quarantined: u64::MAX,
+            quarantined: Default::default(),
         }
+    }
+
+    /// Fails a chunk as soon as the run has quarantined more than `max` records.
+    fn with_max_quarantined(mut self, max: u64) -> Self {
+        self.max_quarantined = max;
+        self
     }
 
     /// Fetches one chunk from the API and writes it.
@@ -965,59 +983,105 @@ impl ChunkSink {
         let mut raw_seq = u64::from(self.first_seq);
         let mut quarantine_seq = u64::from(self.first_seq);
         let root = tables.first().map_or_else(String::new, |t| t.table.clone());
-        while let Some(page) = rx.recv().await {
-            let (decoder, seen) = state.take().expect("decoder");
-            let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
-            let d = tokio::task::spawn_blocking(move || {
-                decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
-            })
-            .await
-            .map_err(|e| Error::Encode {
-                table: ds.spec().name.into(),
-                message: format!("decode task failed: {e}"),
-            })??;
-            state = Some((d.decoder, d.seen));
-            outcome.records += d.kept;
-            outcome.duplicates += d.duplicates;
-            outcome.outside += d.outside;
-            self.note_unknown(d.unknown, &mut outcome);
-            if let Some(z) = d.raw {
-                let path =
-                    raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
-                self.output.put(&path, z).await?;
-                raw_seq += 1;
-            }
-            if !d.quarantined.is_empty() {
-                let path = format!(
-                    "{QUARANTINE_DIR}/{}/{}/{column}={partition}/{:06}.jsonl",
-                    self.run_id,
-                    ds.spec().name,
-                    quarantine_seq
-                );
-                quarantine_seq += 1;
-                tracing::warn!(
-                    dataset = ds.spec().name,
-                    %partition,
-                    records = d.quarantined.len(),
-                    path = %path,
-                    "records that cannot be decoded were quarantined"
-                );
-                *outcome.quarantined.entry(root.clone()).or_default() += d.quarantined.len() as u64;
-                if outcome.quarantine_sample.is_none() {
-                    outcome.quarantine_sample = d.quarantined.first().cloned();
+        // On any failure below, every writer is aborted: no multipart upload is left open in
+        // the bucket, and no file of this chunk is left behind.
+        let written: Result<()> = async {
+            while let Some(page) = rx.recv().await {
+                let (decoder, seen) = state.take().expect("decoder");
+                let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
+                let d = tokio::task::spawn_blocking(move || {
+                    decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
+                })
+                .await
+                .map_err(|e| Error::Encode {
+                    table: ds.spec().name.into(),
+                    message: format!("decode task failed: {e}"),
+                })??;
+                state = Some((d.decoder, d.seen));
+                outcome.records += d.kept;
+                outcome.duplicates += d.duplicates;
+                outcome.outside += d.outside;
+                self.note_unknown(d.unknown, &mut outcome);
+                if let Some(z) = d.raw {
+                    let path =
+                        raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
+                    self.output.put(&path, z).await?;
+                    raw_seq += 1;
                 }
-                outcome.kept_keys.extend(d.kept_keys);
-                let mut body = d.quarantined.join("\n");
-                body.push('\n');
-                self.output.put(&path, Bytes::from(body)).await?;
-                outcome.quarantine_files.push(path);
+                if !d.quarantined.is_empty() {
+                    let path = format!(
+                        "{QUARANTINE_DIR}/{}/{}/{column}={partition}/{:06}.jsonl",
+                        self.run_id,
+                        ds.spec().name,
+                        quarantine_seq
+                    );
+                    quarantine_seq += 1;
+                    tracing::warn!(
+                        dataset = ds.spec().name,
+                        %partition,
+                        records = d.quarantined.len(),
+                        path = %path,
+                        "records that cannot be decoded were quarantined"
+                    );
+                    *outcome.quarantined.entry(root.clone()).or_default() +=
+                        d.quarantined.len() as u64;
+                    if outcome.quarantine_sample.is_none() {
+                        outcome.quarantine_sample = d.quarantined.first().cloned();
+                    }
+                    outcome.kept_keys.extend(d.kept_keys);
+                    let n = d.quarantined.len() as u64;
+                    let mut body = d.quarantined.join("\n");
+                    body.push('\n');
+                    self.output.put(&path, Bytes::from(body)).await?;
+                    outcome.quarantine_files.push(path);
+                    let total = self
+                        .quarantined
+                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed)
+                        + n;
+                    if total > self.max_quarantined {
+                        // No point reading on: the run will not commit.
+                        check_quarantine(
+                            &self.output,
+                            &self.run_id,
+                            &[(String::new(), outcome.clone())],
+                            self.max_quarantined,
+                        )?;
+                        return Err(Error::Payload {
+                            path: format!("{}/{QUARANTINE_DIR}/{}/", self.output.url, self.run_id),
+                            message: format!(
+                                "{total} record(s) could not be decoded, more than --max-quarantined {}",
+                                self.max_quarantined
+                            ),
+                        });
+                    }
+                }
+                for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
+                    writer.write(batch).await?;
+                }
             }
-            for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
-                writer.write(batch).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            for w in writers {
+                w.abort().await;
+            }
+            return Err(e);
+        }
+        let mut failed = None;
+        for w in writers {
+            if failed.is_some() {
+                w.abort().await;
+                continue;
+            }
+            match w.finish().await {
+                Ok(files) => outcome.files.extend(files),
+                Err(e) => failed = Some(e),
             }
         }
-        for w in writers {
-            outcome.files.extend(w.finish().await?);
+        if let Some(e) = failed {
+            PartitionWriter::discard(&self.output, &outcome.files).await;
+            return Err(e);
         }
         Ok(outcome)
     }

@@ -1,27 +1,23 @@
 //! The Parquet the loader writes is what Snowflake reads right: each column's physical and
 //! logical type is pinned here (fakesnow reads logical types leniently, so it cannot catch
-//! these), and big partitions roll over into several files near the target size.
+//! these), every data page is v1, and big partitions roll over into several files near the
+//! target size.
 
 use chrono::{TimeZone, Utc};
 use genesys_loader::decode::ConversationDecoder;
 use genesys_loader::schema::{Catalog, ColumnType};
-use genesys_loader::sink::{Output, PartitionWriter, WriterSettings};
+use genesys_loader::sink::{FileWritten, Output, PartitionWriter, WriterSettings};
 use genesys_sim::Org;
-use parquet::basic::{LogicalType, TimeUnit, Type as PhysicalType};
+use parquet::basic::{LogicalType, PageType, TimeUnit, Type as PhysicalType};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn columns_have_snowflake_safe_types_and_files_roll_at_the_target_size() {
+/// One simulated day of conversations written into a temporary folder, as the pipeline does.
+async fn write_day(settings: &WriterSettings) -> (tempfile::TempDir, Vec<FileWritten>) {
     let org = Org::new(11, 400, Utc::now());
     let day = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
     let convs = org.conversations_started_in(day, day + chrono::Duration::days(1));
     let dir = tempfile::tempdir().unwrap();
     let output = Output::open(dir.path().to_str().unwrap()).unwrap();
-    let settings = WriterSettings {
-        target_file_bytes: 64 * 1024,
-        row_group_rows: 1000,
-        zstd_level: 3,
-    };
     let tables = Catalog::builtin().dataset_tables("conversations");
     let mut writers: Vec<PartitionWriter> = tables
         .iter()
@@ -50,6 +46,28 @@ async fn columns_have_snowflake_safe_types_and_files_roll_at_the_target_size() {
     for w in writers {
         files.extend(w.finish().await.unwrap());
     }
+    (dir, files)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_data_page_is_v1_the_version_snowflake_documents() {
+    let (dir, files) = write_day(&WriterSettings::default()).await;
+    assert!(!files.is_empty());
+    for f in &files {
+        let file = std::fs::File::open(dir.path().join(&f.path)).unwrap();
+        assert_data_pages_are_v1(&SerializedFileReader::new(file).unwrap(), &f.path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_have_snowflake_safe_types_and_files_roll_at_the_target_size() {
+    let settings = WriterSettings {
+        target_file_bytes: 64 * 1024,
+        row_group_rows: 1000,
+        zstd_level: 3,
+        ..WriterSettings::default()
+    };
+    let (dir, files) = write_day(&settings).await;
     let segment_files: Vec<_> = files
         .iter()
         .filter(|f| f.table == "session_metrics")
@@ -130,4 +148,25 @@ async fn columns_have_snowflake_safe_types_and_files_roll_at_the_target_size() {
             "{compression:?}"
         );
     }
+}
+
+/// Snowflake documents Parquet data page v1 (`WriterVersion::PARQUET_1_0`); v2 pages, and the
+/// DELTA encodings that come with them, have no documented support.
+fn assert_data_pages_are_v1(reader: &SerializedFileReader<std::fs::File>, path: &str) {
+    let mut v1 = 0;
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g).unwrap();
+        for c in 0..group.num_columns() {
+            let mut pages = group.get_column_page_reader(c).unwrap();
+            while let Some(page) = pages.get_next_page().unwrap() {
+                assert_ne!(
+                    page.page_type(),
+                    PageType::DATA_PAGE_V2,
+                    "{path}: row group {g}, column {c} has a v2 data page"
+                );
+                v1 += usize::from(page.page_type() == PageType::DATA_PAGE);
+            }
+        }
+    }
+    assert!(v1 > 0, "{path}: no data page read");
 }

@@ -186,7 +186,7 @@ async fn write_requests_are_refused_before_they_leave_the_process() {
         login_url: sim.base_url(),
         credentials: Credentials {
             client_id: "sim-client".into(),
-            secret: SecretSource::Command(format!("echo {SECRET}")),
+            secret: SecretSource::Command(format!("echo {SECRET}").into()),
         },
         retry: RetryPolicy::default(),
         rate_limit: RateLimitPolicy::default(),
@@ -239,7 +239,7 @@ async fn pre_signed_downloads_carry_no_token_and_never_show_their_url() {
         login_url: sim.base_url(),
         credentials: Credentials {
             client_id: "sim-client".into(),
-            secret: SecretSource::Command(format!("echo {SECRET}")),
+            secret: SecretSource::Command(format!("echo {SECRET}").into()),
         },
         retry: RetryPolicy::default(),
         rate_limit: RateLimitPolicy::default(),
@@ -291,7 +291,7 @@ async fn one_get_per_key_skips_what_is_not_there() {
         login_url: sim.base_url(),
         credentials: Credentials {
             client_id: "sim-client".into(),
-            secret: SecretSource::Command(format!("echo {SECRET}")),
+            secret: SecretSource::Command(format!("echo {SECRET}").into()),
         },
         retry: RetryPolicy::default(),
         rate_limit: RateLimitPolicy::default(),

@@ -19,62 +19,114 @@ use super::stats::ApiStats;
 use crate::error::{Error, Result};
 
 /// Where the client secret lives. Never the secret itself: it is read when needed.
-#[derive(Debug, Clone)]
+///
+/// `Debug` names the kind of source and, for a variable or a file, where it is; a command is
+/// shown as `Command(<redacted>)`, because its text may carry a vault token or the secret.
+#[derive(Clone)]
 pub enum SecretSource {
     /// An environment variable (`GENESYS_CLIENT_SECRET`).
     Env(String),
     /// A file whose content (trimmed) is the secret, e.g. a mounted Kubernetes or Vault secret.
     File(PathBuf),
     /// A shell command whose standard output (trimmed) is the secret, e.g. a vault CLI.
-    Command(String),
+    Command(SecretString),
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Env(var) => f.debug_tuple("Env").field(var).finish(),
+            SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            SecretSource::Command(_) => f.write_str("Command(<redacted>)"),
+        }
+    }
 }
 
 /// How long a secret command may run.
 const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The most a secret command may print; anything past it is read and thrown away, so the
+/// command never blocks on a full pipe, and the read fails.
+const SECRET_COMMAND_MAX_OUTPUT: u64 = 1024 * 1024;
+
+/// Reads a pipe to its end on its own thread, keeping at most `limit` + 1 bytes: a command
+/// that prints more than a pipe holds (64 KiB on Linux) must not stall while nobody reads.
+fn drain<R: std::io::Read + Send + 'static>(
+    pipe: Option<R>,
+    limit: u64,
+) -> std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let Some(mut pipe) = pipe else {
+            let _ = tx.send(Ok(Vec::new()));
+            return;
+        };
+        let mut kept = Vec::new();
+        let read = (&mut pipe)
+            .take(limit + 1)
+            .read_to_end(&mut kept)
+            .and_then(|_| std::io::copy(&mut pipe, &mut std::io::sink()));
+        let _ = tx.send(read.map(|_| kept));
+    });
+    rx
+}
+
 /// Runs a secret command; its stdout is the secret and is never logged, its stderr is quoted
 /// (shortened) when it fails.
-fn run_secret_command(command: &str) -> std::result::Result<String, String> {
-    use std::io::Read;
+///
+/// Both pipes are read while the command runs, and the whole run, reading included, is bounded
+/// by [`SECRET_COMMAND_TIMEOUT`]. On a timeout the command is killed; a process it started in
+/// the background that still holds a pipe open is not waited for (its reader thread ends when
+/// that process does).
+fn run_secret_command(command: &SecretString) -> std::result::Result<String, String> {
     use std::process::{Command, Stdio};
+    use std::sync::mpsc::RecvTimeoutError;
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(command)
+        .arg(command.expose_secret())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start it: {e}"))?;
-    let started = Instant::now();
+    let deadline = Instant::now() + SECRET_COMMAND_TIMEOUT;
+    let stdout = drain(child.stdout.take(), SECRET_COMMAND_MAX_OUTPUT);
+    let stderr = drain(child.stderr.take(), 4096);
+    let timed_out = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+        format!(
+            "it did not finish within {}s",
+            SECRET_COMMAND_TIMEOUT.as_secs()
+        )
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > SECRET_COMMAND_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "it did not finish within {}s",
-                    SECRET_COMMAND_TIMEOUT.as_secs()
-                ));
-            }
+            Ok(None) if Instant::now() >= deadline => return Err(timed_out(&mut child)),
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => return Err(e.to_string()),
         }
     };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        o.read_to_string(&mut out)
-            .map_err(|e| format!("its output is not text: {e}"))?;
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    let mut collect = |rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>| match rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        Ok(read) => Ok(read),
+        Err(RecvTimeoutError::Timeout) => Err(timed_out(&mut child)),
+        Err(RecvTimeoutError::Disconnected) => Err("its output could not be read".to_string()),
+    };
+    let out = collect(stdout)?.map_err(|e| format!("cannot read its output: {e}"))?;
+    let err = collect(stderr)?.unwrap_or_default();
     if !status.success() {
         let code = status
             .code()
             .map_or("a signal".to_string(), |c| format!("status {c}"));
-        let err: String = err.trim().chars().take(200).collect();
+        let err: String = String::from_utf8_lossy(&err)
+            .trim()
+            .chars()
+            .take(200)
+            .collect();
         return Err(format!(
             "it exited with {code}{}",
             if err.is_empty() {
@@ -84,7 +136,13 @@ fn run_secret_command(command: &str) -> std::result::Result<String, String> {
             }
         ));
     }
-    Ok(out)
+    if out.len() as u64 > SECRET_COMMAND_MAX_OUTPUT {
+        return Err(format!(
+            "it printed more than {} KiB, too much for a secret",
+            SECRET_COMMAND_MAX_OUTPUT / 1024
+        ));
+    }
+    String::from_utf8(out).map_err(|_| "its output is not text (UTF-8)".to_string())
 }
 
 impl SecretSource {
@@ -412,6 +470,72 @@ mod tests {
             !src.describe().contains("printf"),
             "the command line may hold a token: not echoed"
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret_command_or_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client-secret");
+        std::fs::write(&path, "file-held-secret-value\n").unwrap();
+        let command = "VAULT_TOKEN=hvs.token-in-the-command vault kv get -field=secret kv/genesys";
+        let credentials = Credentials {
+            client_id: "loader".into(),
+            secret: SecretSource::Command(command.into()),
+        };
+        let sources = [
+            // PATH is set in any test environment: its value must not be printed either.
+            SecretSource::Env("PATH".into()),
+            SecretSource::File(path.clone()),
+            SecretSource::Command(command.into()),
+        ];
+        let path_value = std::env::var("PATH").unwrap_or_default();
+        for source in &sources {
+            for shown in [format!("{source:?}"), format!("{source:#?}")] {
+                for secret in [
+                    "hvs.token-in-the-command",
+                    "vault kv get",
+                    "file-held-secret-value",
+                ] {
+                    assert!(!shown.contains(secret), "{shown}");
+                }
+                assert!(
+                    path_value.is_empty() || !shown.contains(&path_value),
+                    "{shown}"
+                );
+            }
+        }
+        assert_eq!(format!("{:?}", sources[2]), "Command(<redacted>)");
+        assert_eq!(format!("{:?}", sources[0]), "Env(\"PATH\")");
+        assert!(format!("{:?}", sources[1]).contains("client-secret"));
+        assert!(!format!("{credentials:?}").contains("hvs."));
+    }
+
+    #[test]
+    fn a_secret_command_printing_more_than_a_pipe_holds_is_read_while_it_runs() {
+        // 200 KiB fills a 64 KiB pipe: a reader that waits for the exit first would wait for
+        // the 30 s timeout, holding the token lock all along, and then fail.
+        let started = Instant::now();
+        let src = SecretSource::Command(
+            "head -c 204800 /dev/zero | tr '\\0' x; echo 'a warning' >&2".into(),
+        );
+        let value = src.read().expect("the command's output is the secret");
+        let value = value.expose_secret();
+        assert_eq!(value.len(), 204_800);
+        assert!(value.bytes().all(|b| b == b'x'));
+        assert!(
+            started.elapsed() < SECRET_COMMAND_TIMEOUT / 2,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_secret_command_printing_megabytes_fails_without_blocking() {
+        let err = SecretSource::Command("head -c 3000000 /dev/zero | tr '\\0' x".into())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("printed more than 1024 KiB"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod parquet;
 pub mod raw;
 pub mod store;
+pub mod upload;
 
-pub use parquet::{FileWritten, PartitionWriter, WriterSettings};
+pub use parquet::{FileWritten, MIN_UPLOAD_PART_BYTES, PartitionWriter, WriterSettings};
 pub use store::Output;

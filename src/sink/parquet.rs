@@ -4,18 +4,24 @@
 //! the row-group buffer, and roll over to a new file near a target size. Each file gets a name
 //! unique to the run (`part-<run_id>-<seq>.parquet`) and is never overwritten; nothing points
 //! at it until the run's manifest is written.
+//!
+//! A writer whose work is given up (its chunk failed) is [`PartitionWriter::abort`]ed: the
+//! open file's multipart upload is aborted, so no incomplete upload is left in the bucket, and
+//! the files it had completed, which nothing refers to, are deleted. A failed write or close
+//! aborts the open file by itself. A writer dropped unfinished aborts its upload in the
+//! background, best effort (see [`super::upload`]).
 
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use object_store::ObjectStoreExt;
-use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 
 use super::store::Output;
+use super::upload::ObjectUpload;
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
 
@@ -29,7 +35,14 @@ pub struct WriterSettings {
     pub row_group_rows: usize,
     /// zstd level (default 3).
     pub zstd_level: i32,
+    /// A file is sent as a multipart upload in parts of this size once it outgrows one part;
+    /// a smaller file goes up in one put (default 10 MiB, as object_store's `BufWriter`; at
+    /// least 5 MiB, S3's smallest part but the last).
+    pub upload_part_bytes: usize,
 }
+
+/// S3's smallest part, but for the last one.
+pub const MIN_UPLOAD_PART_BYTES: usize = 5 * 1024 * 1024;
 
 impl Default for WriterSettings {
     fn default() -> Self {
@@ -37,6 +50,7 @@ impl Default for WriterSettings {
             target_file_bytes: 128 * 1024 * 1024,
             row_group_rows: 128 * 1024,
             zstd_level: 3,
+            upload_part_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -45,8 +59,15 @@ impl WriterSettings {
     fn properties(&self) -> Result<WriterProperties> {
         let level = ZstdLevel::try_new(self.zstd_level)
             .map_err(|e| Error::Input(format!("zstd level {}: {e}", self.zstd_level)))?;
+        if self.upload_part_bytes < MIN_UPLOAD_PART_BYTES {
+            return Err(Error::Input(format!(
+                "upload part size {} bytes is below S3's minimum of {MIN_UPLOAD_PART_BYTES}",
+                self.upload_part_bytes
+            )));
+        }
+        // Data page v1: Snowflake documents no support for v2 pages (and their DELTA encodings).
         Ok(WriterProperties::builder()
-            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_statistics_enabled(EnabledStatistics::Page)
@@ -70,6 +91,13 @@ pub struct FileWritten {
     pub e_tag: Option<String>,
 }
 
+/// The file being written: its encoder, its path (relative to the output root) and its rows.
+struct OpenFile {
+    writer: AsyncArrowWriter<ObjectUpload>,
+    path: String,
+    rows: u64,
+}
+
 /// Writes one table's rows for one partition.
 pub struct PartitionWriter {
     output: Output,
@@ -78,7 +106,7 @@ pub struct PartitionWriter {
     run_id: String,
     settings: WriterSettings,
     props: WriterProperties,
-    current: Option<(AsyncArrowWriter<BufWriter>, String, u64)>,
+    current: Option<OpenFile>,
     next_seq: u32,
     done: Vec<FileWritten>,
 }
@@ -143,54 +171,116 @@ impl PartitionWriter {
                 self.next_seq
             );
             self.next_seq += 1;
-            let object = BufWriter::new(self.output.store.clone(), Path::from(path.as_str()));
+            let object = ObjectUpload::new(
+                self.output.store.clone(),
+                Path::from(path.as_str()),
+                self.settings.upload_part_bytes,
+            );
             let writer = AsyncArrowWriter::try_new(
                 object,
                 self.schema.arrow_schema(),
                 Some(self.props.clone()),
             )
             .map_err(|e| self.encode_error(e))?;
-            self.current = Some((writer, path, 0));
+            self.current = Some(OpenFile {
+                writer,
+                path,
+                rows: 0,
+            });
         }
-        let (writer, path, rows) = self.current.as_mut().expect("opened above");
-        writer
-            .write(batch)
-            .await
-            .map_err(|e| Error::storage(format!("{}/{path}", self.output.url), e))?;
-        *rows += batch.num_rows() as u64;
-        if writer.bytes_written() + writer.in_progress_size() >= self.settings.target_file_bytes {
+        let file = self.current.as_mut().expect("opened above");
+        if let Err(e) = file.writer.write(batch).await {
+            let location = format!("{}/{}", self.output.url, file.path);
+            self.abort_current().await;
+            return Err(Error::storage(location, e));
+        }
+        file.rows += batch.num_rows() as u64;
+        let size = file.writer.bytes_written() + file.writer.in_progress_size();
+        if size >= self.settings.target_file_bytes {
             self.close_current().await?;
         }
         Ok(())
     }
 
-    /// Closes the open file, if any, and returns every file this writer made.
+    /// Closes the open file, if any, and returns every file this writer made. If closing
+    /// fails, the file's upload is aborted and the files completed before are deleted.
     pub async fn finish(mut self) -> Result<Vec<FileWritten>> {
-        self.close_current().await?;
-        Ok(self.done)
+        if let Err(e) = self.close_current().await {
+            self.discard_done().await;
+            return Err(e);
+        }
+        Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Gives up this writer's work after a failure (its own or its chunk's): aborts the open
+    /// file's multipart upload and deletes the files it completed, which nothing refers to
+    /// (the chunk is not checkpointed and no manifest lists them). Failures to clean up are
+    /// logged, not returned: the caller is already reporting the error that matters.
+    pub async fn abort(mut self) {
+        self.abort_current().await;
+        self.discard_done().await;
+    }
+
+    async fn abort_current(&mut self) {
+        let Some(file) = self.current.take() else {
+            return;
+        };
+        let mut upload = file.writer.into_inner();
+        if let Err(e) = upload.abort().await {
+            tracing::warn!(
+                location = %format!("{}/{}", self.output.url, file.path),
+                error = %e,
+                "could not abort the file's multipart upload; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it"
+            );
+        }
+    }
+
+    async fn discard_done(&mut self) {
+        let done = std::mem::take(&mut self.done);
+        Self::discard(&self.output, &done).await;
+    }
+
+    /// Deletes completed files of a failed chunk (best effort, failures logged): nothing refers
+    /// to them, and a rerun writes the chunk again under new names.
+    pub async fn discard(output: &Output, files: &[FileWritten]) {
+        for f in files {
+            if let Err(e) = output.store.delete(&Path::from(f.path.as_str())).await {
+                tracing::warn!(
+                    location = %format!("{}/{}", output.url, f.path),
+                    error = %e,
+                    "could not delete a file of a failed chunk; no manifest refers to it"
+                );
+            }
+        }
     }
 
     async fn close_current(&mut self) -> Result<()> {
-        let Some((writer, path, rows)) = self.current.take() else {
+        let Some(mut file) = self.current.take() else {
             return Ok(());
         };
-        let location = format!("{}/{path}", self.output.url);
-        writer
-            .close()
-            .await
-            .map_err(|e| Error::storage(&location, e))?;
+        let location = format!("{}/{}", self.output.url, file.path);
+        // `finish` (not `close`) keeps the writer, so its upload can still be aborted when
+        // encoding the footer fails before the upload is reached. (A failed upload aborts
+        // itself; aborting again does nothing.)
+        if let Err(e) = file.writer.finish().await {
+            let mut upload = file.writer.into_inner();
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(location = %location, error = %abort, "could not abort the file's multipart upload; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it");
+            }
+            return Err(Error::storage(&location, e));
+        }
         // The store's own view of the object: its size and ETag are what Snowflake will see.
         let meta = self
             .output
             .store
-            .head(&Path::from(path.as_str()))
+            .head(&Path::from(file.path.as_str()))
             .await
             .map_err(|e| Error::storage(&location, e))?;
         self.done.push(FileWritten {
             table: self.schema.table.clone(),
-            path,
+            path: file.path,
             partition: self.partition.clone(),
-            rows,
+            rows: file.rows,
             bytes: meta.size,
             e_tag: meta.e_tag,
         });

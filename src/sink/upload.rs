@@ -1,0 +1,291 @@
+//! One object streamed to the store, which can always be aborted.
+//!
+//! Bytes are held in memory up to a part's size; an object that stays smaller goes up in one
+//! put when it is finished. Past that, a multipart upload is opened and each full part is
+//! sent as it fills, a few in flight at once. This is what object_store's `BufWriter` does,
+//! with one difference that matters for a batch job: the upload stays in hand until it is
+//! completed, so a failed run can abort it. (`BufWriter` gives its upload to the shutdown
+//! future, and dropping it sends nothing.) On S3 an upload that is neither completed nor
+//! aborted keeps its parts, billed and not listed with the objects, until a bucket lifecycle
+//! rule (`AbortIncompleteMultipartUpload`) removes it.
+//!
+//! [`ObjectUpload::abort`] is the way to give up: it waits for the parts in flight, so none
+//! lands after the abort, then aborts the upload. A failed [`ObjectUpload::finish`] aborts by
+//! itself. Dropping an upload that is neither finished nor aborted aborts it on a background
+//! task: best effort, because that task only runs while the tokio runtime does, and a process
+//! that exits right after the drop (or is killed) leaves the upload to the lifecycle rule.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use object_store::path::Path;
+use object_store::{
+    MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, PutPayloadMut, PutResult,
+};
+use tokio::task::JoinSet;
+
+/// Parts uploaded at once per object (object_store's `BufWriter` uses the same).
+const PARTS_IN_FLIGHT: usize = 8;
+
+type StoreResult<T> = object_store::Result<T>;
+
+enum State {
+    /// Nothing sent yet: the object goes up in one put if it stays under a part's size.
+    Buffering,
+    /// A multipart upload is open, with the parts in flight.
+    Uploading {
+        upload: Box<dyn MultipartUpload>,
+        parts: JoinSet<StoreResult<()>>,
+    },
+    /// Completed or aborted: nothing is left to clean up.
+    Closed,
+}
+
+/// Streams one object to the store; see the module docs.
+pub struct ObjectUpload {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    part_bytes: usize,
+    buffer: PutPayloadMut,
+    state: State,
+}
+
+impl std::fmt::Debug for ObjectUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Buffering => "buffering",
+            State::Uploading { .. } => "uploading",
+            State::Closed => "closed",
+        };
+        f.debug_struct("ObjectUpload")
+            .field("path", &self.path.as_ref())
+            .field("part_bytes", &self.part_bytes)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl ObjectUpload {
+    /// An upload of `path` in parts of `part_bytes` (S3 wants at least 5 MiB for every part
+    /// but the last).
+    pub fn new(store: Arc<dyn ObjectStore>, path: Path, part_bytes: usize) -> Self {
+        ObjectUpload {
+            store,
+            path,
+            part_bytes: part_bytes.max(1),
+            buffer: PutPayloadMut::new(),
+            state: State::Buffering,
+        }
+    }
+
+    /// Whether a multipart upload is open (and would be left behind if this were lost).
+    pub fn is_multipart(&self) -> bool {
+        matches!(self.state, State::Uploading { .. })
+    }
+
+    /// Appends bytes, sending every part that fills. A failed part surfaces here or in
+    /// [`ObjectUpload::finish`]; either way the upload is still open, for [`ObjectUpload::abort`].
+    pub async fn put(&mut self, mut bytes: Bytes) -> StoreResult<()> {
+        if matches!(self.state, State::Closed) {
+            return Err(self.closed());
+        }
+        while !bytes.is_empty() {
+            let room = self.part_bytes - self.buffer.content_length();
+            if bytes.len() < room {
+                self.buffer.push(bytes);
+                break;
+            }
+            self.buffer.push(bytes.split_to(room));
+            let part = std::mem::take(&mut self.buffer).freeze();
+            self.send_part(part).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_part(&mut self, part: PutPayload) -> StoreResult<()> {
+        if matches!(self.state, State::Buffering) {
+            let upload = self.store.put_multipart(&self.path).await?;
+            self.state = State::Uploading {
+                upload,
+                parts: JoinSet::new(),
+            };
+        }
+        let State::Uploading { upload, parts } = &mut self.state else {
+            unreachable!("opened above; `put` refuses a closed upload")
+        };
+        while let Some(done) = parts.try_join_next() {
+            part_result(done)?;
+        }
+        while parts.len() >= PARTS_IN_FLIGHT {
+            if let Some(done) = parts.join_next().await {
+                part_result(done)?;
+            }
+        }
+        parts.spawn(upload.put_part(part));
+        Ok(())
+    }
+
+    /// Sends what is left and completes the object (one put if no part was ever sent). On a
+    /// failure the upload is aborted before the error is returned.
+    pub async fn finish(&mut self) -> StoreResult<PutResult> {
+        let result = self.complete().await;
+        if result.is_err()
+            && let Err(e) = self.abort().await
+        {
+            tracing::warn!(path = %self.path, error = %e, "could not abort the failed upload; a bucket lifecycle rule removes it");
+        }
+        result
+    }
+
+    async fn complete(&mut self) -> StoreResult<PutResult> {
+        if matches!(self.state, State::Closed) {
+            return Err(self.closed());
+        }
+        let rest = std::mem::take(&mut self.buffer).freeze();
+        let result = match &mut self.state {
+            State::Closed => unreachable!("checked above"),
+            State::Buffering => self.store.put(&self.path, rest).await?,
+            State::Uploading { upload, parts } => {
+                if rest.content_length() > 0 {
+                    parts.spawn(upload.put_part(rest));
+                }
+                while let Some(done) = parts.join_next().await {
+                    part_result(done)?;
+                }
+                upload.complete().await?
+            }
+        };
+        self.state = State::Closed;
+        Ok(result)
+    }
+
+    /// Gives the object up: waits for the parts in flight (a part that lands after an abort
+    /// would be kept), then aborts the multipart upload, if one was opened. Nothing is written
+    /// when no part was sent. Calling it again, or after [`ObjectUpload::finish`], does nothing.
+    pub async fn abort(&mut self) -> StoreResult<()> {
+        self.buffer = PutPayloadMut::new();
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Uploading { upload, parts } => abort_upload(upload, parts).await,
+            State::Buffering | State::Closed => Ok(()),
+        }
+    }
+
+    fn closed(&self) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "upload",
+            source: format!("the upload of {} is already finished or aborted", self.path).into(),
+        }
+    }
+}
+
+async fn abort_upload(
+    mut upload: Box<dyn MultipartUpload>,
+    mut parts: JoinSet<StoreResult<()>>,
+) -> StoreResult<()> {
+    while parts.join_next().await.is_some() {}
+    upload.abort().await
+}
+
+fn part_result(done: Result<StoreResult<()>, tokio::task::JoinError>) -> StoreResult<()> {
+    done.map_err(|e| object_store::Error::Generic {
+        store: "upload",
+        source: Box::new(e),
+    })?
+}
+
+impl Drop for ObjectUpload {
+    /// Best effort, see the module docs: an open multipart upload is aborted on a background
+    /// task of the current tokio runtime.
+    fn drop(&mut self) {
+        let State::Uploading { upload, parts } = std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return;
+        };
+        let path = self.path.to_string();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    match abort_upload(upload, parts).await {
+                        Ok(()) => tracing::debug!(path = %path, "aborted an unfinished upload"),
+                        Err(e) => tracing::warn!(path = %path, error = %e, "could not abort an unfinished upload; a bucket lifecycle rule removes it"),
+                    }
+                });
+            }
+            Err(_) => tracing::warn!(
+                path = %path,
+                "an unfinished upload was dropped outside the async runtime and cannot be aborted; a bucket lifecycle rule removes it"
+            ),
+        }
+    }
+}
+
+/// Lets `parquet`'s `AsyncArrowWriter` write into an upload.
+impl parquet::arrow::async_writer::AsyncFileWriter for ObjectUpload {
+    fn write(&mut self, bytes: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
+        Box::pin(async move {
+            self.put(bytes)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
+        Box::pin(async move {
+            self.finish()
+                .await
+                .map(|_| ())
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+
+    fn bytes(n: usize, seed: u8) -> Bytes {
+        Bytes::from(
+            (0..n)
+                .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    #[tokio::test]
+    async fn small_objects_go_up_in_one_put_and_large_ones_in_parts() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let mut small = ObjectUpload::new(store.clone(), Path::from("a/small"), 1000);
+        small.put(bytes(999, 1)).await.unwrap();
+        assert!(!small.is_multipart());
+        small.finish().await.unwrap();
+
+        let mut large = ObjectUpload::new(store.clone(), Path::from("a/large"), 1000);
+        let mut sent = Vec::new();
+        for seed in 0..7 {
+            let b = bytes(700, seed);
+            sent.extend_from_slice(&b);
+            large.put(b).await.unwrap();
+        }
+        assert!(large.is_multipart());
+        large.finish().await.unwrap();
+        let got = store.get(&Path::from("a/large")).await.unwrap();
+        assert_eq!(got.bytes().await.unwrap().as_ref(), sent.as_slice());
+        let got = store.get(&Path::from("a/small")).await.unwrap();
+        assert_eq!(got.bytes().await.unwrap(), bytes(999, 1));
+    }
+
+    #[tokio::test]
+    async fn an_aborted_upload_writes_nothing_and_takes_no_more_bytes() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let mut upload = ObjectUpload::new(store.clone(), Path::from("b"), 1000);
+        upload.put(bytes(4500, 3)).await.unwrap();
+        assert!(upload.is_multipart());
+        upload.abort().await.unwrap();
+        upload.abort().await.unwrap();
+        assert!(store.head(&Path::from("b")).await.is_err());
+        assert!(upload.put(bytes(10, 0)).await.is_err());
+        assert!(upload.finish().await.is_err());
+    }
+}
