@@ -32,11 +32,11 @@ use crate::genesys::{ApiConfig, ApiStats, access};
 use crate::plan::{Range, day_chunks, fmt};
 use crate::schema::{Catalog, TableKind, TableSchema};
 use crate::sink::{Output, PartitionWriter, WriterSettings, raw};
-use crate::snowflake::load;
 use crate::snowflake::manifest::{
     self, DivisionReport, Manifest, Partition, RangeInfo, RunStats, Snapshot, SnowflakeTarget,
     SourceInfo, TableTotals, Tool,
 };
+use crate::snowflake::{load, steps};
 use crate::state::{ChunkOutcome, RunState, run_key};
 
 /// Pages buffered between fetch and decode, per chunk.
@@ -621,13 +621,24 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         stage: load::stage_reference(c.stage)?,
         snowflake: c.snowflake.clone(),
         load_script: Manifest::script_path(c.run_id),
+        load_steps: Manifest::steps_path(c.run_id),
         source: c.source,
         divisions: c.divisions,
         stats,
     };
-    let script = load::script(&manifest, &run_tables)?;
+    // The script and its steps come from the same plan: what the proof runs is what loads.
+    let plan = load::plan(&manifest, &run_tables)?;
     c.output
-        .put(&Manifest::script_path(c.run_id), Bytes::from(script))
+        .put(
+            &Manifest::steps_path(c.run_id),
+            Bytes::from(plan.to_jsonl()?),
+        )
+        .await?;
+    c.output
+        .put(
+            &Manifest::script_path(c.run_id),
+            Bytes::from(steps::block(&plan)?),
+        )
         .await?;
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode {

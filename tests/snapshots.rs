@@ -98,6 +98,7 @@ fn two_day_manifest() -> Manifest {
             schema: Some("GENESYS".into()),
         },
         load_script: format!("_manifests/{run_id}.sql"),
+        load_steps: format!("_manifests/{run_id}.steps.jsonl"),
         source: SourceInfo {
             api_url: "https://api.mypurecloud.ie".into(),
             data_availability: None,

@@ -41,6 +41,11 @@ pub struct Manifest {
     #[serde(default)]
     pub snowflake: SnowflakeTarget,
     pub load_script: String,
+    /// The load script's steps as plain statements, one JSON object a line, in the order the
+    /// script runs them (`_manifests/<run_id>.steps.jsonl`), for tools that cannot run
+    /// Snowflake Scripting.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub load_steps: String,
     pub source: SourceInfo,
     /// Divisions asked for (`--division`) and what the client's roles reach.
     #[serde(default)]
@@ -157,6 +162,11 @@ impl Manifest {
 
     pub fn script_path(run_id: &str) -> String {
         format!("{MANIFEST_DIR}/{run_id}.sql")
+    }
+
+    /// Not `.json`: whatever lists `_manifests/*.json` finds manifests only.
+    pub fn steps_path(run_id: &str) -> String {
+        format!("{MANIFEST_DIR}/{run_id}.steps.jsonl")
     }
 }
 
