@@ -25,7 +25,8 @@ end, this:
      count its expected value, or the load stops and rolls back), COMMIT (a load with a MERGE
      runs outside a transaction, fakesnow's MERGE writing to a second DuckDB database, and its
      rollback is emulated by restoring copies of the tables); after each load every
-     table holds no duplicate key;
+     table holds no duplicate key; a run named by --expect-refused must instead be refused by a
+     guard whose message holds the given text, before any change, leaving every table as it was;
   6. checks the final row counts against the expectation;
   7. runs a copy of the last run's steps with one reconciliation expecting a row more: it must
      fail at that check, after the changes and before COMMIT, and the rollback must leave every
@@ -41,7 +42,8 @@ those of the script.
 
 Prints 'N passed, M failed' and exits non-zero on any failure.
 
-Usage: check_snowflake.py --root OUT --ddl DDL.sql --expect EXPECT.json [--parse-only SQL]... MANIFEST.json...
+Usage: check_snowflake.py --root OUT --ddl DDL.sql --expect EXPECT.json
+                          [--parse-only SQL]... [--expect-refused RUN_ID:TEXT]... MANIFEST.json...
 """
 import argparse
 import copy
@@ -240,11 +242,14 @@ def main():
     ap.add_argument("--ddl", required=True)
     ap.add_argument("--expect", required=True)
     ap.add_argument("--parse-only", action="append", default=[], help="more SQL files that must parse (stage templates, upgrades)")
+    ap.add_argument("--expect-refused", action="append", default=[], metavar="RUN_ID:TEXT",
+                    help="this run's load must be refused by a guard whose message holds TEXT")
     ap.add_argument("manifests", nargs="+")
     args = ap.parse_args()
 
     ddl = open(args.ddl).read()
     expect = json.load(open(args.expect))
+    refused = dict(r.split(":", 1) for r in args.expect_refused)
     schema = json.load(open(os.path.join(HERE, "..", "schemas", "manifest.schema.json")))
     manifests = [json.load(open(m)) for m in args.manifests]
     scripts = [open(os.path.join(args.root, m["load_script"])).read() for m in manifests]
@@ -387,7 +392,7 @@ def main():
             for table in table_columns:
                 cur.execute(f"SELECT run_id, COUNT(*) FROM {table} GROUP BY run_id ORDER BY run_id")
                 out[table] = cur.fetchall()
-            cur.execute("SELECT dataset, partition_value, run_id FROM genesys_loaded_partitions ORDER BY 1, 2")
+            cur.execute("SELECT dataset, partition_value, run_id, TO_JSON(divisions) FROM genesys_loaded_partitions ORDER BY 1, 2")
             out["genesys_loaded_partitions"] = cur.fetchall()
             return out
 
@@ -405,6 +410,23 @@ def main():
         check("DDL creates every table", ddl_runs)
 
         for m, plan in zip(manifests, plans):
+            if m["run_id"] in refused:
+                text = refused[m["run_id"]]
+
+                def refused_untouched(m=m, plan=plan, text=text):
+                    before = state()
+                    try:
+                        run(plan)
+                    except StepFailed as e:
+                        assert e.step["kind"] == "guard" and e.changes == 0, e
+                        assert text in e.step["message"], e
+                        print(f"     refused: {e.step['exception']}: {e.step['message']}")
+                    else:
+                        raise AssertionError(f"run {m['run_id']} was loaded")
+                    assert state() == before, "the refused load changed tables"
+                check(f"run {m['run_id']} is refused before any change, naming {text!r}", refused_untouched)
+                continue
+
             def load_one(m=m, plan=plan):
                 run(plan)
                 for table, totals in m["tables"].items():
@@ -425,7 +447,8 @@ def main():
         check("the warehouse holds exactly the expected rows", final_counts)
 
         def a_failed_reconciliation_rolls_everything_back():
-            plan = plans[-1]
+            loaded = [(m, p) for m, p in zip(manifests, plans) if m["run_id"] not in refused]
+            m, plan = loaded[-1]
             bad = copy.deepcopy(plan)
             at = next(i for i, s in enumerate(bad["steps"]) if s["kind"] == "check" and s["expected"] > 0)
             bad["steps"][at]["expected"] += 1
@@ -450,7 +473,8 @@ def main():
             else:
                 raise AssertionError("an older run's load replaced newer data")
             assert state() == before, "the refused load changed tables"
-            run(max(zip(manifests, plans), key=lambda r: r[0]["run_id"])[1])  # the newest run may load again
+            loaded = [(m["run_id"], p) for m, p in zip(manifests, plans) if m["run_id"] not in refused]
+            run(max(loaded, key=lambda r: r[0])[1])  # the newest run may load again
             assert state() == before, "loading the newest run again changed tables"
         check("an older run's load is refused after a newer one, and the newest reloads", an_older_load_cannot_replace_newer_data)
 

@@ -10,11 +10,21 @@
 //!   (and each dimension); a script refuses to replace days that a *newer* run (run ids sort by
 //!   start time) has already loaded, so re-running an old script (say, clearing an old Airflow
 //!   load task) can never put older data over newer. Re-running the same script is fine.
+//! - **coverage guard**: the record also keeps the divisions the loading client reached; a run
+//!   that does not reach a division it meant to cover (every division, or those it asked for)
+//!   is refused when the run that last loaded the same days reached it, unless it was made with
+//!   `--allow-coverage-shrink`. So is a run that could not tell what it reached, after one that
+//!   could.
 //! - **fact tables** (partitioned by a date, e.g. `conversation_date`): the rows of the
 //!   partitions the run covers (for a partial day, only the rows whose range column falls in
 //!   the run's range) are replaced by exactly the run's files, `COPY INTO` at most 1,000 per
 //!   statement (the `FILES=` limit). `FORCE=TRUE` loads the files even when load metadata
-//!   remembers them (a re-run), which is safe because their rows were deleted first.
+//!   remembers them (a re-run), which is safe because their rows were deleted first. When the
+//!   run holds only some divisions' rows (`--division`, or a client that does not reach every
+//!   division), only the rows of those divisions are replaced: the root table's rows whose
+//!   division column (`division_ids`) holds one of them, the child tables' rows of the same
+//!   keys, and older copies of the keys the run loaded again. A dataset whose rows carry no
+//!   division is replaced whole, and only by a run that asked for no division.
 //! - **dimension tables** (a full snapshot per run): empty the transient staging table, copy the
 //!   snapshot into it, and `MERGE` it into the table by key, deduplicated first with
 //!   `QUALIFY ROW_NUMBER() ... = 1` (MERGE with duplicate source keys is an error in Snowflake).
@@ -26,7 +36,7 @@
 
 use std::sync::Arc;
 
-use super::manifest::{Manifest, Partition};
+use super::manifest::{DivisionScope, Manifest, Partition};
 use super::steps::{Assertions, Plan, Step};
 use super::{ident, quote};
 use crate::error::{Error, Result};
@@ -244,22 +254,41 @@ impl<'a> Builder<'a> {
         self.manifest.tables.get(table).map_or(0, |t| t.rows)
     }
 
+    /// A division's name, from what the run reported, with its id.
+    fn division_name(&self, id: &str) -> String {
+        let d = &self.manifest.divisions;
+        d.requested
+            .iter()
+            .chain(
+                d.coverage
+                    .iter()
+                    .flat_map(|c| c.divisions.iter().chain(&c.missing)),
+            )
+            .chain(d.scopes.values().flat_map(|s| s.unreached.iter()))
+            .find(|d| d.id == id)
+            .map_or_else(|| id.to_string(), |d| format!("{} ({id})", d.name))
+    }
+
     /// Deletes, then copies, every partition of a fact dataset's tables.
     fn replace_whole(
         &mut self,
         tables: &[&Arc<TableSchema>],
         partitions: &[&Partition],
+        why: &str,
     ) -> Result<()> {
-        for table in tables {
+        for (i, table) in tables.iter().enumerate() {
             let target = self.names.table(&table.table);
             let files = self.files(&table.table);
-            let note = format!(
+            let mut note = format!(
                 "{}: replace {} partition(s) with {} file(s), {} row(s)",
                 table.table,
                 partitions.len(),
                 files.len(),
                 self.rows(&table.table)
             );
+            if i == 0 && !why.is_empty() {
+                note.push_str(&format!("\n{why}"));
+            }
             let predicate = partition_predicate(table, partitions, None)?;
             self.dml(
                 format!("DELETE FROM {target}\n WHERE {predicate}"),
@@ -267,6 +296,119 @@ impl<'a> Builder<'a> {
             );
             for copy in copies(&target, table, &self.stage, &files) {
                 self.dml(copy, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces only the rows of some divisions: those of the root table whose division column
+    /// holds one of `ids`, and every table's rows of the same keys; then the older copies of
+    /// the keys this run loaded again (a conversation whose divisions changed since).
+    fn replace_divisions(
+        &mut self,
+        tables: &[&Arc<TableSchema>],
+        partitions: &[&Partition],
+        division_column: &str,
+        ids: &[String],
+    ) -> Result<()> {
+        let root = tables[0];
+        let [key] = root.primary_key.as_slice() else {
+            return Err(Error::Schema {
+                table: root.table.clone(),
+                message: "replacing some divisions' rows needs a one-column key on the table that holds the division column".into(),
+            });
+        };
+        if let Some(t) = tables.iter().find(|t| t.column(key).is_none()) {
+            return Err(Error::Schema {
+                table: t.table.clone(),
+                message: format!(
+                    "replacing some divisions' rows of {} needs the key {key} in every table of its dataset",
+                    root.dataset
+                ),
+            });
+        }
+        let k = ident(key);
+        let root_target = self.names.table(&root.table);
+        let run = self.run.clone();
+        // The keys whose rows the load replaces: those in the divisions, and those this run
+        // loaded (after the root's COPY: the re-extracted keys, whatever their divisions were).
+        let mut keys = Vec::new();
+        if !ids.is_empty() {
+            let list: Vec<String> = ids.iter().map(|i| quote(i)).collect();
+            keys.push(format!(
+                "{k} IN (SELECT s.{k} FROM {root_target} AS s, LATERAL FLATTEN(input => s.{}) AS f\n     \
+                 WHERE ({}) AND f.value::VARCHAR IN ({}))",
+                ident(division_column),
+                partition_predicate(root, partitions, Some("s"))?,
+                list.join(", ")
+            ));
+        }
+        keys.push(format!(
+            "{k} IN (SELECT r.{k} FROM {root_target} AS r\n     WHERE ({}) AND r.run_id = {run})",
+            partition_predicate(root, partitions, Some("r"))?
+        ));
+        let keys = keys.join("\n    OR ");
+        let names: Vec<String> = ids.iter().map(|i| self.division_name(i)).collect();
+        let divisions = if names.is_empty() {
+            "no division".to_string()
+        } else {
+            names.join(", ")
+        };
+
+        let root_predicate = partition_predicate(root, partitions, None)?;
+        let files = self.files(&root.table);
+        self.dml(
+            format!("DELETE FROM {root_target}\n WHERE ({root_predicate}) AND run_id = {run}"),
+            Some(format!(
+                "{}: replace the rows of {divisions} in {} partition(s); the other divisions' rows stay.\n\
+                 {}: {} file(s), {} row(s). First, the rows an earlier execution of this script loaded.",
+                root.dataset,
+                partitions.len(),
+                root.table,
+                files.len(),
+                self.rows(&root.table)
+            )),
+        );
+        for copy in copies(&root_target, root, &self.stage, &files) {
+            self.dml(copy, None);
+        }
+        for (i, child) in tables[1..].iter().enumerate() {
+            let target = self.names.table(&child.table);
+            let predicate = partition_predicate(child, partitions, None)?;
+            let note = (i == 0).then(|| {
+                format!(
+                    "The child tables' rows of the replaced keys: those of {divisions}, and those {} holds again.",
+                    root.table
+                )
+            });
+            self.dml(
+                format!("DELETE FROM {target}\n WHERE ({predicate})\n   AND ({keys})"),
+                note,
+            );
+        }
+        self.dml(
+            format!(
+                "DELETE FROM {root_target}\n WHERE ({root_predicate}) AND run_id <> {run}\n   AND ({keys})"
+            ),
+            Some(format!(
+                "The older {} rows of the replaced keys.",
+                root.table
+            )),
+        );
+        for child in &tables[1..] {
+            let target = self.names.table(&child.table);
+            let files = self.files(&child.table);
+            let note = format!(
+                "{}: {} file(s), {} row(s)",
+                child.table,
+                files.len(),
+                self.rows(&child.table)
+            );
+            for (i, copy) in copies(&target, child, &self.stage, &files)
+                .into_iter()
+                .enumerate()
+            {
+                self.dml(copy, (i == 0).then(|| note.clone()));
             }
         }
         Ok(())
@@ -364,9 +506,10 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
 
     // What the run loads, per dataset: the partitions (a day of facts, or a dimension's
     // snapshot date) to record, and the record's scope.
-    let mut records: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut records: Vec<(&str, Vec<String>, Option<&DivisionScope>)> = Vec::new();
     let mut scopes = Vec::new();
     for (dataset, ts) in &grouped {
+        let scope = manifest.divisions.scopes.get(*dataset);
         if ts.iter().any(|t| t.kind == TableKind::Fact) {
             let days: Vec<String> = partitions_of(dataset, manifest)
                 .iter()
@@ -381,7 +524,7 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
                 quote(dataset),
                 list.join(", ")
             ));
-            records.push((dataset, days));
+            records.push((dataset, days, scope));
         } else {
             let snaps: Vec<String> = manifest
                 .snapshots
@@ -394,7 +537,7 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
             }
             // Any newer snapshot of a dimension is newer data, whatever its date.
             scopes.push(format!("(dataset = {})", quote(dataset)));
-            records.push((dataset, snaps));
+            records.push((dataset, snaps, None));
         }
     }
 
@@ -412,6 +555,56 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
         )?;
         b.steps.push(Step::Guard(guard));
     }
+    if !manifest.divisions.allow_coverage_shrink {
+        for (dataset, days, scope) in &records {
+            let Some(scope) = scope else { continue };
+            let days: Vec<String> = days.iter().map(|d| format!("DATE {}", quote(d))).collect();
+            let days = days.join(", ");
+            if !scope.unreached.is_empty() {
+                let named: Vec<String> = scope
+                    .unreached
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, d.id))
+                    .collect();
+                let ids: Vec<String> = scope.unreached.iter().map(|d| quote(&d.id)).collect();
+                let guard = b.asserts.count(
+                    format!("coverage_shrank_{}", name_part(dataset)),
+                    format!(
+                        "refusing to load run {run_id}: its client does not reach {} for {dataset}, and the run that last loaded some of its days did; extract again with a client that reaches them, or with --allow-coverage-shrink to load without them",
+                        named.join(", ")
+                    ),
+                    &format!(
+                        "FROM {loads} AS l, LATERAL FLATTEN(input => l.divisions) AS f\n WHERE l.dataset = {} AND l.partition_value IN ({days})\n   AND f.value::VARCHAR IN ({})",
+                        quote(dataset),
+                        ids.join(", ")
+                    ),
+                    0,
+                    Some(format!(
+                        "Coverage guard: refuse to load {dataset} without divisions the last load of these days reached."
+                    )),
+                )?;
+                b.steps.push(Step::Guard(guard));
+            }
+            if scope.reached.is_none() {
+                let guard = b.asserts.count(
+                    format!("coverage_unknown_{}", name_part(dataset)),
+                    format!(
+                        "refusing to load run {run_id}: it could not tell which divisions its client reaches for {dataset}, and the run that last loaded some of its days could; extract again once the client's roles are readable, or with --allow-coverage-shrink"
+                    ),
+                    &format!(
+                        "FROM {loads}\n WHERE dataset = {} AND partition_value IN ({days}) AND divisions IS NOT NULL",
+                        quote(dataset)
+                    ),
+                    0,
+                    Some(format!(
+                        "Coverage guard: this run could not read which divisions it reaches for {dataset}."
+                    )),
+                )?;
+                b.steps.push(Step::Guard(guard));
+            }
+        }
+    }
+
     // The changes.
     for (dataset, ts) in &grouped {
         let facts: Vec<&Arc<TableSchema>> = ts
@@ -424,7 +617,29 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
             if partitions.is_empty() {
                 continue;
             }
-            b.replace_whole(&facts, &partitions)?;
+            let replaces = manifest
+                .divisions
+                .scopes
+                .get(*dataset)
+                .and_then(|s| s.replaces.as_ref());
+            match (replaces, &facts[0].division_column) {
+                (Some(ids), Some(column)) => {
+                    b.replace_divisions(&facts, &partitions, column, ids)?
+                }
+                (Some(_), None) if !manifest.divisions.requested.is_empty() => {
+                    return Err(Error::Input(format!(
+                        "{dataset}: its rows carry no division, so a run restricted to divisions cannot replace them without losing the others'; extract it without --division"
+                    )));
+                }
+                (Some(ids), None) => {
+                    let why = format!(
+                        "Its rows carry no division: replaced whole, with what the {} division(s) this run reaches hold.",
+                        ids.len()
+                    );
+                    b.replace_whole(&facts, &partitions, &why)?
+                }
+                (None, _) => b.replace_whole(&facts, &partitions, "")?,
+            }
         }
         for t in ts.iter().filter(|t| t.kind == TableKind::Dimension) {
             if manifest.snapshots.iter().any(|s| s.table == t.table) {
@@ -433,32 +648,34 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
         }
     }
 
-    // Record this run as the last to load its partitions.
+    // Record this run as the last to load its partitions, with the divisions it reached.
     if !records.is_empty() {
         b.dml(
             format!("DELETE FROM {loads}\n WHERE {}", scopes.join("\n    OR ")),
-            Some("Record this run as the last to load its partitions.".into()),
+            Some("Record this run as the last to load its partitions, with the divisions it reached.".into()),
         );
-        let rows: Vec<String> = records
-            .iter()
-            .flat_map(|(dataset, days)| {
-                days.iter().map(|d| {
-                    format!(
-                        "  ({}, DATE {}, {}, CURRENT_TIMESTAMP())",
-                        quote(dataset),
-                        quote(d),
-                        b.run
-                    )
-                })
-            })
-            .collect();
-        b.dml(
-            format!(
-                "INSERT INTO {loads} (dataset, partition_value, run_id, loaded_at) VALUES\n{}",
-                rows.join(",\n")
-            ),
-            None,
-        );
+        for (dataset, days, scope) in &records {
+            let divisions = match scope.and_then(|s| s.reached.as_ref()) {
+                Some(ids) => format!(
+                    "ARRAY_CONSTRUCT({})",
+                    ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", ")
+                ),
+                None => "NULL".into(),
+            };
+            let rows: Vec<String> = days
+                .iter()
+                .map(|d| format!("      ({}, DATE {})", quote(dataset), quote(d)))
+                .collect();
+            b.dml(
+                format!(
+                    "INSERT INTO {loads} (dataset, partition_value, run_id, loaded_at, divisions)\n  \
+                     SELECT column1, column2, {}, CURRENT_TIMESTAMP(), {divisions}\n    FROM VALUES\n{}",
+                    b.run,
+                    rows.join(",\n")
+                ),
+                None,
+            );
+        }
     }
 
     // Reconciliation: each table holds exactly the manifest's rows of this run.
@@ -509,6 +726,19 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
         ),
         format!("{stage} must point at the output root (the folder that holds _manifests/)."),
     ];
+    for (dataset, scope) in &manifest.divisions.scopes {
+        if let Some(ids) = &scope.replaces {
+            let names: Vec<String> = ids.iter().map(|i| b.division_name(i)).collect();
+            header.push(format!(
+                "Divisions: only {dataset} rows of {} are replaced.",
+                if names.is_empty() {
+                    "no division".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+    }
     header.extend(
         [
             "",
@@ -517,9 +747,9 @@ pub fn plan(manifest: &Manifest, tables: &[Arc<TableSchema>]) -> Result<Plan> {
             "nothing is committed unless every step succeeds, whatever the runner does after an error.",
             "Run the whole file (snowsql -f, the Python connector's execute_string, Airflow's",
             "SnowflakeHook.run). A refused guard or a failed check raises its own exception, named for",
-            "what failed (newer_run_loaded, reconciliation_failed_<table>); its message names the",
-            "table, the expected count and the run. For the figure found (the rows a table holds,",
-            "the newer run's id), run the query just above its IF.",
+            "what failed (newer_run_loaded, coverage_shrank_<dataset>, reconciliation_failed_<table>);",
+            "its message names the table or dataset, the expected count and the run. For the figure",
+            "found (the rows a table holds, the newer run's id), run the query just above its IF.",
         ]
         .map(String::from),
     );
@@ -635,7 +865,7 @@ mod tests {
             "the guard runs before any change"
         );
         assert!(sql.contains(
-            "INSERT INTO genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at) VALUES"
+            "INSERT INTO genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at, divisions)"
         ));
         assert!(sql.contains("conversation_date IN (DATE '2026-11-01', DATE '2026-11-02')"));
         assert!(sql.starts_with("-- genesys-loader") && sql.trim_end().ends_with("$$;"));
@@ -797,6 +1027,125 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("PARSE_JSON($1:\"extra_fields\"::VARCHAR)"));
+    }
+
+    fn scoped(m: &mut Manifest, replaces: Option<&[&str]>, unreached: &[&str]) {
+        let division = |id: &str| crate::genesys::access::Division {
+            id: id.into(),
+            name: format!("Name {id}"),
+        };
+        m.divisions.scopes.insert(
+            "conversations".into(),
+            DivisionScope {
+                replaces: replaces.map(|r| r.iter().map(|s| s.to_string()).collect()),
+                reached: Some(vec!["d1".into(), "d2".into()]),
+                unreached: unreached.iter().map(|d| division(d)).collect(),
+            },
+        );
+    }
+
+    /// Regression: a run made with `--division X` deleted whole days, every division's rows.
+    #[test]
+    fn a_division_scoped_run_replaces_only_its_divisions_rows() {
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let mut m = manifest(1, false);
+        scoped(&mut m, Some(&["d1"]), &[]);
+        let sql = script(&m, &tables).unwrap();
+        assert!(
+            !sql.contains("DELETE FROM segments\n   WHERE conversation_date IN (DATE '2026-11-01', DATE '2026-11-02');"),
+            "a whole-day delete:\n{sql}"
+        );
+        assert!(sql.contains(
+            "conversation_id IN (SELECT s.conversation_id FROM conversations AS s, LATERAL FLATTEN(input => s.division_ids) AS f"
+        ), "{sql}");
+        assert!(sql.contains("AND f.value::VARCHAR IN ('d1'))"), "{sql}");
+        let order = |needle: &str| {
+            sql.find(needle)
+                .unwrap_or_else(|| panic!("{needle}:\n{sql}"))
+        };
+        assert!(order("AND run_id = 'r';") < order("DELETE FROM segments\n"));
+        assert!(order("DELETE FROM segments\n") < order("AND run_id <> 'r'"));
+        assert!(order("AND run_id <> 'r'") < order("COPY INTO segments ("));
+        assert!(
+            sql.contains("ARRAY_CONSTRUCT('d1', 'd2')"),
+            "the reach is recorded"
+        );
+        assert!(!sql.contains("RAISE coverage_shrank"), "nothing unreached");
+        assert!(sql.contains("Divisions: only conversations rows of d1 are replaced."));
+    }
+
+    /// Regression: a client that lost a division replaced whole days with fewer rows.
+    #[test]
+    fn a_run_that_reaches_fewer_divisions_is_refused_unless_allowed() {
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let mut m = manifest(1, false);
+        scoped(&mut m, Some(&["d1", "d2"]), &["d3"]);
+        let sql = script(&m, &tables).unwrap();
+        assert!(sql.contains(
+            "coverage_shrank_conversations EXCEPTION (-20002, 'refusing to load run r: its client does not reach Name d3 (d3) for conversations"
+        ), "{sql}");
+        assert!(sql.contains("AND f.value::VARCHAR IN ('d3');\n  IF (counted <> 0) THEN RAISE coverage_shrank_conversations;"), "{sql}");
+        assert!(
+            sql.find("RAISE coverage_shrank_conversations").unwrap()
+                < sql.find("DELETE FROM").unwrap()
+        );
+        m.divisions.allow_coverage_shrink = true;
+        let sql = script(&m, &tables).unwrap();
+        assert!(!sql.contains("RAISE coverage_shrank"), "{sql}");
+        assert!(
+            sql.contains("f.value::VARCHAR IN ('d1', 'd2'))"),
+            "still only what it reached"
+        );
+    }
+
+    #[test]
+    fn a_run_that_cannot_tell_its_reach_is_refused_after_one_that_could() {
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let mut m = manifest(1, false);
+        m.divisions
+            .scopes
+            .insert("conversations".into(), DivisionScope::default());
+        let sql = script(&m, &tables).unwrap();
+        assert!(sql.contains("AND divisions IS NOT NULL;\n  IF (counted <> 0) THEN RAISE coverage_unknown_conversations;"), "{sql}");
+        assert!(
+            sql.contains("CURRENT_TIMESTAMP(), NULL"),
+            "nothing recorded as reached"
+        );
+        assert!(
+            sql.contains("DELETE FROM segments\n   WHERE conversation_date IN"),
+            "whole days"
+        );
+    }
+
+    #[test]
+    fn rows_without_a_division_are_replaced_whole_and_never_per_division() {
+        let tables = Catalog::builtin().dataset_tables("conversation-aggregates");
+        let mut m = manifest(0, false);
+        for p in &mut m.partitions {
+            p.dataset = "conversation-aggregates".into();
+            p.column = "interval_date".into();
+            p.full_day = true;
+        }
+        m.datasets = vec!["conversation-aggregates".into()];
+        m.divisions.scopes.insert(
+            "conversation-aggregates".into(),
+            DivisionScope {
+                replaces: Some(vec!["d1".into()]),
+                reached: Some(vec!["d1".into()]),
+                unreached: Vec::new(),
+            },
+        );
+        let sql = script(&m, &tables).unwrap();
+        assert!(
+            sql.contains("DELETE FROM conversation_aggregates\n   WHERE interval_date IN"),
+            "{sql}"
+        );
+        m.divisions.requested = vec![crate::genesys::access::Division {
+            id: "d1".into(),
+            name: "One".into(),
+        }];
+        let e = script(&m, &tables).unwrap_err().to_string();
+        assert!(e.contains("extract it without --division"), "{e}");
     }
 
     #[test]

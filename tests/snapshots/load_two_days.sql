@@ -8,9 +8,9 @@
 -- nothing is committed unless every step succeeds, whatever the runner does after an error.
 -- Run the whole file (snowsql -f, the Python connector's execute_string, Airflow's
 -- SnowflakeHook.run). A refused guard or a failed check raises its own exception, named for
--- what failed (newer_run_loaded, reconciliation_failed_<table>); its message names the
--- table, the expected count and the run. For the figure found (the rows a table holds,
--- the newer run's id), run the query just above its IF.
+-- what failed (newer_run_loaded, coverage_shrank_<dataset>, reconciliation_failed_<table>);
+-- its message names the table or dataset, the expected count and the run. For the figure
+-- found (the rows a table holds, the newer run's id), run the query just above its IF.
 -- The same steps as plain statements, one a line: _manifests/20261103T031500Z-0a1b2c3d.steps.jsonl.
 
 ALTER SESSION SET TIMEZONE = 'UTC';
@@ -457,12 +457,14 @@ BEGIN
     ON_ERROR = ABORT_STATEMENT
     FORCE = TRUE;
 
-  -- Record this run as the last to load its partitions.
+  -- Record this run as the last to load its partitions, with the divisions it reached.
   DELETE FROM RAW.GENESYS.genesys_loaded_partitions
    WHERE (dataset = 'conversations' AND partition_value IN (DATE '2026-11-01', DATE '2026-11-02'));
-  INSERT INTO RAW.GENESYS.genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at) VALUES
-    ('conversations', DATE '2026-11-01', '20261103T031500Z-0a1b2c3d', CURRENT_TIMESTAMP()),
-    ('conversations', DATE '2026-11-02', '20261103T031500Z-0a1b2c3d', CURRENT_TIMESTAMP());
+  INSERT INTO RAW.GENESYS.genesys_loaded_partitions (dataset, partition_value, run_id, loaded_at, divisions)
+    SELECT column1, column2, '20261103T031500Z-0a1b2c3d', CURRENT_TIMESTAMP(), NULL
+      FROM VALUES
+        ('conversations', DATE '2026-11-01'),
+        ('conversations', DATE '2026-11-02');
 
   -- Reconciliation: each table holds exactly the manifest's rows of this run.
   SELECT COUNT(*) INTO :counted FROM RAW.GENESYS.conversations WHERE run_id = '20261103T031500Z-0a1b2c3d';
