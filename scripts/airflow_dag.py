@@ -3,7 +3,8 @@
 Each run extracts a range to object storage, then executes the run's own load script in
 Snowflake. The script is idempotent (it replaces the days the run covers in one transaction
 and checks loaded rows against the manifest), so Airflow retries and re-runs of a past night
-are safe.
+are safe. It is a session setting and one Snowflake Scripting block that commits everything or
+rolls back and fails: the hook runs it as two statements on one connection.
 
 Requirements: the `genesys-loader` binary on the worker's PATH, the Amazon and Snowflake
 providers (apache-airflow-providers-amazon, apache-airflow-providers-snowflake), an Airflow
@@ -50,7 +51,9 @@ def read_script(url: str) -> str:
 
 @task(retries=3, retry_delay=timedelta(minutes=5))
 def load(summary: str) -> dict:
-    """Runs the run's load script in one Snowflake session; any failure rolls it back."""
+    """Runs the run's load script in one Snowflake session: the session setting, then the block,
+    which the connector's splitter keeps whole ($$ ... $$). Any failure rolls the load back and
+    fails the task. Synchronous on purpose: a deferrable run would not wait for the outcome."""
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
     run = json.loads(summary.strip().splitlines()[-1])

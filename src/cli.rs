@@ -244,6 +244,11 @@ pub struct ExtractArgs {
     /// Only conversations of these divisions (name or id; repeatable).
     #[arg(long = "division", env = "GENESYS_DIVISIONS", value_delimiter = ',')]
     pub divisions: Vec<String>,
+    /// Let this run's load replace days that the run which last loaded them reached more
+    /// divisions for (a client that lost a division); without it the load script refuses,
+    /// naming the divisions.
+    #[arg(long, env = "GENESYS_ALLOW_COVERAGE_SHRINK")]
+    pub allow_coverage_shrink: bool,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Days fetched at once.
@@ -308,6 +313,24 @@ impl ExtractArgs {
         )?
         .clamp_to_now(now, chrono::Duration::minutes(5))?;
         let datasets = dataset_names("--dataset", &self.datasets)?;
+        let divisions: Vec<String> = self
+            .divisions
+            .iter()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect();
+        // Aggregates are sums over the divisions asked for and carry none: a division-scoped
+        // run of them could only replace whole days.
+        let unscopable = datasets
+            .iter()
+            .filter_map(|n| datasets::get(n))
+            .find(|d| d.spec().division_scoped && datasets::division_column(*d).is_none());
+        if let (false, Some(d)) = (divisions.is_empty(), unscopable) {
+            return Err(Error::Input(format!(
+                "--division: {name} rows carry no division (the API filters them, then sums), so a run restricted to divisions could only replace whole days and lose the other divisions' rows; extract {name} in a run without --division",
+                name = d.spec().name
+            )));
+        }
         let api = self.connection.into_api_config()?;
         parse_granularity(&self.granularity)?;
         let group_by: Vec<String> = self
@@ -348,17 +371,12 @@ impl ExtractArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
-        let divisions: Vec<String> = self
-            .divisions
-            .iter()
-            .map(|d| d.trim().to_string())
-            .filter(|d| !d.is_empty())
-            .collect();
         let (output, stage, snowflake) = self.target.resolve()?;
         Ok(ExtractConfig {
             datasets,
             range,
             divisions,
+            allow_coverage_shrink: self.allow_coverage_shrink,
             output,
             api,
             stage,
@@ -724,6 +742,26 @@ mod tests {
         .into_config()
         .unwrap_err();
         assert!(e.to_string().contains("exited with status 7"), "{e}");
+    }
+
+    /// Aggregates are sums over the divisions asked for: a division-scoped run of them could
+    /// only replace whole days, losing the other divisions' counts.
+    #[test]
+    fn aggregates_refuse_a_division_filter() {
+        let e = args(&[
+            "--dataset",
+            "conversations,conversation-aggregates",
+            "--division",
+            "Sales",
+        ])
+        .into_config()
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("conversation-aggregates rows carry no division"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]

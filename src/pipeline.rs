@@ -32,11 +32,11 @@ use crate::genesys::{ApiConfig, ApiStats, access};
 use crate::plan::{Range, day_chunks, fmt};
 use crate::schema::{Catalog, TableKind, TableSchema};
 use crate::sink::{Output, PartitionWriter, WriterSettings, raw};
-use crate::snowflake::load;
 use crate::snowflake::manifest::{
-    self, DivisionReport, Manifest, Partition, RangeInfo, RunStats, Snapshot, SnowflakeTarget,
-    SourceInfo, TableTotals, Tool,
+    self, DivisionReport, DivisionScope, Manifest, Partition, RangeInfo, RunStats, Snapshot,
+    SnowflakeTarget, SourceInfo, TableTotals, Tool,
 };
+use crate::snowflake::{load, steps};
 use crate::state::{ChunkOutcome, RunState, run_key};
 
 /// Where records that cannot be decoded are kept: `_quarantine/<run_id>/<dataset>/...`.
@@ -62,6 +62,9 @@ pub struct ExtractConfig {
     /// Restrict division-scoped datasets to these divisions (names or ids); empty: all the
     /// client sees.
     pub divisions: Vec<String>,
+    /// Let the load script replace days even when the run that last loaded them reached
+    /// divisions this run does not (`--allow-coverage-shrink`).
+    pub allow_coverage_shrink: bool,
     /// Chunks fetched at once (default 2: analytics limits concurrent jobs per client).
     pub concurrency: usize,
     /// Per-dataset settings (paging, granularity, grouping).
@@ -224,9 +227,18 @@ async fn division_scope(
         .copied()
         .filter(|d| d.spec().division_scoped)
         .collect();
-    let mut report = DivisionReport::default();
+    let mut report = DivisionReport {
+        allow_coverage_shrink: cfg.allow_coverage_shrink,
+        ..DivisionReport::default()
+    };
     if scoped.is_empty() && cfg.divisions.is_empty() {
         return Ok(report);
+    }
+    // Until the roles are read, nothing is known of the reach.
+    for d in &scoped {
+        report
+            .scopes
+            .insert(d.spec().name.to_string(), DivisionScope::of(&[], None));
     }
     match access::read(client).await {
         Ok(access) => {
@@ -247,6 +259,14 @@ async fn division_scope(
                         "the client's roles do not reach these divisions: their rows are silently left out"
                     );
                 }
+                let scope = DivisionScope::of(&report.requested, Some(&coverage));
+                if !scope.unreached.is_empty() && cfg.allow_coverage_shrink {
+                    tracing::warn!(
+                        dataset = d.spec().name,
+                        "--allow-coverage-shrink: the load replaces these days without the divisions above, even where the last load had them"
+                    );
+                }
+                report.scopes.insert(d.spec().name.to_string(), scope);
                 // The manifest reports the first division-scoped dataset's coverage (the
                 // registry's order puts the detail records first).
                 if report.coverage.is_none() {
@@ -610,6 +630,7 @@ async fn rebuild_inner(
             chunks.push((*ds, c));
         }
     }
+    let divisions = rebuilt_scope(&cfg.output, &sources).await?;
     let sink = Arc::new(
         ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false)
             .with_max_quarantined(cfg.max_quarantined),
@@ -668,11 +689,72 @@ async fn rebuild_inner(
             data_availability: None,
             raw_runs,
         },
-        divisions: DivisionReport::default(),
+        divisions,
         api: Default::default(),
         clock,
     })
     .await
+}
+
+/// The division scope of rebuilt days: that of the runs whose raw pages they are re-derived
+/// from (their manifests say it), which must agree per dataset. A rebuild replaces no more
+/// than those runs extracted.
+async fn rebuilt_scope(
+    output: &Output,
+    sources: &[(&'static dyn Dataset, Chunk, String, Vec<String>)],
+) -> Result<DivisionReport> {
+    let mut report = DivisionReport::default();
+    let mut read: BTreeMap<&str, Manifest> = BTreeMap::new();
+    for (ds, chunk, run, _) in sources {
+        if !ds.spec().division_scoped {
+            continue;
+        }
+        if !read.contains_key(run.as_str()) {
+            let path = Manifest::path(run);
+            let bytes = output.get(&path).await.map_err(|e| {
+                Error::Input(format!(
+                    "the raw pages of {} for {} come from run {run}, whose manifest cannot be read ({e}): which divisions they hold is unknown, so rebuilding them could replace other divisions' rows",
+                    ds.spec().name,
+                    chunk.partition
+                ))
+            })?;
+            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Payload {
+                path: format!("{}/{path}", output.url),
+                message: e.to_string(),
+            })?;
+            read.insert(run, m);
+        }
+        let source = &read[run.as_str()].divisions;
+        // Manifests written before scopes were recorded: the same rule from what they report.
+        let scope = source
+            .scopes
+            .get(ds.spec().name)
+            .cloned()
+            .unwrap_or_else(|| DivisionScope::of(&source.requested, source.coverage.as_ref()));
+        match report.scopes.get(ds.spec().name) {
+            Some(seen) if *seen != scope => {
+                return Err(Error::Input(format!(
+                    "the raw pages of {} in this range come from runs that extracted different divisions (run {run}, for {}, differs); rebuild those days separately",
+                    ds.spec().name,
+                    chunk.partition
+                )));
+            }
+            Some(_) => {}
+            None => {
+                report.scopes.insert(ds.spec().name.to_string(), scope);
+            }
+        }
+        for d in &source.requested {
+            if !report.requested.contains(d) {
+                report.requested.push(d.clone());
+            }
+        }
+        if report.coverage.is_none() {
+            report.coverage = source.coverage.clone();
+        }
+        report.allow_coverage_shrink |= source.allow_coverage_shrink;
+    }
+    Ok(report)
 }
 
 /// A dataset's root table (the first of its tables).
@@ -818,23 +900,31 @@ async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         stage: load::stage_reference(c.stage)?,
         snowflake: c.snowflake.clone(),
         load_script: Manifest::script_path(c.run_id),
+        load_steps: Manifest::steps_path(c.run_id),
         source: c.source,
         divisions: c.divisions,
         quarantine_files,
         stats,
     };
-    let script = Bytes::from(load::script(&manifest, &run_tables)?);
-    let script_path = Manifest::script_path(c.run_id);
-    // Written once: an attempt that died between the script and the manifest left the same
-    // script (it follows from the same checkpoints), anything else is not ours to replace.
-    // The script is written create-only too. One already there belongs to an attempt of this
-    // run that died before its manifest (the commit point) was written: it was never
-    // committed, so it is replaced when it differs (a newer binary, other Snowflake names).
-    if !c.output.put_new(&script_path, script.clone()).await?
-        && c.output.get(&script_path).await? != script
-    {
-        tracing::warn!(path = %script_path, "replacing the uncommitted load script of an earlier attempt");
-        c.output.put(&script_path, script).await?;
+    // The script and its steps come from the same plan: what the proof runs is what loads.
+    // Both are written create-only. Ones already there belong to an attempt of this run that
+    // died before its manifest (the commit point) was written: never committed, so they are
+    // replaced when they differ (a newer binary, other Snowflake names).
+    let plan = load::plan(&manifest, &run_tables)?;
+    for (path, body) in [
+        (
+            Manifest::steps_path(c.run_id),
+            Bytes::from(plan.to_jsonl()?),
+        ),
+        (
+            Manifest::script_path(c.run_id),
+            Bytes::from(steps::block(&plan)?),
+        ),
+    ] {
+        if !c.output.put_new(&path, body.clone()).await? && c.output.get(&path).await? != body {
+            tracing::warn!(path = %path, "replacing the uncommitted load script of an earlier attempt");
+            c.output.put(&path, body).await?;
+        }
     }
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Encode {

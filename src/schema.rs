@@ -191,6 +191,12 @@ pub struct TableSchema {
     /// table's partitions are only ever replaced whole.
     #[serde(default)]
     pub range_column: Option<String>,
+    /// The column listing the divisions a row belongs to (`division_ids`), on the root table of
+    /// a division-scoped dataset: a run that extracted only some divisions replaces only the
+    /// rows that carry one of them, and the child tables' rows of those (through the root's
+    /// key). None: the table's rows carry no division.
+    #[serde(default)]
+    pub division_column: Option<String>,
     pub primary_key: Vec<String>,
     /// Entity fields that child tables take apart, so they are neither columns nor extras.
     pub nested: Vec<String>,
@@ -235,6 +241,17 @@ impl TableSchema {
         {
             if !seen.contains_key(key.as_str()) {
                 return Err(fail(format!("key column {key} is not a column")));
+            }
+        }
+        if let Some(d) = &self.division_column {
+            match seen.get(d.as_str()).map(|&i| self.columns[i].ty) {
+                Some(ColumnType::StringList) => {}
+                Some(other) => {
+                    return Err(fail(format!(
+                        "division column {d} is {other:?}, not a list of division ids"
+                    )));
+                }
+                None => return Err(fail(format!("division column {d} is not a column"))),
             }
         }
         if self

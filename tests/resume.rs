@@ -193,3 +193,68 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no raw pages for 2026-10-09"));
 }
+
+/// Regression: a rebuild from the raw pages of a `--division Sales` run wrote a load that
+/// replaced whole days, every division's rows. It replaces what those pages hold, as the run
+/// did, and refuses when it cannot tell what they hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_replaces_only_the_divisions_its_raw_pages_hold() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let (sales_id, sales) = genesys_sim::DIVISIONS[1];
+    let run = extract(
+        &sim,
+        out,
+        &["--date", "2026-10-01", "--division", sales, "--keep-raw"],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    let extracted = manifest_of(dir.path(), run.summary()["run_id"].as_str().unwrap());
+    assert_eq!(
+        extracted.divisions.scopes["conversations"].replaces,
+        Some(vec![sales_id.to_string()])
+    );
+
+    let rebuild = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+            .args(["rebuild", "--date", "2026-10-01", "--out", out])
+            .env_clear()
+            .output()
+    };
+    let rebuilt = rebuild().await.unwrap();
+    assert!(
+        rebuilt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&rebuilt.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    let m = manifest_of(dir.path(), summary["run_id"].as_str().unwrap());
+    assert_eq!(m.divisions.scopes, extracted.divisions.scopes);
+    let script = std::fs::read_to_string(dir.path().join(&m.load_script)).unwrap();
+    assert!(
+        script.contains(&format!("f.value::VARCHAR IN ('{sales_id}')")),
+        "{script}"
+    );
+
+    // Without the raw run's manifest, what its pages hold is unknown: refused.
+    std::fs::remove_file(
+        dir.path()
+            .join(format!("_manifests/{}.json", extracted.run_id)),
+    )
+    .unwrap();
+    let refused = rebuild().await.unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("whose manifest cannot be read"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -99,6 +99,7 @@ fn two_day_manifest() -> Manifest {
             schema: Some("GENESYS".into()),
         },
         load_script: format!("_manifests/{run_id}.sql"),
+        load_steps: format!("_manifests/{run_id}.steps.jsonl"),
         source: SourceInfo {
             api_url: "https://api.mypurecloud.ie".into(),
             data_availability: None,
@@ -118,6 +119,27 @@ fn load_script_of_a_two_day_run() {
     )
     .unwrap();
     snapshot("load_two_days.sql", &sql);
+}
+
+/// The same run restricted to one division: only that division's rows are replaced.
+#[test]
+fn load_script_of_a_division_scoped_run() {
+    let mut m = two_day_manifest();
+    let sales = genesys_loader::genesys::access::Division {
+        id: "7d9c2b1a-0e4f-4a6b-8c2d-3e4f5a6b7c02".into(),
+        name: "Sales".into(),
+    };
+    m.divisions.requested = vec![sales.clone()];
+    m.divisions.scopes.insert(
+        "conversations".into(),
+        DivisionScope {
+            replaces: Some(vec![sales.id.clone()]),
+            reached: Some(vec![sales.id.clone()]),
+            unreached: Vec::new(),
+        },
+    );
+    let sql = load::script(&m, &Catalog::builtin().dataset_tables("conversations")).unwrap();
+    snapshot("load_one_division.sql", &sql);
 }
 
 #[test]

@@ -256,6 +256,14 @@ pub fn tables(dataset: &dyn Dataset) -> Vec<Arc<TableSchema>> {
     crate::schema::Catalog::builtin().dataset_tables(dataset.spec().name)
 }
 
+/// The column of a dataset's root table that lists each row's divisions, when its rows carry
+/// them (see [`crate::schema::TableSchema::division_column`]).
+pub fn division_column(dataset: &dyn Dataset) -> Option<String> {
+    tables(dataset)
+        .first()
+        .and_then(|t| t.division_column.clone())
+}
+
 /// The `id` of an entity, for de-duplicating listings that shift while paged.
 pub(crate) fn entity_id(item: &Value) -> Option<&str> {
     item.get("id").and_then(Value::as_str)
@@ -303,6 +311,13 @@ mod tests {
                 assert_eq!(t.kind, expected, "{}.{}", spec.name, t.table);
             }
             assert!(!spec.endpoints.is_empty(), "{} calls nothing", spec.name);
+            // Only a division-scoped dataset's root table lists divisions.
+            for (i, t) in tables.iter().enumerate() {
+                if t.division_column.is_some() {
+                    assert!(spec.division_scoped && i == 0, "{}.{}", spec.name, t.table);
+                }
+            }
         }
+        assert!(division_column(get("conversations").unwrap()).is_some());
     }
 }

@@ -98,16 +98,31 @@ pub fn create_table(t: &TableSchema, names: &Names) -> String {
     out
 }
 
-/// The table the load scripts' order guard keeps (see [`super::load::LOADS_TABLE`]).
+/// What `genesys_loaded_partitions.divisions` means (the column a later version added).
+const LOADS_DIVISIONS_COMMENT: &str = "Ids of the divisions the loading client reached for the dataset (NULL: not known, or not division-scoped); a later load that does not reach one of them is refused";
+
+/// The table the load scripts' order and coverage guards keep (see
+/// [`super::load::LOADS_TABLE`]).
 pub fn loads_table(names: &Names) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n  \
          dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',\n  \
          partition_value DATE NOT NULL COMMENT 'The partition (conversation_date or snapshot_date) that was replaced',\n  \
          run_id          VARCHAR NOT NULL COMMENT 'The run whose files are loaded there now; run ids sort by start time',\n  \
-         loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed'\n)\n\
+         loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed',\n  \
+         divisions       ARRAY COMMENT {}\n)\n\
          COMMENT = 'genesys-loader bookkeeping: the last run to load each partition; load scripts refuse to replace newer data with older';\n",
-        names.table(super::load::LOADS_TABLE)
+        names.table(super::load::LOADS_TABLE),
+        quote(LOADS_DIVISIONS_COMMENT)
+    )
+}
+
+/// Brings a `genesys_loaded_partitions` created by an earlier version up to date.
+pub fn upgrade_loads_table(names: &Names) -> String {
+    format!(
+        "ALTER TABLE {} ADD COLUMN IF NOT EXISTS divisions ARRAY COMMENT {};\n",
+        names.table(super::load::LOADS_TABLE),
+        quote(LOADS_DIVISIONS_COMMENT)
     )
 }
 
@@ -210,6 +225,7 @@ pub fn render(tables: &[Arc<TableSchema>], opts: &DdlOptions) -> Result<String> 
                 out.push_str(&upgrade_table(t, &opts.names, from));
             }
             out.push_str(&loads_table(&opts.names));
+            out.push_str(&upgrade_loads_table(&opts.names));
         }
         None => {
             out.push('\n');

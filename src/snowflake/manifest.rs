@@ -41,6 +41,11 @@ pub struct Manifest {
     #[serde(default)]
     pub snowflake: SnowflakeTarget,
     pub load_script: String,
+    /// The load script's steps as plain statements, one JSON object a line, in the order the
+    /// script runs them (`_manifests/<run_id>.steps.jsonl`), for tools that cannot run
+    /// Snowflake Scripting.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub load_steps: String,
     pub source: SourceInfo,
     /// Divisions asked for (`--division`) and what the client's roles reach.
     #[serde(default)]
@@ -110,6 +115,80 @@ pub struct DivisionReport {
     /// not in this run (the API filters them silently). None when not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
+    /// The run was made with `--allow-coverage-shrink`: its load replaces the days even when
+    /// the run that last loaded them reached divisions this one does not.
+    #[serde(default)]
+    pub allow_coverage_shrink: bool,
+    /// Per division-scoped dataset, which divisions' rows the run holds, and so which rows its
+    /// load replaces. A dataset without an entry is replaced whole.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scopes: BTreeMap<String, DivisionScope>,
+}
+
+/// What a division-scoped dataset's rows in one run cover: the load replaces these divisions'
+/// rows and no others, and refuses (unless `allow_coverage_shrink`) when the run that last
+/// loaded the same days reached divisions this one meant to cover but does not reach.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DivisionScope {
+    /// Ids of the divisions whose rows the load replaces (rows that carry one of them); absent:
+    /// every division's rows, whole partitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Vec<String>>,
+    /// Ids of the divisions the client's roles reach for this dataset, recorded per partition
+    /// in `genesys_loaded_partitions`; absent: not known exactly (roles unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<Vec<String>>,
+    /// Divisions the run meant to cover (those requested, or every division) that the client's
+    /// roles do not reach: their rows are not in the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreached: Vec<Division>,
+}
+
+impl DivisionScope {
+    /// The scope of a run restricted to `requested` divisions (empty: all), given where the
+    /// dataset's permission reaches (None: not read).
+    ///
+    /// - Reach unknown (not read, or no role reported): every requested division is assumed
+    ///   reached; with no request, whole partitions are replaced, as nothing says otherwise.
+    /// - No request: the divisions reached, or whole partitions when that is every division.
+    /// - A request: the requested divisions the client reaches.
+    ///
+    /// A reach counted from unreadable roles (an upper bound) still bounds what is replaced,
+    /// but is not recorded as the partitions' reach.
+    pub fn of(requested: &[Division], coverage: Option<&Coverage>) -> DivisionScope {
+        let ids = |ds: &[Division]| -> Vec<String> {
+            let mut v: Vec<String> = ds.iter().map(|d| d.id.clone()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let Some(c) = coverage.filter(|c| !(c.divisions.is_empty() && c.missing.is_empty())) else {
+            return DivisionScope {
+                replaces: (!requested.is_empty()).then(|| ids(requested)),
+                reached: None,
+                unreached: Vec::new(),
+            };
+        };
+        let reached = ids(&c.divisions);
+        let (replaces, unreached) = if requested.is_empty() {
+            let replaces = (!c.missing.is_empty()).then(|| reached.clone());
+            (replaces, c.missing.clone())
+        } else {
+            let (inside, outside): (Vec<Division>, Vec<Division>) = requested
+                .iter()
+                .cloned()
+                .partition(|d| reached.contains(&d.id));
+            (Some(ids(&inside)), outside)
+        };
+        let mut unreached = unreached;
+        unreached.sort();
+        unreached.dedup();
+        DivisionScope {
+            replaces,
+            reached: c.exact.then_some(reached),
+            unreached,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -211,10 +290,70 @@ impl Manifest {
     pub fn script_path(run_id: &str) -> String {
         format!("{MANIFEST_DIR}/{run_id}.sql")
     }
+
+    /// Not `.json`: whatever lists `_manifests/*.json` finds manifests only.
+    pub fn steps_path(run_id: &str) -> String {
+        format!("{MANIFEST_DIR}/{run_id}.steps.jsonl")
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn division(id: &str) -> Division {
+        Division {
+            id: id.into(),
+            name: format!("Division {id}"),
+        }
+    }
+
+    fn coverage(reached: &[&str], missing: &[&str], exact: bool) -> Coverage {
+        Coverage {
+            granted: Some(!reached.is_empty()),
+            divisions: reached.iter().map(|d| division(d)).collect(),
+            missing: missing.iter().map(|d| division(d)).collect(),
+            exact,
+        }
+    }
+
+    #[test]
+    fn a_run_replaces_only_the_divisions_it_extracted() {
+        // Every division reached, none requested: whole partitions.
+        let all = coverage(&["a", "b", "c"], &[], true);
+        let s = DivisionScope::of(&[], Some(&all));
+        assert_eq!(s.replaces, None);
+        assert_eq!(s.reached, Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert!(s.unreached.is_empty());
+
+        // A request: those divisions only.
+        let s = DivisionScope::of(&[division("b")], Some(&all));
+        assert_eq!(s.replaces, Some(vec!["b".into()]));
+
+        // A client that lost a division: the divisions it still reaches, and the lost one named.
+        let lost = coverage(&["a", "b"], &["c"], true);
+        let s = DivisionScope::of(&[], Some(&lost));
+        assert_eq!(s.replaces, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(s.unreached, [division("c")]);
+
+        // A requested division the client does not reach: nothing of it is replaced.
+        let s = DivisionScope::of(&[division("b"), division("c")], Some(&lost));
+        assert_eq!(s.replaces, Some(vec!["b".into()]));
+        assert_eq!(s.unreached, [division("c")]);
+
+        // Reach unknown: what was asked for, and nothing recorded.
+        let s = DivisionScope::of(&[], None);
+        assert_eq!(s, DivisionScope::default());
+        let s = DivisionScope::of(&[division("b")], Some(&coverage(&[], &[], false)));
+        assert_eq!(s.replaces, Some(vec!["b".into()]));
+        assert_eq!(s.reached, None);
+
+        // An upper bound (unreadable roles) bounds the replacement but is not recorded.
+        let s = DivisionScope::of(&[], Some(&coverage(&["a"], &["b"], false)));
+        assert_eq!(s.replaces, Some(vec!["a".into()]));
+        assert_eq!(s.reached, None);
+    }
+
     /// The published contract names every dataset this build can write into a manifest.
     #[test]
     fn the_manifest_schema_lists_every_dataset() {

@@ -3,6 +3,7 @@
 pub mod ddl;
 pub mod load;
 pub mod manifest;
+pub mod steps;
 
 pub use manifest::Manifest;
 

@@ -856,6 +856,7 @@ CREATE TABLE IF NOT EXISTS genesys_loaded_partitions (
   dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',
   partition_value DATE NOT NULL COMMENT 'The partition (conversation_date or snapshot_date) that was replaced',
   run_id          VARCHAR NOT NULL COMMENT 'The run whose files are loaded there now; run ids sort by start time',
-  loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed'
+  loaded_at       TIMESTAMP_TZ(6) NOT NULL COMMENT 'When its load script committed',
+  divisions       ARRAY COMMENT 'Ids of the divisions the loading client reached for the dataset (NULL: not known, or not division-scoped); a later load that does not reach one of them is refused'
 )
 COMMENT = 'genesys-loader bookkeeping: the last run to load each partition; load scripts refuse to replace newer data with older';
