@@ -244,7 +244,7 @@ async fn a_rebuild_replaces_only_the_divisions_its_raw_pages_hold() {
         "{script}"
     );
 
-    // Without the raw run's manifest, what its pages hold is unknown: refused.
+    // Without the raw run's manifest, its pages are not a committed run's: refused.
     std::fs::remove_file(
         dir.path()
             .join(format!("_manifests/{}.json", extracted.run_id)),
@@ -253,7 +253,7 @@ async fn a_rebuild_replaces_only_the_divisions_its_raw_pages_hold() {
     let refused = rebuild().await.unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("whose manifest cannot be read"),
+        String::from_utf8_lossy(&refused.stderr).contains("no committed run loaded it"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );

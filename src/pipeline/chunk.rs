@@ -1,0 +1,344 @@
+//! One chunk's pages into Parquet files: parsed and admitted on the blocking pool, undecodable
+//! records quarantined, every writer aborted on failure.
+
+use super::*;
+
+/// Turns a chunk's pages into Parquet files (and, optionally, raw pages).
+pub(super) struct ChunkSink {
+    run_id: String,
+    first_seq: u32,
+    output: Output,
+    writer: WriterSettings,
+    keep_raw: bool,
+    /// (table, field) pairs already warned about in this run.
+    warned: Mutex<HashSet<(String, String)>>,
+    /// Records the run tolerates quarantining; one more fails the chunk at once.
+    max_quarantined: u64,
+    /// Records quarantined so far by this process, over all chunks.
+    quarantined: std::sync::atomic::AtomicU64,
+}
+
+/// One page, decoded: the builders handed back, the batches, and the counts.
+struct Decoded {
+    decoder: TreeDecoder,
+    seen: HashSet<String>,
+    batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
+    unknown: BTreeMap<(String, String), u64>,
+    kept: u64,
+    duplicates: u64,
+    outside: u64,
+    raw: Option<Bytes>,
+    /// Records that could not be decoded: JSON lines of reason and record.
+    quarantined: Vec<String>,
+    /// Their keys, where they have one.
+    kept_keys: Vec<String>,
+}
+
+impl ChunkSink {
+    pub(super) fn new(
+        output: &Output,
+        run_id: &str,
+        attempt: u32,
+        writer: &WriterSettings,
+        keep_raw: bool,
+    ) -> Self {
+        ChunkSink {
+            run_id: run_id.to_string(),
+            first_seq: attempt.saturating_mul(SEQ_PER_ATTEMPT),
+            output: output.clone(),
+            writer: writer.clone(),
+            keep_raw,
+            warned: Mutex::new(HashSet::new()),
+            max_quarantined: u64::MAX,
+            quarantined: Default::default(),
+        }
+    }
+
+    /// Fails a chunk as soon as the run has quarantined more than `max` records.
+    pub(super) fn with_max_quarantined(mut self, max: u64) -> Self {
+        self.max_quarantined = max;
+        self
+    }
+
+    /// Fetches one chunk from the API and writes it.
+    pub(super) async fn fetch_chunk(
+        self: &Arc<Self>,
+        ds: &'static dyn Dataset,
+        run: &RunContext,
+        chunk: &Chunk,
+    ) -> Result<ChunkOutcome> {
+        let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+        let fetch = async move {
+            let r = ds.fetch(run, chunk, &tx).await;
+            drop(tx);
+            r
+        };
+        let (fetched, consumed) = tokio::join!(fetch, self.clone().consume(ds, chunk, rx));
+        // A consumer failure makes the fetcher fail too ("consumer stopped"): report the cause.
+        let mut outcome = consumed?;
+        outcome.pages = fetched?;
+        tracing::info!(
+            dataset = ds.spec().name,
+            partition = %chunk.partition,
+            method = chunk.method,
+            records = outcome.records,
+            pages = outcome.pages,
+            files = outcome.files.len(),
+            "chunk done"
+        );
+        Ok(outcome)
+    }
+
+    pub(super) async fn consume(
+        self: Arc<Self>,
+        ds: &'static dyn Dataset,
+        chunk: &Chunk,
+        mut rx: mpsc::Receiver<Page>,
+    ) -> Result<ChunkOutcome> {
+        let tables = datasets::tables(ds);
+        let column = root_table(ds)?.partition_column.clone();
+        let partition = chunk.partition.to_string();
+        let mut writers = tables
+            .iter()
+            .map(|t| {
+                PartitionWriter::new(
+                    self.output.clone(),
+                    t.clone(),
+                    partition.clone(),
+                    self.run_id.clone(),
+                    self.writer.clone(),
+                )
+                .map(|w| w.with_first_seq(self.first_seq))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut state = Some((
+            TreeDecoder::new(&tables, &self.run_id)?,
+            HashSet::<String>::new(),
+        ));
+        let mut outcome = ChunkOutcome::default();
+        let mut raw_seq = u64::from(self.first_seq);
+        let mut quarantine_seq = u64::from(self.first_seq);
+        let root = tables.first().map_or_else(String::new, |t| t.table.clone());
+        // On any failure below, every writer is aborted: no multipart upload is left open in
+        // the bucket, and no file of this chunk is left behind.
+        let written: Result<()> = async {
+            while let Some(page) = rx.recv().await {
+                let (decoder, seen) = state.take().expect("decoder");
+                let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
+                let d = tokio::task::spawn_blocking(move || {
+                    decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
+                })
+                .await
+                .map_err(|e| Error::Encode {
+                    table: ds.spec().name.into(),
+                    message: format!("decode task failed: {e}"),
+                })??;
+                state = Some((d.decoder, d.seen));
+                outcome.records += d.kept;
+                outcome.duplicates += d.duplicates;
+                outcome.outside += d.outside;
+                self.note_unknown(d.unknown, &mut outcome);
+                if let Some(z) = d.raw {
+                    let path =
+                        raw::page_path(ds.spec().name, &column, &partition, &self.run_id, raw_seq);
+                    self.output.put(&path, z).await?;
+                    raw_seq += 1;
+                }
+                if !d.quarantined.is_empty() {
+                    let path = format!(
+                        "{QUARANTINE_DIR}/{}/{}/{column}={partition}/{:06}.jsonl",
+                        self.run_id,
+                        ds.spec().name,
+                        quarantine_seq
+                    );
+                    quarantine_seq += 1;
+                    tracing::warn!(
+                        dataset = ds.spec().name,
+                        %partition,
+                        records = d.quarantined.len(),
+                        path = %path,
+                        "records that cannot be decoded were quarantined"
+                    );
+                    *outcome.quarantined.entry(root.clone()).or_default() +=
+                        d.quarantined.len() as u64;
+                    if outcome.quarantine_sample.is_none() {
+                        outcome.quarantine_sample = d.quarantined.first().cloned();
+                    }
+                    outcome.kept_keys.extend(d.kept_keys);
+                    let n = d.quarantined.len() as u64;
+                    let mut body = d.quarantined.join("\n");
+                    body.push('\n');
+                    self.output.put(&path, Bytes::from(body)).await?;
+                    outcome.quarantine_files.push(path);
+                    let total = self
+                        .quarantined
+                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed)
+                        + n;
+                    if total > self.max_quarantined {
+                        // No point reading on: the run will not commit.
+                        check_quarantine(
+                            &self.output,
+                            &self.run_id,
+                            &[(String::new(), outcome.clone())],
+                            self.max_quarantined,
+                        )?;
+                        return Err(Error::Payload {
+                            path: format!("{}/{QUARANTINE_DIR}/{}/", self.output.url, self.run_id),
+                            message: format!(
+                                "{total} record(s) could not be decoded, more than --max-quarantined {}",
+                                self.max_quarantined
+                            ),
+                        });
+                    }
+                }
+                for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
+                    writer.write(batch).await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            for w in writers {
+                w.abort().await;
+            }
+            return Err(e);
+        }
+        let mut failed = None;
+        for w in writers {
+            if failed.is_some() {
+                w.abort().await;
+                continue;
+            }
+            match w.finish().await {
+                Ok(files) => outcome.files.extend(files),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if let Some(e) = failed {
+            PartitionWriter::discard(&self.output, &outcome.files).await;
+            return Err(e);
+        }
+        Ok(outcome)
+    }
+
+    /// Counts unknown fields into the chunk's outcome and warns once per (table, field) per run.
+    fn note_unknown(&self, counts: BTreeMap<(String, String), u64>, outcome: &mut ChunkOutcome) {
+        if counts.is_empty() {
+            return;
+        }
+        let mut warned = self.warned.lock().expect("warned set");
+        for ((table, field), n) in counts {
+            if warned.insert((table.clone(), field.clone())) {
+                tracing::warn!(
+                    table = %table,
+                    field = %field,
+                    "the API returned a field this schema does not know; it is kept in extra_fields"
+                );
+            }
+            *outcome
+                .unknown
+                .entry(format!("{table}.{field}"))
+                .or_default() += n;
+        }
+    }
+}
+
+/// Decodes one page on the blocking pool: items parsed in parallel, admitted by the dataset in
+/// the order served, appended to the builders.
+fn decode_page(
+    ds: &'static dyn Dataset,
+    chunk: &Chunk,
+    page: Page,
+    mut decoder: TreeDecoder,
+    mut seen: HashSet<String>,
+    keep_raw: bool,
+) -> Result<Decoded> {
+    let field = ds.spec().items_field;
+    let parsed: Vec<Value> = page
+        .items
+        .par_iter()
+        .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
+        .collect::<Result<_>>()?;
+    let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
+    let mut quarantined = Vec::new();
+    let mut kept_keys = Vec::new();
+    for (raw_item, item) in page.items.iter().zip(parsed) {
+        // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
+        // rest of the page goes on; the run decides whether that many is acceptable.
+        let admitted = match ds.admit(item, chunk, &mut seen) {
+            Ok(a) => a,
+            Err(e) => {
+                quarantined.push(quarantine_line(&e, raw_item.get()));
+                kept_keys.extend(record_key(ds, raw_item.get()));
+                continue;
+            }
+        };
+        match admitted {
+            Admission::Rows(rows) => {
+                kept += 1;
+                for (row, date) in rows {
+                    if date != chunk.partition {
+                        return Err(Error::Payload {
+                            path: format!("{field}[]"),
+                            message: format!(
+                                "a {} row dated {date} was admitted into the chunk of {}",
+                                ds.spec().name,
+                                chunk.partition
+                            ),
+                        });
+                    }
+                    if let Err(e) = decoder.push(&row, date) {
+                        quarantined.push(quarantine_line(&e, &row.to_string()));
+                        kept_keys.extend(record_key(ds, &row.to_string()));
+                    }
+                }
+            }
+            Admission::Duplicate => duplicates += 1,
+            Admission::Outside => outside += 1,
+        }
+    }
+    let batches = decoder.finish()?;
+    let unknown = decoder.take_unknown_fields();
+    let raw = if keep_raw {
+        Some(raw::compress(&page.raw)?)
+    } else {
+        None
+    };
+    Ok(Decoded {
+        decoder,
+        seen,
+        batches,
+        unknown,
+        kept,
+        duplicates,
+        outside,
+        raw,
+        quarantined,
+        kept_keys,
+    })
+}
+
+/// The key of a record, when its dataset's root table has a one-column key read from a field
+/// (`conversation_id` from `conversationId`): how the load keeps the earlier rows of a record
+/// this run could not decode instead of deleting them.
+fn record_key(ds: &dyn Dataset, record: &str) -> Option<String> {
+    let root = datasets::tables(ds).into_iter().next()?;
+    let [key] = root.primary_key.as_slice() else {
+        return None;
+    };
+    let crate::schema::Source::Field(field) = &root.column(key)?.source else {
+        return None;
+    };
+    let v: Value = serde_json::from_str(record).ok()?;
+    v.get(field)?.as_str().map(str::to_string)
+}
+
+/// One line of a quarantine file: the reason and the record as served.
+fn quarantine_line(e: &Error, record: &str) -> String {
+    let record: Box<serde_json::value::RawValue> =
+        serde_json::value::RawValue::from_string(record.to_string()).unwrap_or_else(|_| {
+            serde_json::value::to_raw_value(record).expect("a string serialises")
+        });
+    serde_json::json!({"error": e.to_string(), "record": record}).to_string()
+}

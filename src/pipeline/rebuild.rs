@@ -1,0 +1,210 @@
+//! `rebuild`: the same decode, write and commit path, fed from the raw zone instead of the
+//! API; only the pages of the newest committed run of each day are trusted.
+
+use super::*;
+
+/// Re-derives the tables of fact datasets over `range` from the raw zone, with no API call:
+/// the pages of the latest run that kept them, for each day.
+pub async fn rebuild(cfg: RebuildConfig) -> Result<RunSummary> {
+    let clock = Instant::now();
+    let started = Utc::now();
+    let run_id = new_run_id(started);
+    let span = tracing::info_span!("rebuild", run_id = %run_id);
+    rebuild_inner(cfg, run_id, started, clock)
+        .instrument(span)
+        .await
+}
+
+async fn rebuild_inner(
+    cfg: RebuildConfig,
+    run_id: String,
+    started: DateTime<Utc>,
+    clock: Instant,
+) -> Result<RunSummary> {
+    let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
+    // Only committed runs are trusted: pages of a run that was killed or failed (no manifest)
+    // or that covered part of a day would replace good rows with fewer.
+    let committed = Manifest::read_all(&cfg.output).await?;
+    // Every day must have such pages, or the rebuild would replace a partition with nothing.
+    let mut sources = Vec::new();
+    let mut chunks = Vec::new();
+    for ds in &datasets {
+        if ds.spec().load != LoadMode::ReplacePartitions {
+            return Err(Error::Input(format!(
+                "rebuild re-derives partitioned datasets; {} is a snapshot, extract it again instead",
+                ds.spec().name
+            )));
+        }
+        let column = root_table(*ds)?.partition_column.clone();
+        for c in day_chunks(cfg.range, ds.spec().name, |_, _| "raw") {
+            let day = c.partition.to_string();
+            let mut runs = raw::pages_by_run(&cfg.output, ds.spec().name, &column, &day).await?;
+            // The newest committed extraction that loaded the day is what the warehouse holds;
+            // rebuilding from anything older would load older rows over it. (Rebuilds are
+            // passed over: they hold no pages of their own.)
+            let newest = committed.iter().rev().find_map(|m| {
+                m.partitions
+                    .iter()
+                    .find(|p| p.dataset == ds.spec().name && p.value == day && p.method != "raw")
+                    .map(|p| (m.run_id.clone(), p.full_day))
+            });
+            let refuse = |why: String| {
+                Error::Input(format!(
+                    "no raw pages for {day} of a committed run that covered the whole day, under {}/{}: {why}; extract that day with --keep-raw first",
+                    cfg.output.url,
+                    raw::day_dir(ds.spec().name, &column, &day)
+                ))
+            };
+            let run = match newest {
+                None => return Err(refuse("no committed run loaded it".into())),
+                Some((run, false)) => {
+                    return Err(refuse(format!(
+                        "the newest run that loaded it, {run}, covered part of the day"
+                    )));
+                }
+                Some((run, true)) => run,
+            };
+            let Some(pages) = runs.remove(&run) else {
+                return Err(refuse(format!(
+                    "the newest run that loaded it, {run}, kept no raw pages"
+                )));
+            };
+            let ignored: Vec<&String> = runs.keys().filter(|r| **r > run).collect();
+            if !ignored.is_empty() {
+                tracing::warn!(%day, used = %run, ignored = ?ignored, "newer raw pages of runs that did not commit are not used");
+            }
+            // A resumed run's day may hold pages of an attempt that died before finishing it;
+            // the attempt that finished the day is the last one that wrote pages for it.
+            let attempt = |p: &String| raw::page_seq(p).map(|s| s / u64::from(SEQ_PER_ATTEMPT));
+            let last = pages.iter().filter_map(attempt).max();
+            let pages: Vec<String> = pages.into_iter().filter(|p| attempt(p) == last).collect();
+            sources.push((*ds, c.clone(), run, pages));
+            chunks.push((*ds, c));
+        }
+    }
+    let divisions = rebuilt_scope(&cfg.output, &sources).await?;
+    let sink = Arc::new(
+        ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false)
+            .with_max_quarantined(cfg.max_quarantined),
+    );
+    let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
+        .map(|(ds, chunk, _, pages)| {
+            let (sink, output) = (sink.clone(), cfg.output.clone());
+            async move {
+                let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+                let field = ds.spec().items_field;
+                let read = async move {
+                    let mut n = 0u64;
+                    for path in pages {
+                        let data = output.get(path).await?;
+                        let loc = format!("{}/{path}", output.url);
+                        let body =
+                            tokio::task::spawn_blocking(move || raw::decompress(&loc, &data))
+                                .await
+                                .map_err(|e| Error::Storage {
+                                    location: path.clone(),
+                                    message: e.to_string(),
+                                })??;
+                        let body = Bytes::from(body);
+                        let items = paging::items(path, &body, field)?;
+                        n += paging::send(&tx, items, &body).await?;
+                    }
+                    Ok::<u64, Error>(n)
+                };
+                let (read, outcome) = tokio::join!(read, sink.clone().consume(*ds, chunk, rx));
+                let mut outcome = outcome?;
+                outcome.pages = read?;
+                Ok::<_, Error>((ds.spec().name.to_string(), outcome))
+            }
+        })
+        .buffered(cfg.concurrency.max(1))
+        .collect()
+        .await;
+    let outcomes = results.into_iter().collect::<Result<Vec<_>>>()?;
+    check_quarantine(&cfg.output, &run_id, &outcomes, cfg.max_quarantined)?;
+    let mut raw_runs: Vec<String> = sources.iter().map(|(_, _, r, _)| r.clone()).collect();
+    raw_runs.sort();
+    raw_runs.dedup();
+    commit(Commit {
+        output: &cfg.output,
+        run_id: &run_id,
+        started_at: started,
+        datasets: datasets.iter().map(|d| d.spec().name.to_string()).collect(),
+        range: cfg.range,
+        partitions: chunks.iter().map(|(ds, c)| partition(*ds, c)).collect(),
+        snapshots: Vec::new(),
+        outcomes,
+        stage: &cfg.stage,
+        snowflake: &cfg.snowflake,
+        source: SourceInfo {
+            api_url: String::new(),
+            data_availability: None,
+            raw_runs,
+        },
+        divisions,
+        api: Default::default(),
+        clock,
+    })
+    .await
+}
+
+/// The division scope of rebuilt days: that of the runs whose raw pages they are re-derived
+/// from (their manifests say it), which must agree per dataset. A rebuild replaces no more
+/// than those runs extracted.
+async fn rebuilt_scope(
+    output: &Output,
+    sources: &[(&'static dyn Dataset, Chunk, String, Vec<String>)],
+) -> Result<DivisionReport> {
+    let mut report = DivisionReport::default();
+    let mut read: BTreeMap<&str, Manifest> = BTreeMap::new();
+    for (ds, chunk, run, _) in sources {
+        if !ds.spec().division_scoped {
+            continue;
+        }
+        if !read.contains_key(run.as_str()) {
+            let path = Manifest::path(run);
+            let bytes = output.get(&path).await.map_err(|e| {
+                Error::Input(format!(
+                    "the raw pages of {} for {} come from run {run}, whose manifest cannot be read ({e}): which divisions they hold is unknown, so rebuilding them could replace other divisions' rows",
+                    ds.spec().name,
+                    chunk.partition
+                ))
+            })?;
+            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Payload {
+                path: format!("{}/{path}", output.url),
+                message: e.to_string(),
+            })?;
+            read.insert(run, m);
+        }
+        let source = &read[run.as_str()].divisions;
+        // Manifests written before scopes were recorded: the same rule from what they report.
+        let scope = source
+            .scopes
+            .get(ds.spec().name)
+            .cloned()
+            .unwrap_or_else(|| DivisionScope::of(&source.requested, source.coverage.as_ref()));
+        match report.scopes.get(ds.spec().name) {
+            Some(seen) if *seen != scope => {
+                return Err(Error::Input(format!(
+                    "the raw pages of {} in this range come from runs that extracted different divisions (run {run}, for {}, differs); rebuild those days separately",
+                    ds.spec().name,
+                    chunk.partition
+                )));
+            }
+            Some(_) => {}
+            None => {
+                report.scopes.insert(ds.spec().name.to_string(), scope);
+            }
+        }
+        for d in &source.requested {
+            if !report.requested.contains(d) {
+                report.requested.push(d.clone());
+            }
+        }
+        if report.coverage.is_none() {
+            report.coverage = source.coverage.clone();
+        }
+        report.allow_coverage_shrink |= source.allow_coverage_shrink;
+    }
+    Ok(report)
+}
