@@ -122,6 +122,31 @@ async fn a_failed_or_expired_job_is_submitted_again() {
     );
 }
 
+/// A job whose results vanish while they are paged (the next page is a 404) is submitted
+/// again and paged from the start; the pages already read repeat and are written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_expires_mid_paging_is_submitted_again() {
+    let mut config = sim_config(utc(2026, 10, 3, 0));
+    config.expire_first_job_after_pages = Some(2);
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &["--date", "2026-10-01", "--job-page-size", "10"],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    assert_eq!(sim.stats().jobs_submitted(), 2, "resubmitted once");
+    let m = read_manifest(dir.path());
+    assert!(
+        m.stats.duplicates_dropped >= 10,
+        "the repeated pages were dropped"
+    );
+    assert_eq!(rows(&m), expected(&sim, (10, 1), (10, 2)));
+}
+
 /// Whether a conversation is one the hook below breaks.
 fn broken(id: &str) -> bool {
     id.starts_with(['0', '1'])

@@ -98,6 +98,9 @@ pub struct SimConfig {
     pub expire_first_jobs: u64,
     /// The next this-many jobs (after the expiring ones) end FAILED with an error message.
     pub fail_first_jobs: u64,
+    /// The first job expires after serving this many result pages: its results vanish while
+    /// a loader is paging them (a 404 on the next page).
+    pub expire_first_job_after_pages: Option<u64>,
     /// The simulated present; `None` follows the real clock. Conversations starting after it
     /// do not exist yet, and those still running have no `conversationEnd`.
     pub now: Option<DateTime<Utc>>,
@@ -139,6 +142,7 @@ impl Default for SimConfig {
             query_result_cap: 100_000,
             expire_first_jobs: 0,
             fail_first_jobs: 0,
+            expire_first_job_after_pages: None,
             now: None,
             listing_result_cap: 10_000,
             aggregate_max_buckets: 2_000,

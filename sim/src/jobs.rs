@@ -55,6 +55,11 @@ struct Job {
     expires: bool,
     /// Reports FAILED once done, with an error message (see `SimConfig::fail_first_jobs`).
     fails: bool,
+    /// Expires after serving this many result pages (see
+    /// `SimConfig::expire_first_job_after_pages`): its results vanish mid-paging.
+    expire_after_pages: Option<u64>,
+    /// Result pages served so far.
+    pages_served: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +165,8 @@ pub(crate) async fn submit(
             expires: n < state.config.expire_first_jobs,
             fails: n >= state.config.expire_first_jobs
                 && n < state.config.expire_first_jobs + state.config.fail_first_jobs,
+            expire_after_pages: state.config.expire_first_job_after_pages.filter(|_| n == 0),
+            pages_served: 0,
         },
     );
     state.stats.record_job_submitted();
@@ -233,8 +240,17 @@ pub(crate) async fn results(
         },
     };
     let (results, seen_at, offset, next_cursor) = {
-        let jobs = state.jobs.lock();
-        let job = jobs.get(&job_id).ok_or_else(|| job_not_found(&job_id))?;
+        let mut jobs = state.jobs.lock();
+        let job = jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| job_not_found(&job_id))?;
+        if job
+            .expire_after_pages
+            .is_some_and(|n| job.pages_served >= n)
+        {
+            job.expires = true;
+        }
+        job.pages_served += 1;
         let job_state = job.state();
         if job_state == JobState::Failed {
             return Err(ApiError::bad_request(format!(
