@@ -446,23 +446,7 @@ pub struct RebuildArgs {
 
 impl RebuildArgs {
     pub fn into_config(self) -> Result<RebuildConfig> {
-        for (flag, v) in [("--from", &self.from), ("--to", &self.to)] {
-            if let Some(v) = v {
-                crate::plan::parse_date(flag, v)?;
-            }
-        }
-        if self.from.is_none() && self.date.is_none() {
-            return Err(Error::Input(
-                "rebuild needs --from (with --to) or --date".into(),
-            ));
-        }
-        let range = Range::from_flags(
-            self.from.as_deref(),
-            self.to.as_deref(),
-            self.date.as_deref(),
-            None,
-            Utc::now(),
-        )?;
+        let range = whole_days("rebuild", &self.from, &self.to, &self.date)?;
         if self.concurrency == 0 || self.concurrency > 16 {
             return Err(Error::Input(format!(
                 "--concurrency {} must be between 1 and 16",
@@ -518,23 +502,7 @@ pub struct ReconcileArgs {
 
 impl ReconcileArgs {
     pub fn into_config(self) -> Result<crate::reconcile::ReconcileConfig> {
-        for (flag, v) in [("--from", &self.from), ("--to", &self.to)] {
-            if let Some(v) = v {
-                crate::plan::parse_date(flag, v)?;
-            }
-        }
-        if self.from.is_none() && self.date.is_none() {
-            return Err(Error::Input(
-                "reconcile needs --from (with --to) or --date".into(),
-            ));
-        }
-        let range = Range::from_flags(
-            self.from.as_deref(),
-            self.to.as_deref(),
-            self.date.as_deref(),
-            None,
-            Utc::now(),
-        )?;
+        let range = whole_days("reconcile", &self.from, &self.to, &self.date)?;
         Ok(crate::reconcile::ReconcileConfig {
             output: Output::open(&self.out)?,
             range,
@@ -646,6 +614,33 @@ fn dataset_names(flag: &str, given: &[String]) -> Result<Vec<String>> {
         .iter()
         .map(|d| d.spec().name.to_string())
         .collect())
+}
+
+/// A range of whole UTC days from `--from`/`--to` or `--date` (commands that read what runs
+/// wrote, day by day).
+fn whole_days(
+    command: &str,
+    from: &Option<String>,
+    to: &Option<String>,
+    date: &Option<String>,
+) -> Result<Range> {
+    for (flag, v) in [("--from", from), ("--to", to)] {
+        if let Some(v) = v {
+            crate::plan::parse_date(flag, v)?;
+        }
+    }
+    if from.is_none() && date.is_none() {
+        return Err(Error::Input(format!(
+            "{command} needs --from (with --to) or --date"
+        )));
+    }
+    Range::from_flags(
+        from.as_deref(),
+        to.as_deref(),
+        date.as_deref(),
+        None,
+        Utc::now(),
+    )
 }
 
 /// Validates the database and schema flags into the names the SQL uses.

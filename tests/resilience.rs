@@ -178,10 +178,9 @@ async fn faults_under_a_real_rate_limit_leave_the_output_row_for_row_unchanged()
     assert!(!faulty.stderr.contains(SECRET));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn write_requests_are_refused_before_they_leave_the_process() {
-    let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
-    let config = ApiConfig {
+/// A client of the simulator whose secret comes from a command.
+fn api_config(sim: &Sim) -> ApiConfig {
+    ApiConfig {
         api_url: sim.base_url(),
         login_url: sim.base_url(),
         credentials: Credentials {
@@ -191,7 +190,13 @@ async fn write_requests_are_refused_before_they_leave_the_process() {
         retry: RetryPolicy::default(),
         rate_limit: RateLimitPolicy::default(),
         rotation_grace: Duration::from_secs(1),
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_requests_are_refused_before_they_leave_the_process() {
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
+    let config = api_config(&sim);
     // The allowlist of every dataset of the build: still no write gets through.
     let allowlist = Allowlist::new(
         genesys_loader::datasets::registry()
@@ -234,17 +239,7 @@ async fn write_requests_are_refused_before_they_leave_the_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pre_signed_downloads_carry_no_token_and_never_show_their_url() {
     let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
-    let config = ApiConfig {
-        api_url: sim.base_url(),
-        login_url: sim.base_url(),
-        credentials: Credentials {
-            client_id: "sim-client".into(),
-            secret: SecretSource::Command(format!("echo {SECRET}").into()),
-        },
-        retry: RetryPolicy::default(),
-        rate_limit: RateLimitPolicy::default(),
-        rotation_grace: Duration::from_secs(1),
-    };
+    let config = api_config(&sim);
     let api = config
         .connect(Arc::new(ApiStats::default()), Allowlist::new(&[]))
         .unwrap();
@@ -286,17 +281,7 @@ async fn one_get_per_key_skips_what_is_not_there() {
     use genesys_loader::genesys::allowlist::Endpoint;
     use genesys_loader::genesys::paging::{Page, get_each};
     let sim = Sim::start(sim_config(utc(2026, 10, 2, 0))).await.unwrap();
-    let config = ApiConfig {
-        api_url: sim.base_url(),
-        login_url: sim.base_url(),
-        credentials: Credentials {
-            client_id: "sim-client".into(),
-            secret: SecretSource::Command(format!("echo {SECRET}").into()),
-        },
-        retry: RetryPolicy::default(),
-        rate_limit: RateLimitPolicy::default(),
-        rotation_grace: Duration::from_secs(1),
-    };
+    let config = api_config(&sim);
     let api = config
         .connect(
             Arc::new(ApiStats::default()),
