@@ -146,22 +146,6 @@ fn written_keys(
     keys
 }
 
-fn python() -> Option<String> {
-    match std::env::var("GENESYS_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
-                "GENESYS_TEST_PYTHON is not set: run scripts/test.sh"
-            );
-            eprintln!(
-                "fakesnow part skipped: GENESYS_TEST_PYTHON is not set (scripts/test.sh sets it up)"
-            );
-            None
-        }
-    }
-}
-
 async fn contract(dataset: &str) {
     let mut config = sim_config(utc(2026, 10, 2, 12));
     // Small platform caps: with pages of 6, the users listing (52) must be split by state,

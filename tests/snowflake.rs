@@ -15,20 +15,6 @@ use std::path::{Path, PathBuf};
 use genesys_sim::Sim;
 use util::*;
 
-fn python() -> Option<String> {
-    match std::env::var("GENESYS_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
-                "GENESYS_TEST_PYTHON is not set: run scripts/test.sh"
-            );
-            eprintln!("skipped: GENESYS_TEST_PYTHON is not set (scripts/test.sh sets it up)");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_load_into_snowflake_exactly_once() {
     let Some(python) = python() else { return };

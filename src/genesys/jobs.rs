@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::client::ApiClient;
-use super::paging::{PageSender, items, parse, send};
+use super::paging::{PageSender, RawEnvelope, items_of, parse, send};
 use crate::error::{Error, Result};
 
 /// Polling and paging settings of one kind of job.
@@ -46,12 +46,6 @@ struct Status {
     state: String,
     #[serde(default)]
     error_message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Cursor {
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 /// Runs one job at `jobs_path` (e.g. `/api/v2/analytics/conversations/details/jobs`) with
@@ -125,9 +119,13 @@ pub async fn run(
                 }) if again => continue 'submit,
                 other => other?,
             };
-            let page: Cursor = parse(&status_path, &resp.body)?;
-            pages += send(tx, items(&status_path, &resp.body, field)?, &resp.body).await?;
-            match page.cursor {
+            let mut page: RawEnvelope = parse(&status_path, &resp.body)?;
+            let next = page
+                .get("cursor")
+                .and_then(|c| serde_json::from_str::<Option<String>>(c.get()).ok())
+                .flatten();
+            pages += send(tx, items_of(&status_path, &mut page, field)?, &resp.body).await?;
+            match next {
                 Some(c) if !c.is_empty() => cursor = Some(c),
                 _ => return Ok(pages),
             }

@@ -57,7 +57,15 @@ pub fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
 /// The items of a page's list field, e.g. `entities` of a listing or `conversations` of a
 /// details page; an absent or null field is an empty page.
 pub fn items(path: &str, body: &[u8], field: &str) -> Result<Vec<Box<RawValue>>> {
-    let mut envelope: std::collections::HashMap<String, Box<RawValue>> = parse(path, body)?;
+    items_of(path, &mut parse(path, body)?, field)
+}
+
+/// A page's top-level fields, each still raw: one scan of the body serves its list and its
+/// paging fields alike.
+pub type RawEnvelope = std::collections::HashMap<String, Box<RawValue>>;
+
+/// Takes the list in `field` out of a parsed envelope (absent or null: empty).
+pub fn items_of(path: &str, envelope: &mut RawEnvelope, field: &str) -> Result<Vec<Box<RawValue>>> {
     match envelope.remove(field) {
         None => Ok(Vec::new()),
         Some(raw) if raw.get() == "null" => Ok(Vec::new()),

@@ -273,3 +273,20 @@ pub fn org_of(sim: &Sim) -> Org {
         chrono::Utc::now(),
     )
 }
+
+/// The Python with fakesnow that scripts/test.sh installs (GENESYS_TEST_PYTHON). Without it a
+/// test says so and skips its Snowflake part, unless GENESYS_REQUIRE_PYTHON_TESTS is set (as
+/// scripts/test.sh and CI do).
+pub fn python() -> Option<String> {
+    match std::env::var("GENESYS_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            assert!(
+                std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
+                "GENESYS_TEST_PYTHON is not set: run scripts/test.sh"
+            );
+            eprintln!("skipped: GENESYS_TEST_PYTHON is not set (scripts/test.sh sets it up)");
+            None
+        }
+    }
+}
