@@ -179,6 +179,7 @@ static SPEC: Spec = Spec {
     load: LoadMode::ReplacePartitions,
     headline: false,
     items_field: "results",
+    includes: &[],
 };
 
 /// Whether a 400 is one of the query's size limits (interval length, bucket count, result

@@ -78,6 +78,9 @@ pub struct Spec {
     /// The list field of a served page (`conversations`, `entities`, `results`), for reading
     /// raw pages back.
     pub items_field: &'static str,
+    /// Datasets a run of this one also takes, so its ids resolve in the same load (the forms
+    /// behind evaluation scores, the units behind schedules).
+    pub includes: &'static [&'static str],
 }
 
 /// One unit of planning, fetching, checkpointing and retry: a dataset's slice of the range
@@ -235,6 +238,15 @@ pub fn resolve(flag: &str, names: &[String]) -> Result<Vec<&'static dyn Dataset>
             },
         }
     }
+    // Included datasets join their includers (transitively).
+    let mut queue: Vec<&'static str> = wanted.iter().copied().collect();
+    while let Some(name) = queue.pop() {
+        for inc in get(name).map(|d| d.spec().includes).unwrap_or_default() {
+            if wanted.insert(inc) {
+                queue.push(inc);
+            }
+        }
+    }
     Ok(registry()
         .iter()
         .copied()
@@ -319,5 +331,10 @@ mod tests {
             }
         }
         assert!(division_column(get("conversations").unwrap()).is_some());
+        for d in registry() {
+            for inc in d.spec().includes {
+                assert!(get(inc).is_some(), "{} includes unknown {inc}", d.spec().name);
+            }
+        }
     }
 }

@@ -61,6 +61,7 @@ static SPEC: Spec = Spec {
     load: LoadMode::ReplacePartitions,
     headline: true,
     items_field: "conversations",
+    includes: &[],
 };
 
 impl Dataset for Conversations {
