@@ -2,7 +2,8 @@
 """Extract the fields of the models the loader decodes from the official Genesys Cloud Python SDK.
 
 Writes tests/fixtures/sdk_models.json: for each model the loader decodes (the Analytics*
-conversation-detail models, the dimension entities, and the aggregates' StatisticalSummary),
+conversation-detail models, the dimension entities, the aggregates' StatisticalSummary, the
+quality evaluation and form models and recording metadata),
 its JSON field names, SDK types and descriptions. The SDK is read as data, never imported, and
 is not a runtime dependency. Usage:
 
@@ -21,6 +22,9 @@ MODELS = [
     "AnalyticsAgentGroup", "AnalyticsProposedAgent", "AnalyticsScoredAgent", "AnalyticsProperty",
     "AnalyticsEvaluation", "AnalyticsSurvey", "AnalyticsResolution", "AuthzDivision",
     "User", "Queue", "WrapupCode", "RoutingSkill", "Language", "Group", "Team", "StatisticalSummary",
+    "EvaluationResponse", "EvaluationSearchItemResponse", "EvaluationScoringSet",
+    "EvaluationQuestionGroupScore", "EvaluationQuestionScore", "EvaluationFormResponse",
+    "EvaluationQuestionGroup", "EvaluationQuestion", "AnswerOption", "RecordingMetadata", "Annotation",
 ]
 BOILERPLATE = re.compile(r"\s*Date time is represented as an ISO-8601 string\..*$")
 

@@ -220,8 +220,9 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Dataset to extract (repeatable, or comma-separated): conversations,
-    /// conversation-aggregates, users, queues, divisions, wrapup-codes, skills, languages,
-    /// groups, teams; or a group: dimensions, all.
+    /// conversation-aggregates, evaluations (with evaluation-forms), recordings, users, queues,
+    /// divisions, wrapup-codes, skills, languages, groups, teams, evaluation-forms; or a
+    /// group: dimensions, all.
     #[arg(
         long = "dataset",
         env = "GENESYS_DATASETS",
@@ -284,9 +285,24 @@ pub struct ExtractArgs {
     /// conversation-aggregates: metrics to compute (default: every conversation metric).
     #[arg(long = "metric", env = "GENESYS_METRICS", value_delimiter = ',')]
     pub metrics: Vec<String>,
-    /// Page size of dimension listings instead of each endpoint's largest (for tests).
+    /// Page size of listings and searches instead of each endpoint's largest (for tests).
     #[arg(long, hide = true)]
     pub listing_page_size: Option<u32>,
+    /// evaluations: also re-extract, whole, the older conversation days whose evaluations were
+    /// created or changed in the N days before the range's end (late evaluations; the nightly
+    /// DAG passes 30). Needs quality:evaluation:searchAny.
+    #[arg(long, env = "GENESYS_EVALUATIONS_CHANGED_SINCE_DAYS")]
+    pub evaluations_changed_since_days: Option<u32>,
+    /// evaluations and recordings: requests in flight at once per day (one per evaluation or
+    /// recorded conversation), all under the run's one rate limit.
+    #[arg(long, env = "GENESYS_FANOUT_CONCURRENCY", default_value_t = 4)]
+    pub fanout_concurrency: usize,
+    /// Leave free text out of everything written, raw pages included: evaluation comments
+    /// (quality_evaluations.comments, private_comments, agent_comments,
+    /// quality_question_scores.comments and ai_answer's explanation) and recording annotation
+    /// descriptions (recording_annotations.description).
+    #[arg(long, env = "GENESYS_DROP_FREE_TEXT")]
+    pub drop_free_text: bool,
     /// Keep every API page, zstd-compressed, under <out>/_raw/, so `rebuild` can re-derive
     /// the tables later with no API call.
     #[arg(long, env = "GENESYS_KEEP_RAW")]
@@ -371,6 +387,19 @@ impl ExtractArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
+        if self.fanout_concurrency == 0 || self.fanout_concurrency > 32 {
+            return Err(Error::Input(format!(
+                "--fanout-concurrency {} must be between 1 and 32",
+                self.fanout_concurrency
+            )));
+        }
+        if let Some(days) = self.evaluations_changed_since_days
+            && !(1..=365).contains(&days)
+        {
+            return Err(Error::Input(format!(
+                "--evaluations-changed-since-days {days} must be between 1 and 365"
+            )));
+        }
         let (output, stage, snowflake) = self.target.resolve()?;
         Ok(ExtractConfig {
             datasets,
@@ -401,6 +430,13 @@ impl ExtractArgs {
                 },
                 listing: datasets::dimensions::ListingSettings {
                     page_size: self.listing_page_size,
+                },
+                evaluations: datasets::quality::EvaluationSettings {
+                    changed_since_days: self.evaluations_changed_since_days,
+                },
+                fanout: datasets::FanoutSettings {
+                    concurrency: self.fanout_concurrency,
+                    drop_free_text: self.drop_free_text,
                 },
             },
             writer: WriterSettings {

@@ -146,6 +146,11 @@ pub fn day_chunks(
     out
 }
 
+/// An instant as the API writes them (`2026-10-01T08:15:00.000Z`).
+pub fn fmt_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 pub fn fmt(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }

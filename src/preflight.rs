@@ -51,6 +51,57 @@ pub struct DatasetCheck {
     pub permissions: Vec<String>,
     pub coverage: Coverage,
     pub probes: Vec<Probe>,
+    /// The ways of reading the dataset, best first, and whether the roles allow each (empty
+    /// for a dataset with one way).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteCheck>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteCheck {
+    pub route: String,
+    /// Every group is needed; any permission of a group satisfies it.
+    pub needs: Vec<Vec<String>>,
+    /// Whether the roles allow it: None when no role could be read.
+    pub granted: Option<bool>,
+}
+
+impl DatasetCheck {
+    /// Whether some way of reading the dataset is open: a refused probe of the best route
+    /// does not count against a dataset whose roles allow another.
+    fn readable(&self) -> bool {
+        let refused = self
+            .probes
+            .iter()
+            .any(|p| p.status == ProbeStatus::MissingPermission);
+        let another_route = self.routes.iter().skip(1).any(|r| r.granted == Some(true));
+        self.coverage.granted != Some(false) && (!refused || another_route)
+    }
+}
+
+fn route_checks(access: &Access, spec: &crate::datasets::Spec) -> Vec<RouteCheck> {
+    spec.routes
+        .iter()
+        .map(|r| {
+            let grants: Vec<Option<bool>> = r.needs.iter().map(|any| access.coverage(any).granted).collect();
+            let granted = if grants.contains(&Some(false)) {
+                Some(false)
+            } else if grants.iter().all(|g| *g == Some(true)) {
+                Some(true)
+            } else {
+                None
+            };
+            RouteCheck {
+                route: r.name.to_string(),
+                needs: r
+                    .needs
+                    .iter()
+                    .map(|g| g.iter().map(|p| p.to_string()).collect())
+                    .collect(),
+                granted,
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +160,7 @@ pub async fn run(cfg: PreflightConfig) -> Result<Report> {
             permissions: spec.permissions.iter().map(|p| p.to_string()).collect(),
             coverage: access.coverage(spec.permissions),
             probes: probe(&api, *ds).await,
+            routes: route_checks(&access, spec),
         });
     }
     let mut excess = Vec::new();
@@ -135,8 +187,7 @@ pub async fn run(cfg: PreflightConfig) -> Result<Report> {
         .iter()
         .flat_map(|d| d.probes.iter().map(|p| &p.status))
         .collect();
-    let missing = datasets.iter().any(|d| d.coverage.granted == Some(false))
-        || statuses.contains(&&ProbeStatus::MissingPermission);
+    let missing = datasets.iter().any(|d| !d.readable());
     let verdict = if !excess.is_empty() && !cfg.allow_excess_privilege {
         Verdict::ExcessPrivilege
     } else if missing {
@@ -151,9 +202,14 @@ pub async fn run(cfg: PreflightConfig) -> Result<Report> {
         datasets,
         excess_privilege: excess,
         excess_allowed: cfg.allow_excess_privilege,
-        recommended_role: permissions::recommended_role(
-            chosen.iter().map(|d| d.spec().permissions),
-        ),
+        recommended_role: permissions::recommended_role(chosen.iter().flat_map(|d| {
+            let spec = d.spec();
+            // A dataset with several ways of reading it: everything its best route needs.
+            match spec.routes.first() {
+                Some(route) => route.needs.to_vec(),
+                None => vec![spec.permissions],
+            }
+        })),
         verdict,
     })
 }
@@ -176,6 +232,11 @@ async fn probe(api: &ApiClient, ds: &dyn Dataset) -> Vec<Probe> {
         };
         let (status, detail) = match result {
             Ok(_) => (ProbeStatus::Ok, None),
+            // A probe for an entity that cannot exist (no id is known before a run): not
+            // found means the permission is there.
+            Err(Error::Api {
+                status: Some(404), ..
+            }) => (ProbeStatus::Ok, None),
             Err(Error::Permission { message, .. }) => {
                 (ProbeStatus::MissingPermission, Some(message))
             }
@@ -273,6 +334,24 @@ pub fn render_text(r: &Report) -> String {
                 "  {} rows in these divisions will be silently missing: {}\n",
                 d.dataset,
                 names.join(", ")
+            ));
+        }
+        for (i, r) in d.routes.iter().enumerate() {
+            let granted = match r.granted {
+                Some(true) => "allowed",
+                Some(false) => "not allowed",
+                None => "unknown",
+            };
+            let used = if d.routes[..i].iter().all(|x| x.granted == Some(false)) && r.granted == Some(true) {
+                " (the run reads it this way)"
+            } else {
+                ""
+            };
+            let needs: Vec<String> = r.needs.iter().map(|g| g.join(" or ")).collect();
+            s.push_str(&format!(
+                "  route {}: {granted}{used}; needs {}\n",
+                r.route,
+                needs.join(" and ")
             ));
         }
         for p in d.probes.iter().filter(|p| p.status != ProbeStatus::Ok) {

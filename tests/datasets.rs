@@ -81,6 +81,57 @@ fn expected(org: &Org, dataset: &str) -> (BTreeMap<String, u64>, BTreeSet<String
             let rows = BTreeMap::from([("conversation_aggregates".to_string(), keys.len() as u64)]);
             (rows, keys)
         }
+        "evaluations" => {
+            let evaluations = org.evaluations_started_in(from, to);
+            let mut groups = 0;
+            let mut questions = 0;
+            for e in &evaluations {
+                for g in e["answers"]["questionGroupScores"].as_array().unwrap() {
+                    groups += 1;
+                    questions += g["questionScores"].as_array().unwrap().len() as u64;
+                }
+            }
+            let rows = BTreeMap::from([
+                ("quality_evaluations".to_string(), evaluations.len() as u64),
+                ("quality_question_group_scores".to_string(), groups),
+                ("quality_question_scores".to_string(), questions),
+            ]);
+            (rows, ids(&evaluations))
+        }
+        "evaluation-forms" => {
+            let forms = org.evaluation_forms();
+            let (mut groups, mut questions, mut options) = (0, 0, 0);
+            for f in &forms {
+                for g in f["questionGroups"].as_array().unwrap() {
+                    groups += 1;
+                    for q in g["questions"].as_array().unwrap() {
+                        questions += 1;
+                        options += q["answerOptions"].as_array().unwrap().len() as u64;
+                    }
+                }
+            }
+            let rows = BTreeMap::from([
+                ("quality_forms".to_string(), forms.len() as u64),
+                ("quality_form_question_groups".to_string(), groups),
+                ("quality_form_questions".to_string(), questions),
+                ("quality_form_answer_options".to_string(), options),
+            ]);
+            (rows, ids(&forms))
+        }
+        "recordings" => {
+            let recordings = org.recordings_started_in(from, to, true);
+            fn annotations(list: &serde_json::Value) -> u64 {
+                list.as_array().map_or(0, |a| {
+                    a.iter().map(|x| 1 + annotations(&x["annotations"])).sum()
+                })
+            }
+            let nested: u64 = recordings.iter().map(|r| annotations(&r["annotations"])).sum();
+            let rows = BTreeMap::from([
+                ("recordings".to_string(), recordings.len() as u64),
+                ("recording_annotations".to_string(), nested),
+            ]);
+            (rows, ids(&recordings))
+        }
         dim => {
             let entities = org.dimension(sim_name(dim));
             assert!(!entities.is_empty(), "the simulator serves no {dim}");
@@ -92,6 +143,13 @@ fn expected(org: &Org, dataset: &str) -> (BTreeMap<String, u64>, BTreeSet<String
             (BTreeMap::from([(table, keys.len() as u64)]), keys)
         }
     }
+}
+
+fn ids(entities: &[serde_json::Value]) -> BTreeSet<String> {
+    entities
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn next_day(day: &str) -> String {
@@ -177,7 +235,13 @@ async fn contract(dataset: &str) {
         manifests.push(manifest_of(&out, &run_id));
     }
     let manifest = &manifests[1];
-    assert_eq!(manifest.datasets, [dataset]);
+    // The dataset and those it includes (evaluations take their forms along).
+    let taken: Vec<&str> = datasets::resolve("--dataset", &[dataset.to_string()])
+        .unwrap()
+        .iter()
+        .map(|d| d.spec().name)
+        .collect();
+    assert_eq!(manifest.datasets, taken);
 
     // Rows equal what the simulator served: counts per table, and the root table's keys.
     let org = org_of(&sim);
@@ -272,6 +336,9 @@ contracts! {
     languages => "languages",
     groups => "groups",
     teams => "teams",
+    evaluations => "evaluations",
+    evaluation_forms => "evaluation-forms",
+    recordings => "recordings",
 }
 
 /// `--dataset all`: every dataset in one run, under one client and one request budget, rows

@@ -297,20 +297,28 @@ async fn one_get_per_key_skips_what_is_not_there() {
     paths.push("/api/v2/users/00000000-0000-4000-8000-000000000000".into());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Page>(2);
     let gather = async move {
-        let mut ids = Vec::new();
+        let (mut ids, mut pages) = (Vec::new(), 0);
         while let Some(page) = rx.recv().await {
-            let v: serde_json::Value = serde_json::from_str(page.items[0].get()).unwrap();
-            ids.push(v["id"].as_str().unwrap().to_string());
+            pages += 1;
+            let body: serde_json::Value = serde_json::from_slice(&page.raw).unwrap();
+            assert_eq!(body["entities"].as_array().unwrap().len(), page.items.len());
+            for item in &page.items {
+                let v: serde_json::Value = serde_json::from_str(item.get()).unwrap();
+                ids.push(v["id"].as_str().unwrap().to_string());
+            }
         }
-        ids
+        (ids, pages)
     };
     let fetch = async move {
-        let r = get_each(&api, paths, 3, &tx).await;
+        let requests = paths.into_iter().map(|p| (p, ()));
+        let r = get_each(&api, requests, 3, ("entities", 2), |(), raw| Ok(vec![raw]), &tx).await;
         drop(tx);
         r
     };
-    let (fetched, ids) = tokio::join!(fetch, gather);
-    assert_eq!(fetched.unwrap(), (5, 1));
+    let (fetched, (ids, pages)) = tokio::join!(fetch, gather);
+    let done = fetched.unwrap();
+    assert_eq!((done.answered, done.missing, done.pages), (5, 1, 3));
+    assert_eq!(pages, 3, "five answers in envelopes of two");
     let want: Vec<String> = users
         .iter()
         .take(5)

@@ -43,6 +43,10 @@ impl Role {
                 "groups:team:view",
                 "directory:user:view",
                 "recording:recording:view",
+                "recording:annotation:view",
+                "quality:evaluation:view",
+                "quality:evaluation:searchAny",
+                "quality:evaluationForm:view",
             ]
             .map(String::from)
             .to_vec(),
@@ -84,6 +88,12 @@ pub(crate) fn require(state: &AppState, any_of: &[&str]) -> Result<(), ApiError>
         return Ok(());
     }
     Err(forbidden(state, "missing.any.permissions", any_of))
+}
+
+/// Whether some role holds one of `any_of` (for what the platform leaves out rather than
+/// refuses, such as bookmark annotations).
+pub(crate) fn holds_any(state: &AppState, any_of: &[&str]) -> bool {
+    state.config.roles.iter().any(|r| holds(r, any_of))
 }
 
 /// `Ok` if the roles together hold every one of `all_of`; otherwise the platform's 403

@@ -89,7 +89,9 @@ pub(crate) struct Reference {
     message_flow: FlowDef,
     email_flow: FlowDef,
     outcomes: Vec<(Id, &'static str)>,
-    evaluation_forms: Vec<(Id, &'static str, Id)>,
+    /// Evaluation form versions: `(id, name, context id)`; versions of one form share its
+    /// context id, and evaluations use older versions as well as the current one.
+    pub(crate) evaluation_forms: Vec<(Id, &'static str, Id)>,
     survey_form: (Id, &'static str, Id),
 }
 
@@ -183,10 +185,15 @@ impl Reference {
                 (id(), "Intent captured"),
                 (id(), "Payment taken"),
             ],
-            evaluation_forms: vec![
-                (id(), "Voice Quality Form", id()),
-                (id(), "Digital Quality Form", id()),
-            ],
+            evaluation_forms: {
+                let (voice, digital) = (id(), id());
+                vec![
+                    (id(), "Voice Quality Form", voice),
+                    (id(), "Digital Quality Form", digital),
+                    // The voice form's first version, still behind older evaluations.
+                    (id(), "Voice Quality Form", voice),
+                ]
+            },
             survey_form: (id(), "Post-contact survey", id()),
         }
     }
@@ -274,6 +281,9 @@ impl Generator {
             })
             .collect();
         conversations.sort_by_key(|c| (c.conversation_start, c.conversation_id));
+        for conversation in &mut conversations {
+            decorate(conversation);
+        }
         conversations
     }
 }
@@ -685,6 +695,7 @@ impl Builder<'_> {
             team_id: None,
             external_contact_id: self.rng.chance(0.3).then(|| self.id()),
             attributes: Some(attributes),
+            screen_recording: None,
             sessions: vec![session],
         }
     }
@@ -797,6 +808,7 @@ impl Builder<'_> {
             team_id: None,
             external_contact_id: None,
             attributes: Some(attributes),
+            screen_recording: None,
             sessions: vec![session],
         }
     }
@@ -870,6 +882,7 @@ impl Builder<'_> {
             team_id: None,
             external_contact_id: None,
             attributes: None,
+            screen_recording: None,
             sessions: vec![session],
         }
     }
@@ -966,6 +979,7 @@ impl Builder<'_> {
             team_id: agent.team,
             external_contact_id: None,
             attributes: None,
+            screen_recording: None,
             sessions: vec![session],
         }
     }
@@ -1057,6 +1071,7 @@ impl Builder<'_> {
             team_id: agent.team,
             external_contact_id: None,
             attributes: None,
+            screen_recording: None,
             sessions: vec![session],
         };
 
@@ -1098,6 +1113,7 @@ impl Builder<'_> {
             team_id: None,
             external_contact_id: self.rng.chance(0.3).then(|| self.id()),
             attributes: None,
+            screen_recording: None,
             sessions: vec![far],
         };
         self.assemble(
@@ -1158,6 +1174,30 @@ impl Builder<'_> {
         }
     }
 }
+
+/// Marks, from hashes of ids (so the random streams of the generator stay as they were), the
+/// evaluations that were deleted since (1 in 25: the quality API no longer serves them) and
+/// the recorded voice agents whose screen was recorded too (1 in 4).
+fn decorate(conversation: &mut Conversation) {
+    for e in conversation.evaluations.iter_mut().flatten() {
+        e.deleted = mix(&[DELETED_STREAM, e.evaluation_id.0 as u64]) % 25 == 0;
+    }
+    for p in &mut conversation.participants {
+        let recorded_voice = p
+            .sessions
+            .iter()
+            .any(|s| s.media_type == "voice" && s.recording == Some(true));
+        if p.purpose == "agent"
+            && recorded_voice
+            && mix(&[SCREEN_STREAM, p.participant_id.0 as u64]) % 4 == 0
+        {
+            p.screen_recording = Some(true);
+        }
+    }
+}
+
+const DELETED_STREAM: u64 = 0xDE1E7ED;
+const SCREEN_STREAM: u64 = 0x5C4EE4;
 
 /// Turns the first agent's disconnect into a blind transfer at `at`.
 fn mark_transferred(agent: &mut Participant, at: Ts) {

@@ -1,6 +1,7 @@
 //! A simulated Genesys Cloud org: a real HTTP server on loopback that serves the OAuth
 //! client-credentials grant, the analytics conversation-detail endpoints (sync query and
-//! async jobs), the conversation aggregate query and the dimension listings (users, queues,
+//! async jobs), the conversation aggregate query, quality evaluations and forms, recording
+//! metadata and the dimension listings (users, queues,
 //! wrap-up codes, skills, languages, groups, teams, divisions) the way the platform does, over
 //! data generated deterministically from a seed.
 //!
@@ -18,12 +19,14 @@
 //!
 //! [`Org`] gives the same data without a server, for comparing the loader's output:
 //! conversations ([`Org::conversations_started_in`]), dimension entities ([`Org::dimension`])
-//! and aggregates ([`Org::aggregate`]).
+//! aggregates ([`Org::aggregate`]), evaluations ([`Org::evaluations_started_in`]), evaluation
+//! forms ([`Org::evaluation_forms`]) and recording metadata ([`Org::recordings_started_in`]).
 //!
 //! A tour: `data.rs` generates conversations and `dimensions.rs` the entities they point at;
 //! `org.rs` caches generated days; `server.rs` holds the router and the `/api/v2` gateway;
 //! `query.rs` and `jobs.rs` serve conversation details, `aggregates.rs` the aggregate query
-//! and `listings.rs` the dimension listings; `access.rs` decides permissions and divisions.
+//! `listings.rs` the dimension listings, `quality.rs` forms and evaluations, `recordings.rs`
+//! recording metadata; `access.rs` decides permissions and divisions.
 
 mod access;
 mod aggregates;
@@ -37,7 +40,9 @@ mod jobs;
 mod listings;
 mod model;
 mod org;
+mod quality;
 mod query;
+mod recordings;
 mod rng;
 mod server;
 mod stats;

@@ -34,7 +34,7 @@ const DEFAULT_PAGE_SIZE: u64 = 25;
 /// The query string's parameters, in order, with `pageSize`, `pageNumber` and `after` taken
 /// out (they are rewritten for each URI) and the rest kept as given.
 #[derive(Debug, Default)]
-struct Params {
+pub(crate) struct Params {
     page_size: Option<String>,
     page_number: Option<String>,
     after: Option<String>,
@@ -42,7 +42,7 @@ struct Params {
 }
 
 impl Params {
-    fn parse(raw: Option<&str>) -> Self {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
         let mut params = Params::default();
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             let value = value.into_owned();
@@ -57,7 +57,7 @@ impl Params {
     }
 
     /// Every value of a (repeatable) parameter, empty ones left out.
-    fn all(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
         self.others
             .iter()
             .filter(|(k, v)| k == name && !v.is_empty())
@@ -109,16 +109,25 @@ impl Params {
 }
 
 /// How one page-number listing behaves.
-struct Listing {
-    path: &'static str,
+pub(crate) struct Listing {
+    path: std::borrow::Cow<'static, str>,
     max_page_size: u64,
     /// Whether `listing_result_cap` applies (every listing but divisions, kept as it was).
     capped: bool,
 }
 
 impl Listing {
+    /// A capped listing at `path` of at most `max_page_size` per page.
+    pub(crate) fn new(path: impl Into<std::borrow::Cow<'static, str>>, max_page_size: u64) -> Self {
+        Listing {
+            path: path.into(),
+            max_page_size,
+            capped: true,
+        }
+    }
+
     /// The page `params` asks for out of `entities`, in the platform's envelope.
-    fn page(
+    pub(crate) fn page(
         &self,
         state: &AppState,
         params: &Params,
@@ -143,7 +152,7 @@ impl Listing {
             .collect();
         let uri = |n: u64| {
             params.uri(
-                self.path,
+                &self.path,
                 &[
                     ("pageSize", size.to_string()),
                     ("pageNumber", n.to_string()),
@@ -218,7 +227,7 @@ pub(crate) async fn users(
     let mut users = select(&state, Dataset::Users, &params, None);
     users.retain(|u| wanted == "any" || u["state"] == wanted);
     let listing = Listing {
-        path: "/api/v2/users",
+        path: "/api/v2/users".into(),
         max_page_size: 500,
         capped: true,
     };
@@ -257,7 +266,7 @@ pub(crate) async fn queues(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let listing = Listing {
-        path: "/api/v2/routing/queues",
+        path: "/api/v2/routing/queues".into(),
         max_page_size: 500,
         capped: true,
     };
@@ -277,7 +286,7 @@ pub(crate) async fn wrap_up_codes(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let listing = Listing {
-        path: "/api/v2/routing/wrapupcodes",
+        path: "/api/v2/routing/wrapupcodes".into(),
         max_page_size: 100,
         capped: true,
     };
@@ -334,12 +343,7 @@ fn undivisioned(
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw);
     let entities = select(state, dataset, &params, None);
-    let listing = Listing {
-        path,
-        max_page_size: 100,
-        capped: true,
-    };
-    listing.page(state, &params, &entities)
+    Listing::new(path, 100).page(state, &params, &entities)
 }
 
 /// `GET /api/v2/authorization/divisions`: every division of the org (no permission needed).
@@ -351,7 +355,7 @@ pub(crate) async fn divisions(
     let params = Params::parse(raw.as_deref());
     let entities = select(&state, Dataset::Divisions, &params, None);
     let listing = Listing {
-        path: "/api/v2/authorization/divisions",
+        path: "/api/v2/authorization/divisions".into(),
         max_page_size: u64::MAX,
         capped: false,
     };

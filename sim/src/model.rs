@@ -65,6 +65,16 @@ impl fmt::Display for Id {
     }
 }
 
+impl Id {
+    /// Reads an id in its rendered form (`8-4-4-4-12` hex digits).
+    pub(crate) fn parse(text: &str) -> Option<Id> {
+        let hex: String = text.split('-').collect();
+        (text.len() == 36 && hex.len() == 32)
+            .then(|| u128::from_str_radix(&hex, 16).ok().map(Id))
+            .flatten()
+    }
+}
+
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -117,6 +127,8 @@ pub(crate) struct Participant {
     pub(crate) external_contact_id: Option<Id>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) attributes: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) screen_recording: Option<bool>,
     pub(crate) sessions: Vec<Session>,
 }
 

@@ -45,10 +45,14 @@ pub(crate) struct Selected {
 /// tests compare the loader's output against.
 #[derive(Debug)]
 pub struct Org {
+    seed: u64,
     generator: Generator,
     dimensions: Dimensions,
     now: DateTime<Utc>,
     cache: Mutex<DayCache>,
+    /// Every generated conversation's start by id, so the per-conversation endpoints
+    /// (recording metadata, evaluations) find a conversation from its id alone.
+    index: Mutex<HashMap<Id, Ts>>,
 }
 
 /// One generated day, shared by the cache and the requests using it.
@@ -66,10 +70,12 @@ impl Org {
     pub fn new(seed: u64, conversations_per_day: u32, now: DateTime<Utc>) -> Self {
         let generator = Generator::new(seed, conversations_per_day);
         Self {
+            seed,
             dimensions: Dimensions::new(seed, &generator.reference),
             generator,
             now,
             cache: Mutex::default(),
+            index: Mutex::default(),
         }
     }
 
@@ -96,6 +102,60 @@ impl Org {
         let visible: Option<std::collections::HashSet<String>> =
             visible_divisions.map(|d| d.iter().cloned().collect());
         Ok(self.aggregate_at(&query, Ts::from_datetime(self.now), visible.as_ref()))
+    }
+
+    /// The evaluations (`EvaluationResponse`, with answers) of the conversations that started
+    /// in `[from, to)`, as the quality API serves them at this org's "now": deleted ones left
+    /// out, sorted by id.
+    pub fn evaluations_started_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<serde_json::Value> {
+        crate::quality::evaluations_between(
+            self,
+            self.seed,
+            (Ts::from_datetime(from), Ts::from_datetime(to)),
+            Ts::from_datetime(self.now),
+        )
+    }
+
+    /// Every evaluation form version in full, question groups and answer options included.
+    pub fn evaluation_forms(&self) -> Vec<serde_json::Value> {
+        crate::quality::all_forms(self, self.seed)
+    }
+
+    /// The recording metadata of the conversations that started in `[from, to)` as served at
+    /// this org's "now" (bookmark annotations only `with_bookmarks`, as for a caller holding
+    /// `recording:annotation:view`), in conversation order.
+    pub fn recordings_started_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        with_bookmarks: bool,
+    ) -> Vec<serde_json::Value> {
+        let (from, to, now) = (
+            Ts::from_datetime(from),
+            Ts::from_datetime(to),
+            Ts::from_datetime(self.now),
+        );
+        let mut out = Vec::new();
+        if to <= from {
+            return out;
+        }
+        for date in dates(from, to.plus(-1)) {
+            for c in self.day(date).iter() {
+                if c.conversation_start >= from && c.conversation_start < to {
+                    out.extend(crate::recordings::recordings_of(
+                        self.seed,
+                        c,
+                        now,
+                        with_bookmarks,
+                    ));
+                }
+            }
+        }
+        out
     }
 
     pub(crate) fn dimensions(&self) -> &Dimensions {
@@ -170,6 +230,12 @@ impl Org {
         }
         // Generate outside the lock so concurrent requests for other days are not serialised.
         let day: Day = self.generator.day(date).into_iter().map(Arc::new).collect();
+        {
+            let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+            for c in day.iter() {
+                index.insert(c.conversation_id, c.conversation_start);
+            }
+        }
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.days.len() >= CACHED_DAYS
             && let Some((&oldest, _)) = cache.days.iter().min_by_key(|(_, (_, used))| *used)
@@ -179,6 +245,17 @@ impl Org {
         let clock = cache.clock;
         cache.days.insert(date, (Arc::clone(&day), clock));
         day
+    }
+
+    /// The conversation with this id, if it is on a day generated so far (a client learns ids
+    /// from the details of a day, which generates it).
+    pub(crate) fn find(&self, id: Id) -> Option<Arc<Conversation>> {
+        let start = *self
+            .index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)?;
+        self.get(Key { start, id })
     }
 
     /// The conversation `key` identifies, if it exists.

@@ -152,6 +152,30 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v2/teams", get(listings::teams))
         .route("/api/v2/analytics/conversations/details/query", post(query))
         .route(
+            "/api/v2/quality/forms/evaluations",
+            get(crate::quality::forms),
+        )
+        .route(
+            "/api/v2/quality/forms/evaluations/bulk",
+            get(crate::quality::forms_bulk),
+        )
+        .route(
+            "/api/v2/quality/forms/evaluations/{formId}/versions",
+            get(crate::quality::form_versions),
+        )
+        .route(
+            "/api/v2/quality/evaluations/search",
+            post(crate::quality::search),
+        )
+        .route(
+            "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}",
+            get(crate::quality::evaluation),
+        )
+        .route(
+            "/api/v2/conversations/{conversationId}/recordingmetadata",
+            get(crate::recordings::metadata_of),
+        )
+        .route(
             "/api/v2/analytics/conversations/aggregates/query",
             post(aggregates::query),
         )

@@ -180,6 +180,7 @@ static SPEC: Spec = Spec {
     headline: false,
     items_field: "results",
     includes: &[],
+    routes: &[],
 };
 
 /// Whether a 400 is one of the query's size limits (interval length, bucket count, result

@@ -12,6 +12,8 @@
 pub mod aggregates;
 pub mod conversations;
 pub mod dimensions;
+pub mod quality;
+pub mod recordings;
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -81,6 +83,19 @@ pub struct Spec {
     /// Datasets a run of this one also takes, so its ids resolve in the same load (the forms
     /// behind evaluation scores, the units behind schedules).
     pub includes: &'static [&'static str],
+    /// Ways of reading the dataset when there is more than one, best first, each with every
+    /// permission it needs; `preflight` says which the client's roles allow. Empty: the one
+    /// way `permissions` describes.
+    pub routes: &'static [Route],
+}
+
+/// One way of reading a dataset and what it needs.
+#[derive(Debug)]
+pub struct Route {
+    /// What the route does, for `preflight` and the README.
+    pub name: &'static str,
+    /// Every group is needed; any one permission of a group satisfies it.
+    pub needs: &'static [&'static [&'static str]],
 }
 
 /// One unit of planning, fetching, checkpointing and retry: a dataset's slice of the range
@@ -115,6 +130,28 @@ pub struct Options {
     pub details: conversations::DetailsSettings,
     pub aggregates: aggregates::AggregateSettings,
     pub listing: dimensions::ListingSettings,
+    pub evaluations: quality::EvaluationSettings,
+    pub fanout: FanoutSettings,
+}
+
+/// Settings of the datasets that make one request per conversation or evaluation.
+#[derive(Debug, Clone)]
+pub struct FanoutSettings {
+    /// Requests in flight at once per chunk (`--fanout-concurrency`); all of them draw on the
+    /// run's one rate limiter.
+    pub concurrency: usize,
+    /// Leave free-text fields (evaluation comments, annotation descriptions) out of
+    /// everything written, raw zone included (`--drop-free-text`).
+    pub drop_free_text: bool,
+}
+
+impl Default for FanoutSettings {
+    fn default() -> Self {
+        FanoutSettings {
+            concurrency: 4,
+            drop_free_text: false,
+        }
+    }
 }
 
 impl Options {
@@ -122,12 +159,20 @@ impl Options {
     /// resumed with other values is another run, never a mix of both.
     pub fn fingerprint(&self) -> String {
         let a = &self.aggregates;
-        format!(
+        let mut key = format!(
             "{}|{}|{}",
             a.granularity,
             a.group_by.join(","),
             a.metrics.join(",")
-        )
+        );
+        // Added only when set, so run keys of earlier versions stay as they were.
+        if self.fanout.drop_free_text {
+            key.push_str("|drop-free-text");
+        }
+        if let Some(days) = self.evaluations.changed_since_days {
+            key.push_str(&format!("|evaluations-changed-since={days}"));
+        }
+        key
     }
 }
 
@@ -187,8 +232,11 @@ pub fn registry() -> &'static [&'static dyn Dataset] {
         let mut all: Vec<&'static dyn Dataset> = vec![
             &conversations::CONVERSATIONS,
             &aggregates::CONVERSATION_AGGREGATES,
+            &quality::EVALUATIONS,
+            &recordings::RECORDINGS,
         ];
         all.extend(dimensions::all());
+        all.push(&quality::EVALUATION_FORMS);
         all
     })
 }

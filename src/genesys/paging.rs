@@ -178,47 +178,88 @@ pub async fn collect(
     Ok(items)
 }
 
-/// One GET per key (`/api/v2/users/{id}`, `/api/v2/conversations/{id}/recordingmetadata`),
-/// `concurrency` at a time, each answer sent down `tx` as a page holding one item: the body.
-/// A 404 is an entity that is not there (deleted, never recorded), not an error: it is counted
-/// and skipped. Returns (pages sent, answers that were 404). The requests draw on the client's
-/// shared rate limiter like any other.
-pub async fn get_each(
+/// What a fan-out of one GET per key did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanOut {
+    /// Pages sent downstream.
+    pub pages: u64,
+    /// Requests answered with a body.
+    pub answered: u64,
+    /// Requests answered 404: an entity that is not there (deleted, never recorded).
+    pub missing: u64,
+}
+
+/// One GET per key (`/api/v2/conversations/{id}/recordingmetadata`, one evaluation), at most
+/// `concurrency` in flight, drawing on the client's shared rate limiter like any other request.
+///
+/// Each answer goes through `item` (which may reshape or scrub it, or attach what the caller
+/// knows about the key) and the resulting items are sent in pages of `batch`, each page an
+/// envelope `{"<field>": [...]}`: the raw zone then holds a few pages per chunk rather than
+/// one file per request, and reads them back like any listing. A 404 is counted and skipped;
+/// any other error (a 403 naming the missing permission, retries exhausted) ends the fan-out.
+pub async fn get_each<K>(
     api: &ApiClient,
-    paths: impl IntoIterator<Item = String>,
+    requests: impl IntoIterator<Item = (String, K)>,
     concurrency: usize,
+    (field, batch): (&str, usize),
+    mut item: impl FnMut(K, Box<RawValue>) -> Result<Vec<Box<RawValue>>>,
     tx: &PageSender,
-) -> Result<(u64, u64)> {
+) -> Result<FanOut> {
     use futures::StreamExt;
-    let mut answers = futures::stream::iter(paths)
-        .map(|path| async move {
+    let mut answers = futures::stream::iter(requests)
+        .map(|(path, key)| async move {
             match api.get(&path).await {
-                Ok(resp) => Ok(Some(resp.body)),
+                Ok(resp) => Ok((key, Some(resp.body))),
                 Err(Error::Api {
                     status: Some(404), ..
-                }) => Ok(None),
+                }) => Ok((key, None)),
                 Err(e) => Err(e),
             }
         })
         .buffered(concurrency.max(1));
-    let (mut pages, mut missing) = (0, 0);
+    let mut done = FanOut::default();
+    let mut pending: Vec<Box<RawValue>> = Vec::new();
     while let Some(answer) = answers.next().await {
-        match answer? {
-            Some(body) => {
-                let text = String::from_utf8(body.to_vec()).map_err(|e| Error::Payload {
-                    path: "one GET per key".into(),
-                    message: format!("the answer is not UTF-8: {e}"),
-                })?;
-                let item = RawValue::from_string(text).map_err(|e| Error::Payload {
-                    path: "one GET per key".into(),
-                    message: format!("the answer is not JSON: {e}"),
-                })?;
-                pages += send(tx, vec![item], &body).await?;
-            }
-            None => missing += 1,
+        let (key, body) = answer?;
+        let Some(body) = body else {
+            done.missing += 1;
+            continue;
+        };
+        done.answered += 1;
+        let text = String::from_utf8(body.to_vec()).map_err(|e| Error::Payload {
+            path: "one GET per key".into(),
+            message: format!("the answer is not UTF-8: {e}"),
+        })?;
+        let raw = RawValue::from_string(text).map_err(|e| Error::Payload {
+            path: "one GET per key".into(),
+            message: format!("the answer is not JSON: {e}"),
+        })?;
+        pending.extend(item(key, raw)?);
+        if pending.len() >= batch.max(1) {
+            done.pages += send_envelope(tx, field, std::mem::take(&mut pending)).await?;
         }
     }
-    Ok((pages, missing))
+    done.pages += send_envelope(tx, field, pending).await?;
+    Ok(done)
+}
+
+/// Sends items as one page whose body is `{"<field>": [items]}` (nothing when empty).
+pub async fn send_envelope(tx: &PageSender, field: &str, items: Vec<Box<RawValue>>) -> Result<u64> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let mut body = String::with_capacity(items.iter().map(|i| i.get().len() + 1).sum::<usize>() + field.len() + 8);
+    body.push_str("{\"");
+    body.push_str(field);
+    body.push_str("\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item.get());
+    }
+    body.push_str("]}");
+    send(tx, items, &Bytes::from(body)).await
 }
 
 /// Whether an error is the platform refusing to page past its result cap ("Paging may not

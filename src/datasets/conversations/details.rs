@@ -18,8 +18,8 @@ use crate::genesys::ApiClient;
 use crate::genesys::jobs::{self, JobSettings};
 use crate::genesys::paging::{PageSender, is_result_cap, items, parse, send};
 
-pub(super) const QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
-pub(super) const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
+pub(crate) const QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
+pub(crate) const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
 /// The synchronous query cannot page past this many results (HTTP 400 beyond).
 pub const QUERY_RESULT_CAP: u64 = 100_000;
 

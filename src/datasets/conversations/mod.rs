@@ -6,8 +6,10 @@
 //! conversations that started in it, once each, in the partition of their start's UTC date.
 
 mod details;
+pub mod scan;
 
 pub use details::{DetailsSettings, QUERY_RESULT_CAP, interval};
+pub(crate) use details::{JOBS_PATH, QUERY_PATH};
 
 use std::collections::HashSet;
 
@@ -22,7 +24,20 @@ use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::PageSender;
 use crate::plan::{Range, day_chunks};
-use details::{ConversationApi, JOBS_PATH, QUERY_PATH};
+use details::ConversationApi;
+
+/// Every request reading conversation details makes (also made by the datasets that find
+/// their conversations in the details).
+pub(crate) const DETAIL_ENDPOINTS: [Endpoint; 5] = [
+    Endpoint::post(QUERY_PATH),
+    Endpoint::post(JOBS_PATH),
+    Endpoint::get("/api/v2/analytics/conversations/details/jobs/availability"),
+    Endpoint::get("/api/v2/analytics/conversations/details/jobs/{jobId}"),
+    Endpoint::get("/api/v2/analytics/conversations/details/jobs/{jobId}/results"),
+];
+
+/// The permissions reading conversation details needs (any one).
+pub(crate) const DETAIL_PERMISSIONS: &[&str] = &["analytics:conversationDetail:view"];
 
 pub struct Conversations;
 
@@ -49,19 +64,14 @@ static SPEC: Spec = Spec {
         "surveys",
         "resolutions",
     ),
-    permissions: &["analytics:conversationDetail:view"],
+    permissions: DETAIL_PERMISSIONS,
     division_scoped: true,
-    endpoints: &[
-        Endpoint::post(QUERY_PATH),
-        Endpoint::post(JOBS_PATH),
-        Endpoint::get("/api/v2/analytics/conversations/details/jobs/availability"),
-        Endpoint::get("/api/v2/analytics/conversations/details/jobs/{jobId}"),
-        Endpoint::get("/api/v2/analytics/conversations/details/jobs/{jobId}/results"),
-    ],
+    endpoints: &DETAIL_ENDPOINTS,
     load: LoadMode::ReplacePartitions,
     headline: true,
     items_field: "conversations",
     includes: &[],
+    routes: &[],
 };
 
 impl Dataset for Conversations {
