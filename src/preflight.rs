@@ -83,7 +83,11 @@ fn route_checks(access: &Access, spec: &crate::datasets::Spec) -> Vec<RouteCheck
     spec.routes
         .iter()
         .map(|r| {
-            let grants: Vec<Option<bool>> = r.needs.iter().map(|any| access.coverage(any).granted).collect();
+            let grants: Vec<Option<bool>> = r
+                .needs
+                .iter()
+                .map(|any| access.coverage(any).granted)
+                .collect();
             let granted = if grants.contains(&Some(false)) {
                 Some(false)
             } else if grants.iter().all(|g| *g == Some(true)) {
@@ -342,7 +346,9 @@ pub fn render_text(r: &Report) -> String {
                 Some(false) => "not allowed",
                 None => "unknown",
             };
-            let used = if d.routes[..i].iter().all(|x| x.granted == Some(false)) && r.granted == Some(true) {
+            let used = if d.routes[..i].iter().all(|x| x.granted == Some(false))
+                && r.granted == Some(true)
+            {
                 " (the run reads it this way)"
             } else {
                 ""

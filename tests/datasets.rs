@@ -125,7 +125,10 @@ fn expected(org: &Org, dataset: &str) -> (BTreeMap<String, u64>, BTreeSet<String
                     a.iter().map(|x| 1 + annotations(&x["annotations"])).sum()
                 })
             }
-            let nested: u64 = recordings.iter().map(|r| annotations(&r["annotations"])).sum();
+            let nested: u64 = recordings
+                .iter()
+                .map(|r| annotations(&r["annotations"]))
+                .sum();
             let rows = BTreeMap::from([
                 ("recordings".to_string(), recordings.len() as u64),
                 ("recording_annotations".to_string(), nested),

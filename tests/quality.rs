@@ -14,7 +14,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use util::*;
 
 /// The ids in the `id` column of a table's files.
-fn ids_of(root: &std::path::Path, manifest: &genesys_loader::snowflake::Manifest, table: &str) -> BTreeSet<String> {
+fn ids_of(
+    root: &std::path::Path,
+    manifest: &genesys_loader::snowflake::Manifest,
+    table: &str,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in manifest.files.iter().filter(|f| f.table == table) {
         for b in read_parquet(&root.join(&f.path)) {
@@ -37,7 +41,8 @@ fn ids(entities: &[serde_json::Value]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_search_falls_back_to_one_read_per_evaluation() {
     let mut role = Role::least_privilege_loader();
-    role.permissions.retain(|p| p != "quality:evaluation:searchAny");
+    role.permissions
+        .retain(|p| p != "quality:evaluation:searchAny");
     let sim = Sim::start(sim_config(utc(2026, 10, 2, 12)).with_roles(vec![role]))
         .await
         .unwrap();
@@ -45,16 +50,30 @@ async fn a_refused_search_falls_back_to_one_read_per_evaluation() {
     let run = extract(
         &sim,
         dir.path().to_str().unwrap(),
-        &["--dataset", "evaluations", "--from", "2026-10-01", "--to", "2026-10-03"],
+        &[
+            "--dataset",
+            "evaluations",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-03",
+        ],
         &[],
     )
     .await;
     assert!(run.ok(), "{}", run.stderr);
-    assert!(run.stderr.contains("reading evaluations one by one"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("reading evaluations one by one"),
+        "{}",
+        run.stderr
+    );
     let manifest = read_manifest(dir.path());
     let want = org_of(&sim).evaluations_started_in(utc(2026, 10, 1, 0), utc(2026, 10, 3, 0));
     assert!(!want.is_empty());
-    assert_eq!(ids_of(dir.path(), &manifest, "quality_evaluations"), ids(&want));
+    assert_eq!(
+        ids_of(dir.path(), &manifest, "quality_evaluations"),
+        ids(&want)
+    );
     let reads: u64 = sim
         .stats()
         .by_path()
@@ -81,7 +100,13 @@ async fn late_evaluations_re_extract_their_conversation_days_whole() {
     let mut config = sim_config(early);
     config.now = Some(early);
     let sim = Sim::start(config.clone()).await.unwrap();
-    let run = extract(&sim, out, &["--dataset", "evaluations", "--date", "2026-10-01"], &[]).await;
+    let run = extract(
+        &sim,
+        out,
+        &["--dataset", "evaluations", "--date", "2026-10-01"],
+        &[],
+    )
+    .await;
     assert!(run.ok(), "{}", run.stderr);
     let first = read_manifest(dir.path());
     let then = Org::new(config.seed, config.conversations_per_day, early);
@@ -89,7 +114,10 @@ async fn late_evaluations_re_extract_their_conversation_days_whole() {
     let seen_then = ids(&then.evaluations_started_in(day1.0, day1.1));
     let seen_now = ids(&now.evaluations_started_in(day1.0, day1.1));
     assert_eq!(ids_of(dir.path(), &first, "quality_evaluations"), seen_then);
-    assert!(seen_now.len() > seen_then.len(), "the simulator makes late evaluations");
+    assert!(
+        seen_now.len() > seen_then.len(),
+        "the simulator makes late evaluations"
+    );
     drop(sim);
 
     // Four nights later, a nightly run over 5 October with the option takes 1 October again,
@@ -107,7 +135,11 @@ async fn late_evaluations_re_extract_their_conversation_days_whole() {
     .await;
     assert!(run.ok(), "{}", run.stderr);
     let m = read_manifest(plain.path());
-    assert!(m.partitions.iter().all(|p| p.value == "2026-10-05"), "{:?}", m.partitions);
+    assert!(
+        m.partitions.iter().all(|p| p.value == "2026-10-05"),
+        "{:?}",
+        m.partitions
+    );
 
     let run = extract(
         &sim,
@@ -131,7 +163,12 @@ async fn late_evaluations_re_extract_their_conversation_days_whole() {
         .collect();
     let second = runs
         .iter()
-        .map(|p| serde_json::from_slice::<genesys_loader::snowflake::Manifest>(&std::fs::read(p).unwrap()).unwrap())
+        .map(|p| {
+            serde_json::from_slice::<genesys_loader::snowflake::Manifest>(
+                &std::fs::read(p).unwrap(),
+            )
+            .unwrap()
+        })
         .find(|m| m.run_id != first.run_id)
         .unwrap();
     let days: BTreeSet<&str> = second
@@ -140,8 +177,14 @@ async fn late_evaluations_re_extract_their_conversation_days_whole() {
         .filter(|p| p.dataset == "evaluations")
         .map(|p| p.value.as_str())
         .collect();
-    assert!(days.contains("2026-10-01") && days.contains("2026-10-05"), "{days:?}");
-    assert!(second.partitions.iter().all(|p| p.full_day), "old days are taken whole");
+    assert!(
+        days.contains("2026-10-01") && days.contains("2026-10-05"),
+        "{days:?}"
+    );
+    assert!(
+        second.partitions.iter().all(|p| p.full_day),
+        "old days are taken whole"
+    );
     // The re-extracted day holds every evaluation of 1 October as of now, not only the late
     // ones: the load replaces the day without losing the earlier ones.
     let day1_files: Vec<_> = second
@@ -217,10 +260,12 @@ async fn dropped_free_text_lands_nowhere() {
     let mut raw_pages = 0;
     for path in files_below(&dir.path().join("_raw")) {
         let mut text = String::new();
-        zstd::stream::read::Decoder::new(std::fs::File::open(dir.path().join("_raw").join(&path)).unwrap())
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
+        zstd::stream::read::Decoder::new(
+            std::fs::File::open(dir.path().join("_raw").join(&path)).unwrap(),
+        )
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
         raw_pages += 1;
         for t in served_comments.iter().chain(&served_bookmarks) {
             assert!(!text.contains(t.as_str()), "{path} holds {t:?}");
@@ -242,7 +287,14 @@ async fn a_refused_recordings_read_names_the_permission_once() {
     let run = extract(
         &sim,
         dir.path().to_str().unwrap(),
-        &["--dataset", "recordings", "--from", "2026-10-01", "--to", "2026-10-03"],
+        &[
+            "--dataset",
+            "recordings",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-03",
+        ],
         &[],
     )
     .await;
@@ -253,7 +305,11 @@ async fn a_refused_recordings_read_names_the_permission_once() {
         .filter(|l| l.contains("dataset failed"))
         .collect();
     assert_eq!(failed.len(), 1, "{}", run.stderr);
-    assert!(failed[0].contains("recording:recording:view"), "{}", failed[0]);
+    assert!(
+        failed[0].contains("recording:recording:view"),
+        "{}",
+        failed[0]
+    );
     let refused: u64 = sim
         .stats()
         .by_path()
@@ -304,16 +360,27 @@ async fn a_killed_fan_out_resumes_where_it_stopped() {
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
     assert!(!status.success(), "the run finished before the kill");
-    assert!(!dir.path().join("_manifests").exists(), "a killed run must not commit");
+    assert!(
+        !dir.path().join("_manifests").exists(),
+        "a killed run must not commit"
+    );
 
     let before = sim.stats().by_path();
     let resumed = extract(&sim, out, &args, &[]).await;
     assert!(resumed.ok(), "{}", resumed.stderr);
-    assert!(resumed.stderr.contains("chunk already done"), "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("chunk already done"),
+        "{}",
+        resumed.stderr
+    );
     let manifest = read_manifest(dir.path());
     let want = org_of(&sim).recordings_started_in(utc(2026, 10, 1, 0), utc(2026, 10, 4, 0), true);
     assert_eq!(ids_of(dir.path(), &manifest, "recordings"), ids(&want));
-    assert_eq!(rows(&manifest)["recordings"], want.len() as u64, "none twice");
+    assert_eq!(
+        rows(&manifest)["recordings"],
+        want.len() as u64,
+        "none twice"
+    );
     // The resumed run read metadata for two days, not three.
     let after = sim.stats().by_path();
     let reads = |m: &std::collections::BTreeMap<String, u64>| -> u64 {

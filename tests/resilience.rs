@@ -311,7 +311,15 @@ async fn one_get_per_key_skips_what_is_not_there() {
     };
     let fetch = async move {
         let requests = paths.into_iter().map(|p| (p, ()));
-        let r = get_each(&api, requests, 3, ("entities", 2), |(), raw| Ok(vec![raw]), &tx).await;
+        let r = get_each(
+            &api,
+            requests,
+            3,
+            ("entities", 2),
+            |(), raw| Ok(vec![raw]),
+            &tx,
+        )
+        .await;
         drop(tx);
         r
     };

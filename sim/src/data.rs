@@ -1180,7 +1180,7 @@ impl Builder<'_> {
 /// the recorded voice agents whose screen was recorded too (1 in 4).
 fn decorate(conversation: &mut Conversation) {
     for e in conversation.evaluations.iter_mut().flatten() {
-        e.deleted = mix(&[DELETED_STREAM, e.evaluation_id.0 as u64]) % 25 == 0;
+        e.deleted = mix(&[DELETED_STREAM, e.evaluation_id.0 as u64]).is_multiple_of(25);
     }
     for p in &mut conversation.participants {
         let recorded_voice = p
@@ -1189,7 +1189,7 @@ fn decorate(conversation: &mut Conversation) {
             .any(|s| s.media_type == "voice" && s.recording == Some(true));
         if p.purpose == "agent"
             && recorded_voice
-            && mix(&[SCREEN_STREAM, p.participant_id.0 as u64]) % 4 == 0
+            && mix(&[SCREEN_STREAM, p.participant_id.0 as u64]).is_multiple_of(4)
         {
             p.screen_recording = Some(true);
         }

@@ -16,8 +16,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
 use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Days, Utc};
 use serde_json::{Value, json};
 
@@ -112,10 +112,7 @@ fn groups(seed: u64, version: Id, context: Id) -> Vec<Group> {
                         text,
                         is_kill: g == n_groups - 1 && q == 0,
                         is_critical: q == 0,
-                        options: answers
-                            .iter()
-                            .map(|&(t, v)| (id(), id(), t, v))
-                            .collect(),
+                        options: answers.iter().map(|&(t, v)| (id(), id(), t, v)).collect(),
                     }
                 })
                 .collect();
@@ -226,11 +223,7 @@ pub(crate) async fn form_versions(
     access::require(&state, FORM_PERMISSIONS)?;
     let params = Params::parse(raw.as_deref());
     let all = versions(&state.org);
-    let Some(context) = all
-        .iter()
-        .find(|v| v.0.to_string() == form_id)
-        .map(|v| v.2)
-    else {
+    let Some(context) = all.iter().find(|v| v.0.to_string() == form_id).map(|v| v.2) else {
         return Err(ApiError::not_found(format!(
             "Evaluation form {form_id} not found"
         )));
@@ -333,7 +326,11 @@ fn evaluation_json(seed: u64, c: &Conversation, e: &Evaluation, now: Ts) -> Valu
                 })
                 .collect();
             max_total += max;
-            let pct = if max == 0 { 0.0 } else { 100.0 * got as f64 / max as f64 };
+            let pct = if max == 0 {
+                0.0
+            } else {
+                100.0 * got as f64 / max as f64
+            };
             json!({
                 "questionGroupId": g.id,
                 "totalScore": pct,
@@ -484,7 +481,11 @@ fn criteria(body: &Value) -> Result<Vec<Criterion>, ApiError> {
             Some("EXACT") => {
                 let values: Vec<String> = q["values"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .or_else(|| q["value"].as_str().map(|v| vec![v.to_string()]))
                     .unwrap_or_default();
                 out.push(Criterion::Exact { field, values });
@@ -593,8 +594,9 @@ pub(crate) async fn search(
                 Criterion::Range { field, from, to } => {
                     field_instant(v, field).is_some_and(|t| t >= *from && t < *to)
                 }
-                Criterion::Exact { field, values } => exact_value(v, field)
-                    .is_some_and(|x| values.iter().any(|w| *w == x)),
+                Criterion::Exact { field, values } => {
+                    exact_value(v, field).is_some_and(|x| values.contains(&x))
+                }
             })
         })
         .collect();
@@ -602,7 +604,9 @@ pub(crate) async fn search(
     let key_field = match sort_by {
         "createdDate" | "submittedDate" | "releaseDate" | "conversationDate" => sort_by,
         other => {
-            return Err(ApiError::bad_request(format!("sortBy {other:?} is not supported")));
+            return Err(ApiError::bad_request(format!(
+                "sortBy {other:?} is not supported"
+            )));
         }
     };
     results.sort_by(|a, b| {
@@ -654,7 +658,12 @@ pub(crate) async fn evaluation(
 
 /// The evaluations of conversations that started in `[from, to)` as the search serves them at
 /// `now` (deleted ones left out), sorted by id: what tests compare an extract with.
-pub(crate) fn evaluations_between(org: &Org, seed: u64, (from, to): (Ts, Ts), now: Ts) -> Vec<Value> {
+pub(crate) fn evaluations_between(
+    org: &Org,
+    seed: u64,
+    (from, to): (Ts, Ts),
+    now: Ts,
+) -> Vec<Value> {
     let mut out: Vec<Value> = evaluations_of_days(org, from, to, now)
         .into_iter()
         .map(|(c, e)| evaluation_json(seed, &c, &e, now))

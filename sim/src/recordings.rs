@@ -38,7 +38,7 @@ const BOOKMARKS: [&str; 3] = [
 ];
 
 fn derived_id(seed: u64, parts: &[u64]) -> Id {
-    let mut all = vec![seed, 0x4EC0_4D];
+    let mut all = vec![seed, 0x004E_C04D];
     all.extend_from_slice(parts);
     let hi = mix(&all);
     all.push(1);
@@ -119,7 +119,7 @@ pub(crate) fn recordings_of(seed: u64, c: &Conversation, now: Ts, bookmarks: boo
                     hold_end,
                 );
                 // One in five holds was a secure pause around the hold (card details).
-                if mix(&[seed, lo(id), i as u64, 5]) % 5 == 0 {
+                if mix(&[seed, lo(id), i as u64, 5]).is_multiple_of(5) {
                     let mut outer = pause(
                         derived_id(seed, &[lo(id), i as u64, 2]),
                         "SecurePause",
@@ -132,7 +132,7 @@ pub(crate) fn recordings_of(seed: u64, c: &Conversation, now: Ts, bookmarks: boo
                 }
                 annotations.push(a);
             }
-            if bookmarks && mix(&[seed, lo(id), 3]) % 3 == 0 {
+            if bookmarks && mix(&[seed, lo(id), 3]).is_multiple_of(3) {
                 let at = start.plus((end.0 - start.0) / 2);
                 annotations.push(json!({
                     "id": derived_id(seed, &[lo(id), 99]),
@@ -221,8 +221,11 @@ pub(crate) async fn metadata_of(
     Path(conversation_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     access::require(&state, PERMISSIONS)?;
-    let missing =
-        || ApiError::not_found(format!("No recordings found for conversation {conversation_id}"));
+    let missing = || {
+        ApiError::not_found(format!(
+            "No recordings found for conversation {conversation_id}"
+        ))
+    };
     let conversation = Id::parse(&conversation_id)
         .and_then(|id| state.org.find(id))
         .ok_or_else(missing)?;

@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::{DateTime, Days, Duration, NaiveDate, SecondsFormat, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value, json};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec, entity_id};
@@ -125,7 +125,12 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// A search body for evaluations whose `field` falls in `[start, end)`.
-fn search_body(field: &str, start: DateTime<Utc>, end: DateTime<Utc>, (size, page): (u64, u64)) -> Value {
+fn search_body(
+    field: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    (size, page): (u64, u64),
+) -> Value {
     json!({
         "query": [{
             "type": "DATE_RANGE",
@@ -150,11 +155,7 @@ async fn search<'a>(
     end: DateTime<Utc>,
     mut each: impl FnMut(bytes::Bytes, Vec<Box<RawValue>>) -> BoxFuture<'a, Result<()>>,
 ) -> Result<u64> {
-    let size = run
-        .options
-        .listing
-        .page_size
-        .map_or(SEARCH_PAGE, u64::from);
+    let size = run.options.listing.page_size.map_or(SEARCH_PAGE, u64::from);
     let mut pending = vec![(start, end)];
     let mut pages = 0;
     while let Some((from, to)) = pending.pop() {
@@ -251,7 +252,12 @@ async fn forward(
 impl Evaluations {
     /// The conversation days before the range whose evaluations changed in the `days` before
     /// its end.
-    async fn changed_days(&self, run: &RunContext, range: Range, days: u32) -> Result<BTreeSet<NaiveDate>> {
+    async fn changed_days(
+        &self,
+        run: &RunContext,
+        range: Range,
+        days: u32,
+    ) -> Result<BTreeSet<NaiveDate>> {
         let mut found = BTreeSet::new();
         let mut start = range.to - Duration::days(i64::from(days));
         while start < range.to {
@@ -277,7 +283,12 @@ impl Evaluations {
 
     /// The day's evaluations one by one, from the evaluation ids its conversation details
     /// list.
-    async fn fetch_one_by_one(&self, run: &RunContext, chunk: &Chunk, tx: &PageSender) -> Result<u64> {
+    async fn fetch_one_by_one(
+        &self,
+        run: &RunContext,
+        chunk: &Chunk,
+        tx: &PageSender,
+    ) -> Result<u64> {
         let seen = scan::conversations(run, chunk.start, chunk.end).await?;
         let requests: Vec<(String, ())> = seen
             .iter()
@@ -425,11 +436,19 @@ impl Dataset for Evaluations {
                 obj.insert("answers".into(), Value::Object(rest));
             }
         }
-        Ok(Admission::Rows(vec![(Value::Object(obj), start.date_naive())]))
+        Ok(Admission::Rows(vec![(
+            Value::Object(obj),
+            start.date_naive(),
+        )]))
     }
 
     fn probes(&self, yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
-        let body = search_body("conversationDate", yesterday, yesterday + Duration::hours(1), (1, 1));
+        let body = search_body(
+            "conversationDate",
+            yesterday,
+            yesterday + Duration::hours(1),
+            (1, 1),
+        );
         vec![("POST", SEARCH_PATH.into(), Some(body))]
     }
 }
@@ -488,14 +507,17 @@ impl Dataset for EvaluationForms {
     ) -> BoxFuture<'a, Result<u64>> {
         async move {
             let size = run.options.listing.page_size.unwrap_or(100);
-            let forms = paging::collect(&run.api, FORMS_PATH, Paging::PageNumber, size, "entities").await?;
+            let forms =
+                paging::collect(&run.api, FORMS_PATH, Paging::PageNumber, size, "entities").await?;
             let mut versions: Vec<String> = Vec::new();
             let mut known = HashSet::new();
             for form in &forms {
                 let v: Value = super::parse_item(form, "entities[]")?;
                 let Some(id) = entity_id(&v) else { continue };
                 let path = format!("{FORMS_PATH}/{id}/versions");
-                for version in paging::collect(&run.api, &path, Paging::PageNumber, size, "entities").await? {
+                for version in
+                    paging::collect(&run.api, &path, Paging::PageNumber, size, "entities").await?
+                {
                     let v: Value = super::parse_item(&version, "entities[]")?;
                     if let Some(vid) = entity_id(&v)
                         && known.insert(vid.to_string())
@@ -510,13 +532,21 @@ impl Dataset for EvaluationForms {
             }
             let mut pages = 0;
             for ids in versions.chunks(BULK_IDS) {
-                let query: String = ids.iter().map(|i| format!("id={i}")).collect::<Vec<_>>().join("&");
+                let query: String = ids
+                    .iter()
+                    .map(|i| format!("id={i}"))
+                    .collect::<Vec<_>>()
+                    .join("&");
                 let path = format!("{BULK_PATH}?{query}");
                 let resp = run.api.get(&path).await?;
                 let items = paging::items(BULK_PATH, &resp.body, "entities")?;
                 pages += paging::send(tx, items, &resp.body).await?;
             }
-            tracing::info!(forms = forms.len(), versions = versions.len(), "evaluation forms read");
+            tracing::info!(
+                forms = forms.len(),
+                versions = versions.len(),
+                "evaluation forms read"
+            );
             Ok(pages)
         }
         .boxed()
@@ -580,14 +610,21 @@ mod tests {
         let item = json!({"id": "e1", "conversationDate": "2026-10-01T10:00:00.000Z", "status": "FINISHED",
             "answers": {"totalScore": 90.0, "status": "clash", "questionGroupScores": []}});
         let mut seen = HashSet::new();
-        let Admission::Rows(rows) = EVALUATIONS.admit(item.clone(), &chunk, &mut seen).unwrap() else {
+        let Admission::Rows(rows) = EVALUATIONS.admit(item.clone(), &chunk, &mut seen).unwrap()
+        else {
             panic!("not admitted")
         };
         assert_eq!(rows[0].0["totalScore"], json!(90.0));
         assert_eq!(rows[0].0["status"], json!("FINISHED"));
         assert_eq!(rows[0].0["answers"], json!({"status": "clash"}));
-        assert!(matches!(EVALUATIONS.admit(item, &chunk, &mut seen).unwrap(), Admission::Duplicate));
+        assert!(matches!(
+            EVALUATIONS.admit(item, &chunk, &mut seen).unwrap(),
+            Admission::Duplicate
+        ));
         let other_day = json!({"id": "e2", "conversationDate": "2026-09-30T23:59:59.000Z"});
-        assert!(matches!(EVALUATIONS.admit(other_day, &chunk, &mut seen).unwrap(), Admission::Outside));
+        assert!(matches!(
+            EVALUATIONS.admit(other_day, &chunk, &mut seen).unwrap(),
+            Admission::Outside
+        ));
     }
 }

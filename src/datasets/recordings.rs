@@ -179,22 +179,34 @@ impl Dataset for Recordings {
             .to_string();
         let start = parse_instant(&start_text)
             .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(|| bad(format!("conversation {conversation}: unreadable start {start_text:?}")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "conversation {conversation}: unreadable start {start_text:?}"
+                ))
+            })?;
         if start < chunk.start || start >= chunk.end {
             return Ok(Admission::Outside);
         }
         let Some(Value::Array(recordings)) = item.get("recordings").cloned() else {
-            return Err(bad(format!("conversation {conversation}: recordings is not a list")));
+            return Err(bad(format!(
+                "conversation {conversation}: recordings is not a list"
+            )));
         };
         let mut rows = Vec::new();
         for mut r in recordings {
             let Some(obj) = r.as_object_mut() else {
-                return Err(bad(format!("conversation {conversation}: a recording is not an object")));
+                return Err(bad(format!(
+                    "conversation {conversation}: a recording is not an object"
+                )));
             };
             let id = obj
                 .get("id")
                 .and_then(Value::as_str)
-                .ok_or_else(|| bad(format!("conversation {conversation}: a recording has no id")))?
+                .ok_or_else(|| {
+                    bad(format!(
+                        "conversation {conversation}: a recording has no id"
+                    ))
+                })?
                 .to_string();
             if !seen.insert(id) {
                 continue;

@@ -248,7 +248,9 @@ pub async fn send_envelope(tx: &PageSender, field: &str, items: Vec<Box<RawValue
     if items.is_empty() {
         return Ok(0);
     }
-    let mut body = String::with_capacity(items.iter().map(|i| i.get().len() + 1).sum::<usize>() + field.len() + 8);
+    let mut body = String::with_capacity(
+        items.iter().map(|i| i.get().len() + 1).sum::<usize>() + field.len() + 8,
+    );
     body.push_str("{\"");
     body.push_str(field);
     body.push_str("\":[");
