@@ -229,3 +229,43 @@ async fn the_division_filter_keeps_only_the_named_divisions() {
         bad.stderr
     );
 }
+
+/// A dataset with two ways of reading it: preflight says which the roles allow, and passes
+/// when the fallback is open though the best route's probe is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_says_which_evaluation_route_the_roles_allow() {
+    let mut role = Role::least_privilege_loader();
+    role.permissions.retain(|p| p != "quality:evaluation:searchAny");
+    let sim = Sim::start(with_roles(vec![role.clone()])).await.unwrap();
+    let run = preflight(&sim, &["--dataset", "evaluations,recordings"]).await;
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("route evaluation search (100 per request): not allowed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "route conversation details, then one read per evaluation: allowed (the run reads it this way)"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The recommended role holds everything the best route of each dataset needs.
+    for p in [
+        "quality:evaluation:searchAny",
+        "quality:evaluationForm:view",
+        "recording:recording:view",
+        "analytics:conversationDetail:view",
+    ] {
+        assert!(run.stdout.contains(&format!("  {p}\n")), "{p}: {}", run.stdout);
+    }
+
+    // Neither route: the dataset cannot be read.
+    role.permissions.retain(|p| !p.starts_with("quality:evaluation:"));
+    let sim = Sim::start(with_roles(vec![role])).await.unwrap();
+    let run = preflight(&sim, &["--dataset", "evaluations"]).await;
+    assert_eq!(run.code(), Some(4), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("MISSING PERMISSION"), "{}", run.stdout);
+}
