@@ -235,7 +235,8 @@ async fn the_division_filter_keeps_only_the_named_divisions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_says_which_evaluation_route_the_roles_allow() {
     let mut role = Role::least_privilege_loader();
-    role.permissions.retain(|p| p != "quality:evaluation:searchAny");
+    role.permissions
+        .retain(|p| p != "quality:evaluation:searchAny");
     let sim = Sim::start(with_roles(vec![role.clone()])).await.unwrap();
     let run = preflight(&sim, &["--dataset", "evaluations,recordings"]).await;
     assert_eq!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
@@ -259,11 +260,16 @@ async fn preflight_says_which_evaluation_route_the_roles_allow() {
         "recording:recording:view",
         "analytics:conversationDetail:view",
     ] {
-        assert!(run.stdout.contains(&format!("  {p}\n")), "{p}: {}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("  {p}\n")),
+            "{p}: {}",
+            run.stdout
+        );
     }
 
     // Neither route: the dataset cannot be read.
-    role.permissions.retain(|p| !p.starts_with("quality:evaluation:"));
+    role.permissions
+        .retain(|p| !p.starts_with("quality:evaluation:"));
     let sim = Sim::start(with_roles(vec![role])).await.unwrap();
     let run = preflight(&sim, &["--dataset", "evaluations"]).await;
     assert_eq!(run.code(), Some(4), "{}\n{}", run.stdout, run.stderr);

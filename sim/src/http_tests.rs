@@ -1545,3 +1545,340 @@ async fn aggregates_honour_division_filters_and_grants() {
             .aggregate(&body(None), Some(&[division.to_string()]))
     );
 }
+
+const SEARCH: &str = "/api/v2/quality/evaluations/search";
+
+fn search_body(field: &str, from: &str, to: &str, size: u64, page: u64) -> Value {
+    json!({
+        "query": [{"type": "DATE_RANGE", "field": field, "startValue": from, "endValue": to}],
+        "pageSize": size,
+        "pageNumber": page,
+    })
+}
+
+#[tokio::test]
+async fn the_evaluation_search_serves_what_the_details_carry() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let (from, to) = ("2024-03-01T00:00:00.000Z", "2024-03-15T00:00:00.000Z");
+    let mut served = Vec::new();
+    for page in 1.. {
+        let reply = client
+            .api(
+                &token,
+                Method::POST,
+                SEARCH,
+                Some(search_body("conversationDate", from, to, 10, page)),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(
+            reply.body.get("total").is_none(),
+            "the search answers no total"
+        );
+        let results = reply.body["results"].as_array().unwrap().clone();
+        let n = results.len();
+        served.extend(results);
+        if n < 10 {
+            break;
+        }
+    }
+    // Exactly the evaluations the details carry that are not deleted, with their forms,
+    // agents, evaluators and totals.
+    let details = client.state.org.conversations_started_in(at(from), at(to));
+    let mut expected = std::collections::BTreeMap::new();
+    let mut deleted = 0;
+    for c in &details {
+        for e in c["evaluations"].as_array().into_iter().flatten() {
+            if e["deleted"] == true {
+                deleted += 1;
+            } else {
+                expected.insert(
+                    e["evaluationId"].as_str().unwrap().to_string(),
+                    (c.clone(), e.clone()),
+                );
+            }
+        }
+    }
+    assert!(deleted > 0, "some evaluations were deleted");
+    assert_eq!(ids(&served), expected.keys().cloned().collect());
+    let forms = ids(&client.state.org.evaluation_forms());
+    for v in &served {
+        let (c, e) = &expected[v["id"].as_str().unwrap()];
+        assert_eq!(v["conversation"]["id"], c["conversationId"]);
+        assert_eq!(v["conversationDate"], c["conversationStart"]);
+        assert_eq!(v["evaluationForm"]["id"], e["formId"]);
+        assert!(
+            forms.contains(e["formId"].as_str().unwrap()),
+            "the form resolves"
+        );
+        assert_eq!(v["agent"]["id"], e["userId"]);
+        assert_eq!(v["evaluator"]["id"], e["evaluatorId"]);
+        assert_eq!(
+            v["answers"]["totalScore"].as_f64(),
+            e["oTotalScore"].as_f64()
+        );
+        // Every question and answer id resolves in the form version the evaluation used.
+        let form = client
+            .state
+            .org
+            .evaluation_forms()
+            .into_iter()
+            .find(|f| f["id"] == e["formId"])
+            .unwrap();
+        for g in v["answers"]["questionGroupScores"].as_array().unwrap() {
+            let group = form["questionGroups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == g["questionGroupId"])
+                .expect("the group resolves");
+            for q in g["questionScores"].as_array().unwrap() {
+                let question = group["questions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["id"] == q["questionId"])
+                    .expect("the question resolves");
+                assert!(
+                    question["answerOptions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|o| o["id"] == q["answerId"])
+                );
+            }
+        }
+        // The single read serves the same evaluation.
+        let one = client
+            .api(
+                &token,
+                Method::GET,
+                &format!(
+                    "/api/v2/quality/conversations/{}/evaluations/{}",
+                    c["conversationId"].as_str().unwrap(),
+                    v["id"].as_str().unwrap()
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(one.status, StatusCode::OK);
+        assert_eq!(&one.body, v);
+    }
+}
+
+#[tokio::test]
+async fn the_evaluation_search_enforces_its_rules() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let no_range = client
+        .api(
+            &token,
+            Method::POST,
+            SEARCH,
+            Some(json!({"query": [], "pageSize": 10})),
+        )
+        .await;
+    assert_eq!(no_range.status, StatusCode::BAD_REQUEST);
+    assert!(
+        no_range.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("time range is required")
+    );
+    let long = search_body(
+        "conversationDate",
+        "2023-10-01T00:00:00.000Z",
+        "2024-03-01T00:00:00.000Z",
+        10,
+        1,
+    );
+    let reply = client.api(&token, Method::POST, SEARCH, Some(long)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body["message"].as_str().unwrap().contains("3 months"));
+    let big = search_body(
+        "conversationDate",
+        "2024-03-10T00:00:00.000Z",
+        "2024-03-11T00:00:00.000Z",
+        101,
+        1,
+    );
+    assert_eq!(
+        client
+            .api(&token, Method::POST, SEARCH, Some(big))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    // A deleted evaluation is not served by the single read either.
+    let details = client
+        .state
+        .org
+        .conversations_started_in(at("2024-03-01T00:00:00Z"), at("2024-03-15T00:00:00Z"));
+    let (c, e) = details
+        .iter()
+        .flat_map(|c| {
+            c["evaluations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |e| (c, e))
+        })
+        .find(|(_, e)| e["deleted"] == true)
+        .expect("a deleted evaluation");
+    let gone = client
+        .api(
+            &token,
+            Method::GET,
+            &format!(
+                "/api/v2/quality/conversations/{}/evaluations/{}",
+                c["conversationId"].as_str().unwrap(),
+                e["evaluationId"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn forms_list_their_versions_and_read_whole_in_bulk() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let (latest, _) = client
+        .list_all(&token, "/api/v2/quality/forms/evaluations?pageSize=100")
+        .await;
+    assert_eq!(latest.len(), 2, "two forms, newest versions");
+    assert!(latest.iter().all(|f| f.get("questionGroups").is_none()));
+    let mut versions = Vec::new();
+    for f in &latest {
+        let (v, _) = client
+            .list_all(
+                &token,
+                &format!(
+                    "/api/v2/quality/forms/evaluations/{}/versions?pageSize=100",
+                    f["id"].as_str().unwrap()
+                ),
+            )
+            .await;
+        versions.extend(v);
+    }
+    assert_eq!(
+        versions.len(),
+        3,
+        "the voice form has an older published version"
+    );
+    let query: Vec<String> = versions
+        .iter()
+        .map(|v| format!("id={}", v["id"].as_str().unwrap()))
+        .collect();
+    let bulk = client
+        .api(
+            &token,
+            Method::GET,
+            &format!("/api/v2/quality/forms/evaluations/bulk?{}", query.join("&")),
+            None,
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK);
+    let full = bulk.body["entities"].as_array().unwrap();
+    assert_eq!(ids(full), ids(&versions));
+    assert!(
+        full.iter()
+            .all(|f| !f["questionGroups"].as_array().unwrap().is_empty())
+    );
+    let too_many: Vec<String> = (0..101).map(|i| format!("id={i}")).collect();
+    let refused = client
+        .api(
+            &token,
+            Method::GET,
+            &format!(
+                "/api/v2/quality/forms/evaluations/bulk?{}",
+                too_many.join("&")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn recordings_exist_exactly_for_recorded_sessions() {
+    let client = Client::new(config());
+    let token = client.token().await;
+    let details = client
+        .state
+        .org
+        .conversations_started_in(at("2024-03-10T00:00:00Z"), at("2024-03-11T00:00:00Z"));
+    let (mut recorded, mut unrecorded, mut screens) = (0, 0, 0);
+    for c in &details {
+        let id = c["conversationId"].as_str().unwrap();
+        let participants = c["participants"].as_array().unwrap();
+        let sessions: Vec<&Value> = participants
+            .iter()
+            .flat_map(|p| p["sessions"].as_array().unwrap())
+            .filter(|s| s["recording"] == true)
+            .collect();
+        let screen = participants
+            .iter()
+            .filter(|p| p["screenRecording"] == true)
+            .count();
+        let reply = client
+            .api(
+                &token,
+                Method::GET,
+                &format!("/api/v2/conversations/{id}/recordingmetadata"),
+                None,
+            )
+            .await;
+        if sessions.is_empty() && screen == 0 {
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{id}");
+            unrecorded += 1;
+            continue;
+        }
+        assert_eq!(reply.status, StatusCode::OK);
+        recorded += 1;
+        screens += screen;
+        let list = reply.body.as_array().unwrap();
+        assert_eq!(list.len(), sessions.len() + screen, "{id}");
+        let session_ids: std::collections::BTreeSet<&str> = sessions
+            .iter()
+            .map(|s| s["sessionId"].as_str().unwrap())
+            .collect();
+        for r in list.iter().filter(|r| r["media"] != "screen") {
+            assert!(session_ids.contains(r["sessionId"].as_str().unwrap()));
+            assert_eq!(r["conversationId"], id);
+        }
+        // Metadata only: no media URL anywhere.
+        assert!(!reply.body.to_string().contains("http"), "{}", reply.body);
+    }
+    assert!(
+        recorded > 0 && unrecorded > 0 && screens > 0,
+        "{recorded} {unrecorded} {screens}"
+    );
+
+    // Without a recording permission: a 403 naming them.
+    let mut role = crate::Role::least_privilege_loader();
+    role.permissions.retain(|p| !p.starts_with("recording:"));
+    let client = Client::new(SimConfig {
+        roles: vec![role],
+        ..config()
+    });
+    let token = client.token().await;
+    let id = details[0]["conversationId"].as_str().unwrap();
+    let refused = client
+        .api(
+            &token,
+            Method::GET,
+            &format!("/api/v2/conversations/{id}/recordingmetadata"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("recording:recording:view")
+    );
+}
