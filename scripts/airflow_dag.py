@@ -77,7 +77,9 @@ with DAG(
         task_id="extract",
         # The night being loaded and the two before it: late wrap-ups, evaluations and metrics land.
         bash_command="genesys-loader extract --from {{ macros.ds_add(ds, -2) }} --to {{ data_interval_end | ds }} "
-        "--dataset conversations --dataset divisions",
+        "--dataset conversations --dataset divisions "
+        # Late evaluations: the older call days whose evaluations changed this month, whole.
+        "--dataset evaluations --evaluations-changed-since-days 30",
         env=COMMON_ENV,
         append_env=True,
         do_xcom_push=True,

@@ -22,6 +22,8 @@ enum Profile {
     NoAnalytics,
     /// The loader role granted in the first division only.
     OneDivision,
+    /// The loader role without `quality:evaluation:searchAny`: evaluations are read one by one.
+    NoQualitySearch,
 }
 
 impl Profile {
@@ -32,6 +34,9 @@ impl Profile {
             Profile::GodMode => return vec![Role::god_mode()],
             Profile::NoAnalytics => role.permissions.retain(|p| !p.starts_with("analytics:")),
             Profile::OneDivision => role.divisions = vec![DIVISIONS[0].0.to_string()],
+            Profile::NoQualitySearch => role
+                .permissions
+                .retain(|p| p != "quality:evaluation:searchAny"),
         }
         vec![role]
     }
