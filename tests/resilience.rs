@@ -310,7 +310,7 @@ async fn one_get_per_key_skips_what_is_not_there() {
         (ids, pages)
     };
     let fetch = async move {
-        let requests = paths.into_iter().map(|p| (p, ()));
+        let requests = paths.into_iter().map(|p| (p, ())).collect();
         let r = get_each(
             &api,
             requests,

@@ -178,6 +178,9 @@ pub async fn collect(
     Ok(items)
 }
 
+/// How often a long fan-out says how far it is.
+const PROGRESS_EVERY: u64 = 500;
+
 /// What a fan-out of one GET per key did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FanOut {
@@ -199,13 +202,14 @@ pub struct FanOut {
 /// any other error (a 403 naming the missing permission, retries exhausted) ends the fan-out.
 pub async fn get_each<K>(
     api: &ApiClient,
-    requests: impl IntoIterator<Item = (String, K)>,
+    requests: Vec<(String, K)>,
     concurrency: usize,
     (field, batch): (&str, usize),
     mut item: impl FnMut(K, Box<RawValue>) -> Result<Vec<Box<RawValue>>>,
     tx: &PageSender,
 ) -> Result<FanOut> {
     use futures::StreamExt;
+    let total = requests.len();
     let mut answers = futures::stream::iter(requests)
         .map(|(path, key)| async move {
             match api.get(&path).await {
@@ -221,6 +225,10 @@ pub async fn get_each<K>(
     let mut pending: Vec<Box<RawValue>> = Vec::new();
     while let Some(answer) = answers.next().await {
         let (key, body) = answer?;
+        let answered = done.answered + done.missing + 1;
+        if answered.is_multiple_of(PROGRESS_EVERY) {
+            tracing::info!(field, answered, of = total, "one request per key: progress");
+        }
         let Some(body) = body else {
             done.missing += 1;
             continue;
