@@ -492,7 +492,10 @@ impl RebuildArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
-        let datasets = dataset_names("--dataset", &self.datasets)?;
+        let datasets = datasets::resolve_named("--dataset", &self.datasets)?
+            .iter()
+            .map(|d| d.spec().name.to_string())
+            .collect();
         let (output, stage, snowflake) = self.target.resolve()?;
         Ok(RebuildConfig {
             datasets,

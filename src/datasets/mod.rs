@@ -256,8 +256,18 @@ pub const GROUPS: &[(&str, &str)] = &[
 ];
 
 /// Resolves dataset and group names (`all`, `dimensions`) into datasets, in registry order,
-/// each once.
+/// each once, with the datasets they include (an extraction of evaluations takes their forms).
 pub fn resolve(flag: &str, names: &[String]) -> Result<Vec<&'static dyn Dataset>> {
+    resolve_with(flag, names, true)
+}
+
+/// Like [`resolve`] without the included datasets: what a rebuild of exactly the named
+/// datasets re-derives.
+pub fn resolve_named(flag: &str, names: &[String]) -> Result<Vec<&'static dyn Dataset>> {
+    resolve_with(flag, names, false)
+}
+
+fn resolve_with(flag: &str, names: &[String], includes: bool) -> Result<Vec<&'static dyn Dataset>> {
     let mut wanted: HashSet<&'static str> = HashSet::new();
     for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         match n {
@@ -287,7 +297,11 @@ pub fn resolve(flag: &str, names: &[String]) -> Result<Vec<&'static dyn Dataset>
         }
     }
     // Included datasets join their includers (transitively).
-    let mut queue: Vec<&'static str> = wanted.iter().copied().collect();
+    let mut queue: Vec<&'static str> = if includes {
+        wanted.iter().copied().collect()
+    } else {
+        Vec::new()
+    };
     while let Some(name) = queue.pop() {
         for inc in get(name).map(|d| d.spec().includes).unwrap_or_default() {
             if wanted.insert(inc) {

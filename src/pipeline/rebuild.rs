@@ -21,7 +21,7 @@ async fn rebuild_inner(
     started: DateTime<Utc>,
     clock: Instant,
 ) -> Result<RunSummary> {
-    let datasets = datasets::resolve("--dataset", &cfg.datasets)?;
+    let datasets = datasets::resolve_named("--dataset", &cfg.datasets)?;
     // Only committed runs are trusted: pages of a run that was killed or failed (no manifest)
     // or that covered part of a day would replace good rows with fewer.
     let committed = Manifest::read_all(&cfg.output).await?;
