@@ -262,18 +262,17 @@ impl Evaluations {
         let mut start = range.to - Duration::days(i64::from(days));
         while start < range.to {
             let end = (start + Duration::days(SEARCH_SPAN_DAYS as i64)).min(range.to);
-            let found_ref = &mut found;
-            let collected = std::sync::Mutex::new(Vec::new());
+            let mut changed = Vec::new();
             search(run, "changedDate", start, end, |_, items| {
-                collected.lock().expect("days").extend(items);
+                changed.extend(items);
                 async { Ok(()) }.boxed()
             })
             .await?;
-            for item in collected.into_inner().expect("days") {
+            for item in changed {
                 let v: Value = super::parse_item(&item, "results[]")?;
                 let day = conversation_date(&v)?.date_naive();
                 if day_start(day) < range.from {
-                    found_ref.insert(day);
+                    found.insert(day);
                 }
             }
             start = end;
