@@ -12,6 +12,7 @@
 pub mod aggregates;
 pub mod conversations;
 pub mod dimensions;
+pub mod wfm;
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -189,6 +190,11 @@ pub fn registry() -> &'static [&'static dyn Dataset] {
             &aggregates::CONVERSATION_AGGREGATES,
         ];
         all.extend(dimensions::all());
+        all.extend([
+            &wfm::units::WFM_UNITS as &'static dyn Dataset,
+            &wfm::schedules::WFM_SCHEDULES,
+            &wfm::adherence::WFM_ADHERENCE,
+        ]);
         all
     })
 }
