@@ -43,6 +43,8 @@ impl Role {
                 "groups:team:view",
                 "directory:user:view",
                 "recording:recording:view",
+                "wfm:publishedSchedule:view",
+                "wfm:historicalAdherence:view",
             ]
             .map(String::from)
             .to_vec(),

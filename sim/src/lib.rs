@@ -18,12 +18,13 @@
 //!
 //! [`Org`] gives the same data without a server, for comparing the loader's output:
 //! conversations ([`Org::conversations_started_in`]), dimension entities ([`Org::dimension`])
-//! and aggregates ([`Org::aggregate`]).
+//! and aggregates ([`Org::aggregate`]); workforce management ([`Org::wfm_units`],
+//! [`Org::wfm_schedules`], [`Org::wfm_adherence`]).
 //!
 //! A tour: `data.rs` generates conversations and `dimensions.rs` the entities they point at;
 //! `org.rs` caches generated days; `server.rs` holds the router and the `/api/v2` gateway;
 //! `query.rs` and `jobs.rs` serve conversation details, `aggregates.rs` the aggregate query
-//! and `listings.rs` the dimension listings; `access.rs` decides permissions and divisions.
+//! and `listings.rs` the dimension listings; `wfm.rs` workforce management; `access.rs` decides permissions and divisions.
 
 mod access;
 mod aggregates;
@@ -41,6 +42,7 @@ mod query;
 mod rng;
 mod server;
 mod stats;
+mod wfm;
 
 #[cfg(test)]
 mod http_tests;
