@@ -564,12 +564,12 @@ impl TreeDecoder {
                 }
             }
         }
-        if roots.first() != Some(&0) || (roots.len() > 1 && roots.iter().any(|&r| !nodes[r].list))
-        {
+        if roots.first() != Some(&0) || (roots.len() > 1 && roots.iter().any(|&r| !nodes[r].list)) {
             return Err(Error::Schema {
                 table: tables.first().map_or_else(String::new, |t| t.table.clone()),
-                message: "a dataset needs a root table listed first (several roots must all be lists)"
-                    .into(),
+                message:
+                    "a dataset needs a root table listed first (several roots must all be lists)"
+                        .into(),
             });
         }
         Ok(TreeDecoder {

@@ -137,14 +137,19 @@ fn expected(org: &Org, dataset: &str) -> (BTreeMap<String, u64>, BTreeSet<String
         "wfm-adherence" => {
             let (mut exceptions, mut keys) = (0, BTreeSet::new());
             for result in org.wfm_adherence(from, to) {
-                let origin = chrono::DateTime::parse_from_rfc3339(result["startDate"].as_str().unwrap())
-                    .unwrap()
-                    .timestamp_micros();
+                let origin =
+                    chrono::DateTime::parse_from_rfc3339(result["startDate"].as_str().unwrap())
+                        .unwrap()
+                        .timestamp_micros();
                 for u in result["userResults"].as_array().unwrap() {
                     exceptions += u["exceptionInfo"].as_array().unwrap().len() as u64;
                     for d in u["dayMetrics"].as_array().unwrap() {
                         let offset = d["dayStartOffsetSeconds"].as_i64().unwrap() * 1_000_000;
-                        keys.insert(format!("{}|{}", u["userId"].as_str().unwrap(), origin + offset));
+                        keys.insert(format!(
+                            "{}|{}",
+                            u["userId"].as_str().unwrap(),
+                            origin + offset
+                        ));
                     }
                 }
             }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use chrono::{DateTime, Timelike, Utc};
 use genesys_sim::Sim;
@@ -103,19 +103,28 @@ async fn every_answer_shape_is_taken_and_no_download_url_is_kept() {
     // inline; the adherence jobs were accepted and polled.
     let answers = sim.stats().wfm_answers();
     for shape in ["inline", "download", "processing", "adherence-job"] {
-        assert!(answers.get(shape).copied().unwrap_or(0) > 0, "{shape}: {answers:?}");
+        assert!(
+            answers.get(shape).copied().unwrap_or(0) > 0,
+            "{shape}: {answers:?}"
+        );
     }
     let by_path = sim.stats().by_path();
     let requested = |needle: &str| by_path.iter().any(|(p, n)| p.contains(needle) && *n > 0);
     assert!(requested("/downloads/"), "{by_path:?}");
-    assert!(requested("managementunits/{muId}/agentschedules/search"), "{by_path:?}");
+    assert!(
+        requested("managementunits/{muId}/agentschedules/search"),
+        "{by_path:?}"
+    );
     assert!(requested("bulk/jobs/{jobId}"), "{by_path:?}");
 
     // No download URL in the log (at trace), the summary or any output file.
     let out = texts(dir.path());
     for text in [&run.stderr, &run.stdout, &out] {
         assert!(!text.contains("/downloads/"), "a download URL leaked");
-        assert!(!text.contains("X-Amz-Signature"), "a download signature leaked");
+        assert!(
+            !text.contains("X-Amz-Signature"),
+            "a download signature leaked"
+        );
     }
     for (table, b) in batches(dir.path()) {
         for (i, f) in b.schema().fields().iter().enumerate() {
@@ -208,7 +217,11 @@ async fn a_range_across_a_dst_change_gives_the_right_utc_instants() {
         }
     }
     assert_eq!(got, want, "shift instants");
-    assert_eq!(offsets.len(), 2, "both sides of the change are in the range: {offsets:?}");
+    assert_eq!(
+        offsets.len(),
+        2,
+        "both sides of the change are in the range: {offsets:?}"
+    );
     assert!(markers > 0, "no time-off marker in the range");
 }
 

@@ -34,7 +34,10 @@ impl Stats {
 
     /// Counts one WFM answer of `kind`; returns how many of that kind have been served.
     pub(crate) fn record_wfm_answer(&self, kind: &str) -> u64 {
-        let mut answers = self.wfm_answers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut answers = self
+            .wfm_answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let n = answers.entry(kind.to_string()).or_default();
         *n += 1;
         *n

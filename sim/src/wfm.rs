@@ -104,6 +104,19 @@ struct Shift {
     week: NaiveDate,
 }
 
+/// A business unit's layout: name, zone, week start, codes by download, management units
+/// (name, agent indices).
+type Layout = (
+    &'static str,
+    Tz,
+    Weekday,
+    bool,
+    &'static [(&'static str, std::ops::Range<usize>)],
+);
+
+/// An interval of instants.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 fn week_of(date: NaiveDate, start: Weekday) -> NaiveDate {
     let back = (7 + date.weekday().num_days_from_monday() - start.num_days_from_monday()) % 7;
     date - Days::new(u64::from(back))
@@ -129,7 +142,7 @@ impl Wfm {
         let seed = reference.org_id.0 as u64;
         let mut rng = Rng::new(mix(&[seed, u64::from_be_bytes(*b"sim:wfm!")]));
         let mut id = || Id(rng.uuid());
-        let layout: [(&str, Tz, Weekday, bool, &[(&str, std::ops::Range<usize>)]); 3] = [
+        let layout: [Layout; 3] = [
             (
                 "Americas",
                 chrono_tz::America::New_York,
@@ -206,7 +219,7 @@ impl Wfm {
         if k == a % 7 || k == (a + 1) % 7 {
             return None;
         }
-        let time_off = k == (a + 3) % 7 && (a + days_number(week) / 7) % 5 == 0;
+        let time_off = k == (a + 3) % 7 && (a + days_number(week) / 7).is_multiple_of(5);
         Some(time_off)
     }
 
@@ -215,7 +228,12 @@ impl Wfm {
     }
 
     /// The shift (or time off, as `Err(date)`) of `agent` on local `date`, if it works then.
-    fn shift(&self, bu: &BusinessUnit, agent: usize, date: NaiveDate) -> Option<Result<Shift, NaiveDate>> {
+    fn shift(
+        &self,
+        bu: &BusinessUnit,
+        agent: usize,
+        date: NaiveDate,
+    ) -> Option<Result<Shift, NaiveDate>> {
         let week = week_of(date, bu.week_start);
         let k = (date - week).num_days() as u64;
         match self.day_kind(agent, week, k)? {
@@ -255,7 +273,13 @@ impl Wfm {
 
     /// The agent schedules of `agents` (indices) in `bu` with shifts and markers starting in
     /// `[from, to)`: the search result (`BuAgentSchedulesSearchResponse`).
-    fn search(&self, bu: &BusinessUnit, agents: &[usize], from: DateTime<Utc>, to: DateTime<Utc>) -> Value {
+    fn search(
+        &self,
+        bu: &BusinessUnit,
+        agents: &[usize],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Value {
         let mut schedules = Vec::new();
         let mut weeks = Vec::new();
         for &agent in agents {
@@ -332,7 +356,14 @@ impl Wfm {
 
     /// One bulk adherence result (`WfmHistoricalAdherenceBulkResult`) for a management unit over
     /// `[from, to)`, days counted in `tz`.
-    fn adherence(&self, org: &Org, mu: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Option<Value> {
+    fn adherence(
+        &self,
+        org: &Org,
+        mu: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<Value> {
         let (bu, unit) = self.management_unit(mu)?;
         // The days of the range, in the job's time zone.
         let mut days = Vec::new();
@@ -346,11 +377,18 @@ impl Wfm {
             date = date + Days::new(1);
         }
         // Each agent's conversations started in the range: (start, end).
-        let mut talks: HashMap<Id, Vec<(DateTime<Utc>, DateTime<Utc>)>> = HashMap::new();
+        let mut talks: HashMap<Id, Vec<Span>> = HashMap::new();
         for conversation in org.conversations_started_in(from, to) {
             let start = parse(&conversation["conversationStart"]);
-            let end = conversation.get("conversationEnd").map(parse).unwrap_or(start);
-            for p in conversation["participants"].as_array().into_iter().flatten() {
+            let end = conversation
+                .get("conversationEnd")
+                .map(parse)
+                .unwrap_or(start);
+            for p in conversation["participants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if p["purpose"] == "agent"
                     && let Some(u) = p["userId"].as_str()
                     && let Some(id) = self.agent_ids.iter().find(|a| a.to_string() == u)
@@ -367,7 +405,10 @@ impl Wfm {
                 .collect();
             let mut exceptions = Vec::new();
             let mut metrics = Vec::new();
-            let mine = talks.get(&self.agent_ids[agent]).cloned().unwrap_or_default();
+            let mine = talks
+                .get(&self.agent_ids[agent])
+                .cloned()
+                .unwrap_or_default();
             for &(day_start, day_end) in &days {
                 let scheduled: Vec<&Shift> = shifts
                     .iter()
@@ -379,9 +420,13 @@ impl Wfm {
                 let mut starts = Vec::new();
                 for &(start, end) in mine.iter().filter(|(s, _)| *s >= day_start && *s < day_end) {
                     actual += (end - start).num_seconds();
-                    let activity = shifts.iter().flat_map(|s| s.activities.iter()).find(|(at, m, _)| {
-                        start >= *at && start < *at + chrono::Duration::minutes(*m)
-                    });
+                    let activity =
+                        shifts
+                            .iter()
+                            .flat_map(|s| s.activities.iter())
+                            .find(|(at, m, _)| {
+                                start >= *at && start < *at + chrono::Duration::minutes(*m)
+                            });
                     let inside = activity.is_some_and(|(at, m, c)| {
                         *c == "OnQueueWork" && end <= *at + chrono::Duration::minutes(*m)
                     });
@@ -406,7 +451,11 @@ impl Wfm {
                     }));
                 }
                 let pct = |part: i64, whole: i64| {
-                    if whole == 0 { 100.0 } else { (100.0 * part as f64 / whole as f64).clamp(0.0, 100.0) }
+                    if whole == 0 {
+                        100.0
+                    } else {
+                        (100.0 * part as f64 / whole as f64).clamp(0.0, 100.0)
+                    }
                 };
                 metrics.push(json!({
                     "dayStartOffsetSeconds": (day_start - from).num_seconds(),
@@ -570,7 +619,9 @@ pub(crate) async fn business_unit(
         "division": {"id": crate::data::DIVISIONS[0].0},
         "selfUri": format!("{BASE}/businessunits/{}", bu.id),
     });
-    if q.get("expand").is_some_and(|e| e.split(',').any(|x| x == "settings")) {
+    if q.get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x == "settings"))
+    {
         out["settings"] = json!({
             "startDayOfWeek": day_name(bu.week_start),
             "timeZone": bu.tz.name(),
@@ -665,7 +716,9 @@ pub(crate) async fn activity_codes(
         .collect();
     let listing = json!({ "entities": entities });
     if bu.codes_by_download || q.get("forceDownloadService").is_some_and(|v| v == "true") {
-        return Ok(Json(json!({ "downloadUrl": publish(&state, &headers, &listing) })));
+        return Ok(Json(
+            json!({ "downloadUrl": publish(&state, &headers, &listing) }),
+        ));
     }
     Ok(Json(listing))
 }
@@ -675,7 +728,11 @@ fn instant_field(body: &Value, field: &str) -> Result<DateTime<Utc>, ApiError> {
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::bad_request(format!("{field} is required and must be an ISO-8601 instant")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{field} is required and must be an ISO-8601 instant"
+            ))
+        })
 }
 
 /// The agent-schedule search for a business unit or a management unit; the answer's shape
@@ -688,22 +745,38 @@ fn search(
     wfm: &Wfm,
     body: &Value,
 ) -> Result<Json<Value>, ApiError> {
-    let (from, to) = (instant_field(body, "startDate")?, instant_field(body, "endDate")?);
+    let (from, to) = (
+        instant_field(body, "startDate")?,
+        instant_field(body, "endDate")?,
+    );
     if to <= from || to - from > chrono::Duration::days(32) {
-        return Err(ApiError::bad_request("The date range must be positive and at most 32 days."));
+        return Err(ApiError::bad_request(
+            "The date range must be positive and at most 32 days.",
+        ));
     }
     let agents: Vec<usize> = match body.get("userIds").and_then(Value::as_array) {
         Some(ids) => agents
             .into_iter()
-            .filter(|a| ids.iter().any(|i| i.as_str() == Some(&wfm.agent_ids[*a].to_string())))
+            .filter(|a| {
+                ids.iter()
+                    .any(|i| i.as_str() == Some(&wfm.agent_ids[*a].to_string()))
+            })
             .collect(),
         None => agents,
     };
-    let operation = Id(Rng::new(mix(&[wfm.seed, from.timestamp() as u64, agents.len() as u64])).uuid()).to_string();
+    let operation = Id(Rng::new(mix(&[
+        wfm.seed,
+        from.timestamp() as u64,
+        agents.len() as u64,
+    ]))
+    .uuid())
+    .to_string();
     let config = &state.config;
     if agents.len() > config.wfm_processing_above_agents {
         state.stats.record_wfm_answer("processing");
-        return Ok(Json(json!({"status": "Processing", "operationId": operation, "progress": 0})));
+        return Ok(Json(
+            json!({"status": "Processing", "operationId": operation, "progress": 0}),
+        ));
     }
     let result = wfm.search(bu, &agents, from, to);
     if agents.len() > config.wfm_inline_max_agents {
@@ -716,7 +789,9 @@ fn search(
         })));
     }
     state.stats.record_wfm_answer("inline");
-    Ok(Json(json!({"status": "Complete", "operationId": operation, "progress": 100, "result": result})))
+    Ok(Json(
+        json!({"status": "Complete", "operationId": operation, "progress": 100, "result": result}),
+    ))
 }
 
 /// `POST .../businessunits/{id}/agentschedules/search`.
@@ -727,7 +802,8 @@ pub(crate) async fn search_business_unit(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     access::require(&state, SCHEDULE_PERMISSIONS)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let wfm = wfm(&state);
     let bu = wfm.unit(&id).ok_or_else(|| unknown_unit(&id))?;
     let agents = bu.units.iter().flat_map(|m| m.agents.clone()).collect();
@@ -742,7 +818,8 @@ pub(crate) async fn search_management_unit(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     access::require(&state, SCHEDULE_PERMISSIONS)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let wfm = wfm(&state);
     let (bu, mu) = wfm
         .management_unit(&id)
@@ -757,7 +834,8 @@ pub(crate) async fn adherence_bulk(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     access::require(&state, ADHERENCE_PERMISSIONS)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let tz: Tz = body
         .get("timeZone")
         .and_then(Value::as_str)
@@ -766,20 +844,41 @@ pub(crate) async fn adherence_bulk(
         .map_err(|_| ApiError::bad_request("timeZone must be an Olson time zone"))?;
     let wfm = wfm(&state);
     let mut urls = Vec::new();
-    for item in body.get("items").and_then(Value::as_array).into_iter().flatten() {
-        let (from, to) = (instant_field(item, "startDate")?, instant_field(item, "endDate")?);
+    for item in body
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (from, to) = (
+            instant_field(item, "startDate")?,
+            instant_field(item, "endDate")?,
+        );
         if to <= from || to - from > chrono::Duration::days(7) {
-            return Err(ApiError::bad_request("An item's range must be positive and at most 7 days with exceptions."));
+            return Err(ApiError::bad_request(
+                "An item's range must be positive and at most 7 days with exceptions.",
+            ));
         }
-        let mu = item.get("managementUnitId").and_then(Value::as_str).unwrap_or_default();
+        let mu = item
+            .get("managementUnitId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let result = wfm
             .adherence(&state.org, mu, from, to, tz)
             .ok_or_else(|| ApiError::not_found(format!("Management unit {mu} was not found.")))?;
         urls.push(publish(&state, &headers, &result));
     }
-    let id = Id(Rng::new(mix(&[wfm.seed, state.stats.record_wfm_answer("adherence-job")])).uuid()).to_string();
+    let id = Id(Rng::new(mix(&[
+        wfm.seed,
+        state.stats.record_wfm_answer("adherence-job"),
+    ]))
+    .uuid())
+    .to_string();
     if urls.is_empty() {
-        return Ok(Json(json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": []})).into_response());
+        return Ok(
+            Json(json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": []}))
+                .into_response(),
+        );
     }
     state
         .adherence_jobs
@@ -799,10 +898,16 @@ pub(crate) async fn adherence_job(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut jobs = state.adherence_jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut jobs = state
+        .adherence_jobs
+        .jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     let (polls, urls) = jobs
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found(format!("Job {id} was not found.")))?;
     *polls += 1;
-    Ok(Json(json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": urls})))
+    Ok(Json(
+        json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": urls}),
+    ))
 }

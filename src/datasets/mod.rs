@@ -339,7 +339,11 @@ mod tests {
         assert!(division_column(get("conversations").unwrap()).is_some());
         for d in registry() {
             for inc in d.spec().includes {
-                assert!(get(inc).is_some(), "{} includes unknown {inc}", d.spec().name);
+                assert!(
+                    get(inc).is_some(),
+                    "{} includes unknown {inc}",
+                    d.spec().name
+                );
             }
         }
     }

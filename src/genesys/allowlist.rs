@@ -194,7 +194,10 @@ mod tests {
         }
         let a = Allowlist::new(&[Endpoint::post(bulk)]);
         assert!(a.permits(&Method::POST, bulk));
-        assert!(!a.permits(&Method::POST, "/api/v2/workforcemanagement/adherence/historical"));
+        assert!(!a.permits(
+            &Method::POST,
+            "/api/v2/workforcemanagement/adherence/historical"
+        ));
         assert!(!a.permits(&Method::DELETE, bulk));
         // Every endpoint a dataset declares is a read (none is dropped from the allowlist).
         for d in crate::datasets::registry() {

@@ -220,7 +220,10 @@ impl Dataset for WfmAdherence {
         common.insert("userId".into(), json!(user));
         common.insert(
             "managementUnitId".into(),
-            result.get("managementUnitId").cloned().unwrap_or(Value::Null),
+            result
+                .get("managementUnitId")
+                .cloned()
+                .unwrap_or(Value::Null),
         );
         let list = |field: &str| -> Result<Vec<Map<String, Value>>> {
             match result.get(field) {

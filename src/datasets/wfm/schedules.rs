@@ -308,7 +308,10 @@ impl Dataset for WfmSchedules {
         common.insert("userId".into(), json!(user));
         common.insert(
             "businessUnitId".into(),
-            schedule.get("businessUnitId").cloned().unwrap_or(Value::Null),
+            schedule
+                .get("businessUnitId")
+                .cloned()
+                .unwrap_or(Value::Null),
         );
         common.insert("timeZone".into(), zone_value);
         for (k, v) in &schedule {
@@ -361,7 +364,8 @@ impl Dataset for WfmSchedules {
                 .ok_or_else(|| fail("a time-off marker has no businessUnitDate".into()))?;
             let offset = |field: &str| marker.get(field).and_then(Value::as_i64);
             let midnight = local_midnight(tz, date);
-            let start = midnight + chrono::Duration::minutes(offset("startOffsetMinutes").unwrap_or(0));
+            let start =
+                midnight + chrono::Duration::minutes(offset("startOffsetMinutes").unwrap_or(0));
             if start.date_naive() != chunk.partition {
                 continue;
             }
@@ -372,7 +376,8 @@ impl Dataset for WfmSchedules {
                 repeated = true;
                 continue;
             }
-            let end = offset("endOffsetMinutes").map(|m| iso(midnight + chrono::Duration::minutes(m)));
+            let end =
+                offset("endOffsetMinutes").map(|m| iso(midnight + chrono::Duration::minutes(m)));
             marker.insert("startDate".into(), json!(iso(start)));
             marker.insert("endDate".into(), json!(end));
             marker.extend(common.clone());
@@ -397,9 +402,7 @@ impl Dataset for WfmSchedules {
         let end = day_start(yesterday.date_naive() + Days::new(1));
         vec![(
             "POST",
-            format!(
-                "{BUSINESS_UNITS}/00000000-0000-0000-0000-000000000000/agentschedules/search"
-            ),
+            format!("{BUSINESS_UNITS}/00000000-0000-0000-0000-000000000000/agentschedules/search"),
             Some(json!({"startDate": iso(yesterday), "endDate": iso(end)})),
         )]
     }
