@@ -263,7 +263,7 @@ impl Dataset for WfmSchedules {
     }
 
     fn plan<'a>(&'a self, _run: &'a RunContext, range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
-        async move { whole_day_chunks(SPEC.name, "search", range) }.boxed()
+        async move { whole_day_chunks(SPEC.name, "query", range) }.boxed()
     }
 
     fn fetch<'a>(
