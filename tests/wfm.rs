@@ -9,9 +9,9 @@ mod util;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
-use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use chrono::{DateTime, Timelike, Utc};
 use genesys_sim::Sim;

@@ -28,7 +28,7 @@ use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Sp
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
-use crate::plan::{Range, day_start};
+use crate::plan::Range;
 
 const ITEMS: &str = "agentSchedules";
 
@@ -396,14 +396,9 @@ impl Dataset for WfmSchedules {
         )]))
     }
 
-    /// The business-unit search needs a unit's id; a placeholder one shows whether the
-    /// permission is there (a 403 names it) before any unit is known.
-    fn probes(&self, yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
-        let end = day_start(yesterday.date_naive() + Days::new(1));
-        vec![(
-            "POST",
-            format!("{BUSINESS_UNITS}/00000000-0000-0000-0000-000000000000/agentschedules/search"),
-            Some(json!({"startDate": iso(yesterday), "endDate": iso(end)})),
-        )]
+    /// The schedule search needs a business unit's id, which only a listing gives: the probe
+    /// is that listing (the permission itself is checked against the client's roles).
+    fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
+        vec![("GET", BUSINESS_UNITS.to_string(), None)]
     }
 }

@@ -73,11 +73,14 @@ impl WfmUnits {
         for mut mu in management_units(api, &id).await? {
             let mu_id = mu.get("id").and_then(Value::as_str).unwrap_or_default();
             let users_path = format!("/api/v2/workforcemanagement/managementunits/{mu_id}/users");
-            let users = entities(api, &users_path).await?;
-            mu.insert(
-                "users".into(),
-                Value::Array(users.into_iter().map(Value::Object).collect()),
-            );
+            // A user reference's `id` is the agent's user id: named so in the row.
+            let users = entities(api, &users_path).await?.into_iter().map(|mut u| {
+                if let Some(id) = u.remove("id") {
+                    u.insert("userId".into(), id);
+                }
+                Value::Object(u)
+            });
+            mu.insert("users".into(), Value::Array(users.collect()));
             units.push(Value::Object(mu));
         }
         bu.insert("managementUnits".into(), Value::Array(units));
