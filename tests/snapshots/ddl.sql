@@ -852,6 +852,269 @@ CREATE TRANSIENT TABLE IF NOT EXISTS teams_staging (
 )
 COMMENT = 'Staging for teams: each load script empties it, copies a snapshot in, and merges it';
 
+CREATE TABLE IF NOT EXISTS wfm_business_units (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the business unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name              VARCHAR COMMENT 'The business unit''s name',
+  authorized        BOOLEAN COMMENT 'Whether the client is authorized to access the business unit',
+  division_id       VARCHAR COMMENT 'Id of the division the business unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division of the business unit (JSON of DivisionReference)',
+  start_day_of_week VARCHAR COMMENT 'First day of the business unit''s week (Sunday ... Saturday), from its settings',
+  time_zone         VARCHAR COMMENT 'IANA time zone of the business unit (e.g. America/New_York), from its settings',
+  settings          VARIANT COMMENT 'The business unit''s settings as served by GET .../businessunits/{id}?expand=settings (JSON of BusinessUnitSettingsResponse)',
+  self_uri          VARCHAR COMMENT 'The URI of this business unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per WFM business unit (BusinessUnitListItem with its BusinessUnitSettingsResponse): a full snapshot per run, merged by id. Its start day and time zone define the weeks schedules are published in. Joins: wfm_business_units.id <- wfm_management_units.business_unit_id, wfm_activity_codes.business_unit_id, wfm_shifts.business_unit_id. [genesys-loader schema v1; key: id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_business_units_staging (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the business unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name              VARCHAR COMMENT 'The business unit''s name',
+  authorized        BOOLEAN COMMENT 'Whether the client is authorized to access the business unit',
+  division_id       VARCHAR COMMENT 'Id of the division the business unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division of the business unit (JSON of DivisionReference)',
+  start_day_of_week VARCHAR COMMENT 'First day of the business unit''s week (Sunday ... Saturday), from its settings',
+  time_zone         VARCHAR COMMENT 'IANA time zone of the business unit (e.g. America/New_York), from its settings',
+  settings          VARIANT COMMENT 'The business unit''s settings as served by GET .../businessunits/{id}?expand=settings (JSON of BusinessUnitSettingsResponse)',
+  self_uri          VARCHAR COMMENT 'The URI of this business unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_business_units: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_management_units (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the management unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id  VARCHAR NOT NULL COMMENT 'Business unit the management unit belongs to (wfm_business_units.id)',
+  name              VARCHAR COMMENT 'The management unit''s name',
+  business_unit     VARIANT COMMENT 'The business unit reference as served (JSON of BusinessUnitReference)',
+  start_day_of_week VARCHAR COMMENT 'Start day of week for scheduling and forecasting purposes',
+  time_zone         VARCHAR COMMENT 'The IANA time zone of the management unit',
+  settings          VARIANT COMMENT 'The configuration settings for this management unit (JSON of ManagementUnitSettingsResponse)',
+  metadata          VARIANT COMMENT 'Version metadata for this management unit (JSON of WfmVersionedEntityMetadata)',
+  division_id       VARCHAR COMMENT 'Id of the division the management unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division to which this entity belongs (JSON of DivisionReference)',
+  version           NUMBER(38,0) COMMENT 'The version of the underlying entity',
+  modified_by_id    VARCHAR COMMENT 'Id of the user who last modified this entity (users.id)',
+  modified_by       VARIANT COMMENT 'The user who last modified this entity (JSON of UserReference)',
+  date_modified     TIMESTAMP_TZ(6) COMMENT 'The date and time at which this entity was last modified',
+  self_uri          VARCHAR COMMENT 'The URI of this management unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per management unit of a business unit (ManagementUnit): a full snapshot per run, merged by id. [genesys-loader schema v1; key: id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_management_units_staging (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the management unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id  VARCHAR NOT NULL COMMENT 'Business unit the management unit belongs to (wfm_business_units.id)',
+  name              VARCHAR COMMENT 'The management unit''s name',
+  business_unit     VARIANT COMMENT 'The business unit reference as served (JSON of BusinessUnitReference)',
+  start_day_of_week VARCHAR COMMENT 'Start day of week for scheduling and forecasting purposes',
+  time_zone         VARCHAR COMMENT 'The IANA time zone of the management unit',
+  settings          VARIANT COMMENT 'The configuration settings for this management unit (JSON of ManagementUnitSettingsResponse)',
+  metadata          VARIANT COMMENT 'Version metadata for this management unit (JSON of WfmVersionedEntityMetadata)',
+  division_id       VARCHAR COMMENT 'Id of the division the management unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division to which this entity belongs (JSON of DivisionReference)',
+  version           NUMBER(38,0) COMMENT 'The version of the underlying entity',
+  modified_by_id    VARCHAR COMMENT 'Id of the user who last modified this entity (users.id)',
+  modified_by       VARIANT COMMENT 'The user who last modified this entity (JSON of UserReference)',
+  date_modified     TIMESTAMP_TZ(6) COMMENT 'The date and time at which this entity was last modified',
+  self_uri          VARCHAR COMMENT 'The URI of this management unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_management_units: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_management_unit_users (
+  management_unit_id VARCHAR NOT NULL COMMENT 'Management unit the agent belongs to (wfm_management_units.id)',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent''s user id (users.id; the same ids conversations'' participants carry)',
+  snapshot_date      DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit of the management unit (wfm_business_units.id)',
+  self_uri           VARCHAR COMMENT 'The URI of the user in the API',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per agent of a management unit (UserReference from GET .../managementunits/{id}/users): a full snapshot per run, merged by (management_unit_id, user_id). [genesys-loader schema v1; key: management_unit_id, user_id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_management_unit_users_staging (
+  management_unit_id VARCHAR NOT NULL COMMENT 'Management unit the agent belongs to (wfm_management_units.id)',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent''s user id (users.id; the same ids conversations'' participants carry)',
+  snapshot_date      DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit of the management unit (wfm_business_units.id)',
+  self_uri           VARCHAR COMMENT 'The URI of the user in the API',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_management_unit_users: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_activity_codes (
+  business_unit_id          VARCHAR NOT NULL COMMENT 'Business unit the activity code belongs to (wfm_business_units.id)',
+  id                        VARCHAR NOT NULL COMMENT 'The globally unique identifier of the activity code',
+  snapshot_date             DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name                      VARCHAR COMMENT 'The name of the activity code',
+  active                    BOOLEAN COMMENT 'Whether the activity code is active',
+  default_code              BOOLEAN COMMENT 'Whether this is a default activity code',
+  category                  VARCHAR COMMENT 'The activity code''s category (OnQueueWork, Break, Meal, Meeting, OffQueueWork, TimeOff, Training, Unavailable)',
+  length_in_minutes         NUMBER(38,0) COMMENT 'The default length of the activity in minutes',
+  counts_as_paid_time       BOOLEAN COMMENT 'Whether an agent is paid while performing this activity',
+  counts_as_work_time       BOOLEAN COMMENT 'Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints',
+  agent_time_off_selectable BOOLEAN COMMENT 'Whether an agent can select this activity code when creating or editing a time off request',
+  counts_toward_shrinkage   BOOLEAN COMMENT 'Whether the activity code counts toward shrinkage calculations',
+  planned_shrinkage         BOOLEAN COMMENT 'Whether this activity code is considered planned or unplanned shrinkage',
+  interruptible             BOOLEAN COMMENT 'Whether this activity code is considered interruptible',
+  secondary_presences       VARIANT COMMENT 'The secondary presences of this activity code (JSON list of SecondaryPresence)',
+  planning_groups           VARIANT COMMENT 'The planning groups associated with this activity code (JSON list of PlanningGroupReference)',
+  style                     VARIANT COMMENT 'The style of this activity code (JSON of ActivityCodeStyle)',
+  metadata                  VARIANT COMMENT 'Version metadata for this activity code (JSON of WfmVersionedEntityMetadata)',
+  self_uri                  VARCHAR COMMENT 'The URI of this activity code in the API',
+  extra_fields              VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                    VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per activity code of a business unit (BusinessUnitActivityCode; served inline or through a download URL): a full snapshot per run, merged by (business_unit_id, id). Joins: wfm_shift_activities.activity_code_id, wfm_time_off_markers.activity_code_id, wfm_adherence_exceptions.*_activity_code_id. [genesys-loader schema v1; key: business_unit_id, id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_activity_codes_staging (
+  business_unit_id          VARCHAR NOT NULL COMMENT 'Business unit the activity code belongs to (wfm_business_units.id)',
+  id                        VARCHAR NOT NULL COMMENT 'The globally unique identifier of the activity code',
+  snapshot_date             DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name                      VARCHAR COMMENT 'The name of the activity code',
+  active                    BOOLEAN COMMENT 'Whether the activity code is active',
+  default_code              BOOLEAN COMMENT 'Whether this is a default activity code',
+  category                  VARCHAR COMMENT 'The activity code''s category (OnQueueWork, Break, Meal, Meeting, OffQueueWork, TimeOff, Training, Unavailable)',
+  length_in_minutes         NUMBER(38,0) COMMENT 'The default length of the activity in minutes',
+  counts_as_paid_time       BOOLEAN COMMENT 'Whether an agent is paid while performing this activity',
+  counts_as_work_time       BOOLEAN COMMENT 'Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints',
+  agent_time_off_selectable BOOLEAN COMMENT 'Whether an agent can select this activity code when creating or editing a time off request',
+  counts_toward_shrinkage   BOOLEAN COMMENT 'Whether the activity code counts toward shrinkage calculations',
+  planned_shrinkage         BOOLEAN COMMENT 'Whether this activity code is considered planned or unplanned shrinkage',
+  interruptible             BOOLEAN COMMENT 'Whether this activity code is considered interruptible',
+  secondary_presences       VARIANT COMMENT 'The secondary presences of this activity code (JSON list of SecondaryPresence)',
+  planning_groups           VARIANT COMMENT 'The planning groups associated with this activity code (JSON list of PlanningGroupReference)',
+  style                     VARIANT COMMENT 'The style of this activity code (JSON of ActivityCodeStyle)',
+  metadata                  VARIANT COMMENT 'Version metadata for this activity code (JSON of WfmVersionedEntityMetadata)',
+  self_uri                  VARCHAR COMMENT 'The URI of this activity code in the API',
+  extra_fields              VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                    VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_activity_codes: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_shifts (
+  id                 VARCHAR NOT NULL COMMENT 'ID of the schedule shift',
+  shift_date         DATE NOT NULL COMMENT 'UTC date of the shift''s start: the partition column',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent (users.id) from the agent schedule''s user',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit the schedule was published in (wfm_business_units.id)',
+  schedule_id        VARCHAR COMMENT 'The published schedule this shift belongs to',
+  week_date          DATE COMMENT 'First day of the business unit week of the schedule (yyyy-MM-dd, the business unit''s local date)',
+  schedule           VARIANT COMMENT 'The schedule reference as served (JSON of BuScheduleReference)',
+  start_date         TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the shift, UTC',
+  length_minutes     NUMBER(38,0) COMMENT 'The length of the shift in minutes',
+  time_zone          VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  manually_edited    BOOLEAN COMMENT 'Whether the shift was set manually',
+  work_plan_id       VARCHAR COMMENT 'ID of the work plan associated with this shift',
+  work_plan_shift_id VARCHAR COMMENT 'ID of the work plan shift associated with this shift',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (shift_date)
+COMMENT = 'One row per published shift of an agent (BuAgentScheduleShift from the agent schedules search), in the partition of the UTC date of its start; a run over [from, to) writes the shifts that start in it. [genesys-loader schema v1; key: id]';
+
+CREATE TABLE IF NOT EXISTS wfm_shift_activities (
+  shift_id                      VARCHAR NOT NULL COMMENT 'Shift this activity belongs to (wfm_shifts.id)',
+  activity_index                NUMBER(38,0) NOT NULL COMMENT 'Position of the activity in its shift',
+  shift_date                    DATE NOT NULL COMMENT 'UTC date of the shift''s start: the partition column',
+  user_id                       VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  start_date                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the activity, UTC',
+  length_minutes                NUMBER(38,0) COMMENT 'The length of the activity in minutes',
+  activity_code_id              VARCHAR COMMENT 'The activity code (wfm_activity_codes.id)',
+  description                   VARCHAR COMMENT 'The description of the activity',
+  paid                          BOOLEAN COMMENT 'Whether the activity is paid',
+  payable_minutes               NUMBER(38,0) COMMENT 'Payable minutes for this activity',
+  time_off_request_id           VARCHAR COMMENT 'ID of the time off request associated with this activity, if any',
+  time_off_request_sync_version NUMBER(38,0) COMMENT 'The sync version of the associated time off request',
+  external_activity_id          VARCHAR COMMENT 'ID of the external activity associated with this activity, if any',
+  external_activity_type        VARCHAR COMMENT 'The type of the external activity, if any',
+  time_zone                     VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  extra_fields                  VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                        VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (shift_date)
+COMMENT = 'One row per activity of a published shift (BuAgentScheduleActivity), in the partition of its shift. [genesys-loader schema v1; key: shift_id, activity_index]';
+
+CREATE TABLE IF NOT EXISTS wfm_time_off_markers (
+  user_id                       VARCHAR NOT NULL COMMENT 'The agent (users.id) from the agent schedule''s user',
+  business_unit_date            DATE NOT NULL COMMENT 'The business unit''s local date of the time off',
+  start_offset_minutes          NUMBER(38,0) NOT NULL COMMENT 'The start offset in minutes from the business unit date''s local midnight',
+  marker_date                   DATE NOT NULL COMMENT 'UTC date of the marker''s start: the partition column',
+  business_unit_id              VARCHAR NOT NULL COMMENT 'Business unit the schedule was published in (wfm_business_units.id)',
+  start_date                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the time off, UTC: local midnight of business_unit_date in time_zone plus start_offset_minutes',
+  end_date                      TIMESTAMP_TZ(6) COMMENT 'The end of the time off, UTC: local midnight of business_unit_date plus end_offset_minutes',
+  end_offset_minutes            NUMBER(38,0) COMMENT 'The end offset in minutes from the business unit date''s local midnight',
+  length_minutes                NUMBER(38,0) COMMENT 'The length of the time off marker in minutes',
+  activity_code_id              VARCHAR COMMENT 'The activity code (wfm_activity_codes.id)',
+  description                   VARCHAR COMMENT 'The description of the time off',
+  paid                          BOOLEAN COMMENT 'Whether the time off is paid',
+  payable_minutes               NUMBER(38,0) COMMENT 'Payable minutes for the time off',
+  time_off_request_id           VARCHAR COMMENT 'The ID of the time off request',
+  time_off_request_sync_version NUMBER(38,0) COMMENT 'The sync version of the time off request',
+  "DELETE"                      BOOLEAN COMMENT 'Whether this marker is flagged for deletion',
+  time_zone                     VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  extra_fields                  VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                        VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (marker_date)
+COMMENT = 'One row per full-day time-off marker of the published schedule of an agent (BuFullDayTimeOffMarker), in the partition of the UTC date of its start (local midnight of the business-unit date plus startOffsetMinutes). [genesys-loader schema v1; key: user_id, business_unit_date, start_offset_minutes]';
+
+CREATE TABLE IF NOT EXISTS wfm_adherence_days (
+  user_id                      VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  adherence_date               DATE NOT NULL COMMENT 'UTC day: the partition column',
+  management_unit_id           VARCHAR NOT NULL COMMENT 'The management unit the adherence was asked for (wfm_management_units.id)',
+  day_start                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the day, UTC: the job''s startDate plus dayStartOffsetSeconds',
+  day_start_offset_seconds     NUMBER(38,0) COMMENT 'Seconds from the job''s startDate to the start of this day',
+  adherence_schedule_seconds   NUMBER(38,0) COMMENT 'Duration of schedule in seconds included for adherence percentage calculation',
+  conformance_schedule_seconds NUMBER(38,0) COMMENT 'Total scheduled duration in seconds for OnQueue activities',
+  conformance_actual_seconds   NUMBER(38,0) COMMENT 'Total actually worked duration in seconds for OnQueue activities',
+  exception_count              NUMBER(38,0) COMMENT 'Total number of adherence exceptions for this user',
+  exception_duration_seconds   NUMBER(38,0) COMMENT 'Total duration in seconds of adherence exceptions for this user',
+  impact_seconds               NUMBER(38,0) COMMENT 'The impact duration in seconds of current adherence state for this user',
+  schedule_length_seconds      NUMBER(38,0) COMMENT 'Total duration in seconds of scheduled activities',
+  actual_length_seconds        NUMBER(38,0) COMMENT 'Total duration in seconds of actual activities',
+  adherence_percentage         FLOAT COMMENT 'Adherence percentage for this day',
+  conformance_percentage       FLOAT COMMENT 'Conformance percentage for this day',
+  range_adherence_percentage   FLOAT COMMENT 'The agent''s adherence percentage over the job''s range (WfmHistoricalAdherenceBulkUserResult.adherencePercentage)',
+  range_conformance_percentage FLOAT COMMENT 'The agent''s conformance percentage over the job''s range (WfmHistoricalAdherenceBulkUserResult.conformancePercentage)',
+  range_impact                 VARCHAR COMMENT 'The agent''s impact over the job''s range (Positive, Negative, Neutral, Unknown)',
+  extra_fields                 VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                       VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (adherence_date)
+COMMENT = 'One row per agent and UTC day of historical adherence (WfmHistoricalAdherenceBulkUserDayMetrics from the bulk adherence job, asked in UTC), with the whole-range figures of the agent (the range is that day). [genesys-loader schema v1; key: user_id, adherence_date]';
+
+CREATE TABLE IF NOT EXISTS wfm_adherence_exceptions (
+  user_id                                 VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  start_date                              TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the exception, UTC: the job''s startDate plus startOffsetSeconds',
+  exception_date                          DATE NOT NULL COMMENT 'UTC day of the exception''s start: the partition column',
+  management_unit_id                      VARCHAR NOT NULL COMMENT 'The management unit the adherence was asked for (wfm_management_units.id)',
+  end_date                                TIMESTAMP_TZ(6) COMMENT 'End of the exception, UTC: the job''s startDate plus endOffsetSeconds',
+  start_offset_seconds                    NUMBER(38,0) COMMENT 'Exception start offset in seconds relative to the job''s startDate',
+  end_offset_seconds                      NUMBER(38,0) COMMENT 'Exception end offset in seconds relative to the job''s startDate',
+  scheduled_activity_code_id              VARCHAR COMMENT 'The ID of the scheduled activity code (wfm_activity_codes.id)',
+  scheduled_activity_category             VARCHAR COMMENT 'Activity for which the user is scheduled',
+  scheduled_secondary_presence_lookup_ids ARRAY COMMENT 'The lookup IDs used to retrieve the scheduled secondary statuses',
+  actual_activity_code_id                 VARCHAR COMMENT 'The ID of the actual activity code (wfm_activity_codes.id)',
+  actual_activity_category                VARCHAR COMMENT 'Activity for which the user is actually engaged',
+  system_presence                         VARCHAR COMMENT 'Actual underlying system presence value',
+  routing_status                          VARCHAR COMMENT 'Actual underlying routing status',
+  impact                                  VARCHAR COMMENT 'The impact of the current adherence state for this user (Positive, Negative, Neutral, Unknown)',
+  secondary_presence_lookup_id            VARCHAR COMMENT 'The lookup ID used to retrieve the actual secondary status',
+  secondary_presence_id                   VARCHAR COMMENT 'The actual secondary status, resolved through the job result''s lookupIdToSecondaryPresenceId',
+  extra_fields                            VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                                  VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (exception_date)
+COMMENT = 'One row per adherence exception that starts in the range (HistoricalAdherenceExceptionInfo from the bulk adherence job), with UTC instants computed from its offsets, in the partition of the UTC day of its start. [genesys-loader schema v1; key: user_id, start_date]';
+
 CREATE TABLE IF NOT EXISTS genesys_loaded_partitions (
   dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',
   partition_value DATE NOT NULL COMMENT 'The partition (conversation_date or snapshot_date) that was replaced',
