@@ -515,9 +515,17 @@ fn entity_name(step: &str) -> (String, String, bool) {
 /// `...sessions[].flow.outcomes[]`); one walk over a record fills them all, and each row can
 /// read keys of its enclosing entities (`parent:session.sessionId`). A flat listing (a
 /// dimension) is the one-table case.
+///
+/// A dataset may have several root tables (one-step paths such as `shifts[]` and
+/// `fullDayTimeOffMarkers[]`: one served item holds both, and neither is the other's child).
+/// Its records are then envelopes naming each root's list (`{"shifts": [...],
+/// "fullDayTimeOffMarkers": [...]}`), and a field that names no root fails the record rather
+/// than being dropped.
 pub struct TreeDecoder {
     run_id: String,
     nodes: Vec<Node>,
+    /// The root tables (one-step paths), the first table first.
+    roots: Vec<usize>,
     /// Per node, the entity name `parent:` columns of descendants use (`session`, `flow`, ...).
     entities: Vec<String>,
     unknown: BTreeMap<(String, String), u64>,
@@ -556,15 +564,18 @@ impl TreeDecoder {
                 }
             }
         }
-        if roots != [0] {
+        if roots.first() != Some(&0) || (roots.len() > 1 && roots.iter().any(|&r| !nodes[r].list)) {
             return Err(Error::Schema {
                 table: tables.first().map_or_else(String::new, |t| t.table.clone()),
-                message: "a dataset needs exactly one root table, listed first".into(),
+                message:
+                    "a dataset needs a root table listed first (several roots must all be lists)"
+                        .into(),
             });
         }
         Ok(TreeDecoder {
             run_id: run_id.to_string(),
             nodes,
+            roots,
             entities,
             unknown: BTreeMap::new(),
         })
@@ -597,7 +608,26 @@ impl TreeDecoder {
         };
         let mut rows = Vec::new();
         let mut unknown = BTreeMap::new();
-        walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut rows, &mut unknown)?;
+        if self.roots.len() == 1 {
+            walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut rows, &mut unknown)?;
+        } else {
+            // An envelope: each field is one root's list.
+            if let Some(other) = obj
+                .keys()
+                .find(|k| !self.roots.iter().any(|&r| self.nodes[r].field == **k))
+            {
+                return Err(Error::Payload {
+                    path: self.nodes[0].table.schema.path.clone(),
+                    message: format!("a record holds {other:?}, which no root table reads"),
+                });
+            }
+            for &r in &self.roots {
+                for (i, o) in objects(obj, &self.nodes[r].field, id)? {
+                    ctx.root = Some(o);
+                    walk.visit(&self.nodes, r, o, i, &mut ctx, &mut rows, &mut unknown)?;
+                }
+            }
+        }
         for (node, cells) in rows {
             self.nodes[node].table.append(cells);
         }

@@ -135,6 +135,84 @@ fn expected(org: &Org, dataset: &str) -> (BTreeMap<String, u64>, BTreeSet<String
             ]);
             (rows, ids(&recordings))
         }
+        "wfm-units" => {
+            let units = org.wfm_units();
+            let count = |f: &dyn Fn(&serde_json::Value) -> usize| -> u64 {
+                units.iter().map(|u| f(u) as u64).sum()
+            };
+            let rows = BTreeMap::from([
+                ("wfm_business_units".to_string(), units.len() as u64),
+                (
+                    "wfm_management_units".to_string(),
+                    count(&|u| u["managementUnits"].as_array().unwrap().len()),
+                ),
+                (
+                    "wfm_management_unit_users".to_string(),
+                    count(&|u| {
+                        u["managementUnits"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|m| m["users"].as_array().unwrap().len())
+                            .sum()
+                    }),
+                ),
+                (
+                    "wfm_activity_codes".to_string(),
+                    count(&|u| u["activityCodes"].as_array().unwrap().len()),
+                ),
+            ]);
+            let keys = units
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string())
+                .collect();
+            (rows, keys)
+        }
+        "wfm-schedules" => {
+            let (mut shifts, mut activities, mut markers) = (0, 0, 0);
+            let mut keys = BTreeSet::new();
+            for result in org.wfm_schedules(from, to) {
+                for s in result["agentSchedules"].as_array().unwrap() {
+                    for shift in s["shifts"].as_array().unwrap() {
+                        shifts += 1;
+                        activities += shift["activities"].as_array().unwrap().len() as u64;
+                        keys.insert(shift["id"].as_str().unwrap().to_string());
+                    }
+                    markers += s["fullDayTimeOffMarkers"].as_array().unwrap().len() as u64;
+                }
+            }
+            let rows = BTreeMap::from([
+                ("wfm_shifts".to_string(), shifts),
+                ("wfm_shift_activities".to_string(), activities),
+                ("wfm_time_off_markers".to_string(), markers),
+            ]);
+            (rows, keys)
+        }
+        "wfm-adherence" => {
+            let (mut exceptions, mut keys) = (0, BTreeSet::new());
+            for result in org.wfm_adherence(from, to) {
+                let origin =
+                    chrono::DateTime::parse_from_rfc3339(result["startDate"].as_str().unwrap())
+                        .unwrap()
+                        .timestamp_micros();
+                for u in result["userResults"].as_array().unwrap() {
+                    exceptions += u["exceptionInfo"].as_array().unwrap().len() as u64;
+                    for d in u["dayMetrics"].as_array().unwrap() {
+                        let offset = d["dayStartOffsetSeconds"].as_i64().unwrap() * 1_000_000;
+                        keys.insert(format!(
+                            "{}|{}",
+                            u["userId"].as_str().unwrap(),
+                            origin + offset
+                        ));
+                    }
+                }
+            }
+            let rows = BTreeMap::from([
+                ("wfm_adherence_days".to_string(), keys.len() as u64),
+                ("wfm_adherence_exceptions".to_string(), exceptions),
+            ]);
+            (rows, keys)
+        }
         dim => {
             let entities = org.dimension(sim_name(dim));
             assert!(!entities.is_empty(), "the simulator serves no {dim}");
@@ -199,6 +277,14 @@ fn written_keys(
                         };
                         format!("{start}|{}|{}|{count}", text("group_key"), text("metric"))
                     }
+                    "wfm-adherence" => {
+                        let start = b
+                            .column_by_name("day_start")
+                            .unwrap()
+                            .as_primitive::<TimestampMicrosecondType>()
+                            .value(row);
+                        format!("{}|{start}", text("user_id"))
+                    }
                     _ => text("id"),
                 });
             }
@@ -238,7 +324,8 @@ async fn contract(dataset: &str) {
         manifests.push(manifest_of(&out, &run_id));
     }
     let manifest = &manifests[1];
-    // The dataset and those it includes (evaluations take their forms along).
+    // The dataset and those it includes (evaluations take their forms along, the schedules
+    // their units), in registry order.
     let taken: Vec<&str> = datasets::resolve("--dataset", &[dataset.to_string()])
         .unwrap()
         .iter()
@@ -342,6 +429,9 @@ contracts! {
     evaluations => "evaluations",
     evaluation_forms => "evaluation-forms",
     recordings => "recordings",
+    wfm_units => "wfm-units",
+    wfm_schedules => "wfm-schedules",
+    wfm_adherence => "wfm-adherence",
 }
 
 /// `--dataset all`: every dataset in one run, under one client and one request budget, rows

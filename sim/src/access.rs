@@ -47,6 +47,8 @@ impl Role {
                 "quality:evaluation:view",
                 "quality:evaluation:searchAny",
                 "quality:evaluationForm:view",
+                "wfm:publishedSchedule:view",
+                "wfm:historicalAdherence:view",
             ]
             .map(String::from)
             .to_vec(),

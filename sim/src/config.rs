@@ -112,6 +112,13 @@ pub struct SimConfig {
     pub aggregate_max_buckets: u64,
     /// The aggregate query refuses intervals longer than this many days.
     pub aggregate_max_interval_days: u64,
+    /// WFM schedule searches covering at most this many agents answer inline.
+    pub wfm_inline_max_agents: usize,
+    /// Searches covering more agents than this answer `Processing` (the result would only come
+    /// as a notification); those in between answer with a download URL.
+    pub wfm_processing_above_agents: usize,
+    /// How long a WFM download URL works.
+    pub wfm_download_ttl: Duration,
 }
 
 impl Default for SimConfig {
@@ -147,6 +154,9 @@ impl Default for SimConfig {
             listing_result_cap: 10_000,
             aggregate_max_buckets: 2_000,
             aggregate_max_interval_days: 31,
+            wfm_inline_max_agents: 6,
+            wfm_processing_above_agents: 10,
+            wfm_download_ttl: Duration::from_secs(300),
         }
     }
 }

@@ -20,13 +20,15 @@
 //! [`Org`] gives the same data without a server, for comparing the loader's output:
 //! conversations ([`Org::conversations_started_in`]), dimension entities ([`Org::dimension`])
 //! aggregates ([`Org::aggregate`]), evaluations ([`Org::evaluations_started_in`]), evaluation
-//! forms ([`Org::evaluation_forms`]) and recording metadata ([`Org::recordings_started_in`]).
+//! forms ([`Org::evaluation_forms`]), recording metadata ([`Org::recordings_started_in`]) and
+//! workforce management ([`Org::wfm_units`], [`Org::wfm_schedules`], [`Org::wfm_adherence`]).
 //!
 //! A tour: `data.rs` generates conversations and `dimensions.rs` the entities they point at;
 //! `org.rs` caches generated days; `server.rs` holds the router and the `/api/v2` gateway;
 //! `query.rs` and `jobs.rs` serve conversation details, `aggregates.rs` the aggregate query
 //! `listings.rs` the dimension listings, `quality.rs` forms and evaluations, `recordings.rs`
-//! recording metadata; `access.rs` decides permissions and divisions.
+//! recording metadata, `wfm.rs` workforce management; `access.rs` decides permissions and
+//! divisions.
 
 mod access;
 mod aggregates;
@@ -46,6 +48,7 @@ mod recordings;
 mod rng;
 mod server;
 mod stats;
+mod wfm;
 
 #[cfg(test)]
 mod http_tests;

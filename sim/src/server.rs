@@ -44,6 +44,8 @@ pub(crate) struct AppState {
     pub(crate) stats: Arc<Stats>,
     /// The pre-signed download host's files.
     pub(crate) downloads: crate::downloads::Downloads,
+    /// WFM bulk adherence jobs.
+    pub(crate) adherence_jobs: crate::wfm::AdherenceJobs,
     /// Numbers requests, for correlation ids and fault decisions.
     sequence: AtomicU64,
     /// The enforced rate limit's current window: (start, requests counted).
@@ -65,6 +67,7 @@ impl AppState {
             jobs: JobStore::new(),
             stats: Arc::default(),
             downloads: Default::default(),
+            adherence_jobs: Default::default(),
             sequence: AtomicU64::new(0),
             window: Mutex::new((Instant::now(), 0)),
             config,
@@ -179,6 +182,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/api/v2/analytics/conversations/aggregates/query",
             post(aggregates::query),
         )
+        .merge(wfm_routes())
         .route(JOBS, post(jobs::submit))
         // Static segment: axum prefers it over the `{jobId}` capture below.
         .route(&format!("{JOBS}/availability"), get(jobs::availability))
@@ -191,6 +195,43 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), gateway))
         .with_state(state)
+}
+
+/// Workforce management (`wfm.rs`).
+fn wfm_routes() -> Router<Arc<AppState>> {
+    use crate::wfm;
+    const BU: &str = "/api/v2/workforcemanagement/businessunits";
+    Router::new()
+        .route(BU, get(wfm::business_units))
+        .route(&format!("{BU}/{{buId}}"), get(wfm::business_unit))
+        .route(
+            &format!("{BU}/{{buId}}/managementunits"),
+            get(wfm::management_units),
+        )
+        .route(
+            &format!("{BU}/{{buId}}/activitycodes"),
+            get(wfm::activity_codes),
+        )
+        .route(
+            &format!("{BU}/{{buId}}/agentschedules/search"),
+            post(wfm::search_business_unit),
+        )
+        .route(
+            "/api/v2/workforcemanagement/managementunits/{muId}/users",
+            get(wfm::management_unit_users),
+        )
+        .route(
+            "/api/v2/workforcemanagement/managementunits/{muId}/agentschedules/search",
+            post(wfm::search_management_unit),
+        )
+        .route(
+            "/api/v2/workforcemanagement/adherence/historical/bulk",
+            post(wfm::adherence_bulk),
+        )
+        .route(
+            "/api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}",
+            get(wfm::adherence_job),
+        )
 }
 
 async fn not_found() -> ApiError {

@@ -19,9 +19,30 @@ pub struct Stats {
     unauthorized: AtomicU64,
     tokens_issued: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
+    wfm_answers: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Stats {
+    /// WFM answers served, by shape (`inline`, `download`, `processing`) and adherence jobs
+    /// (`adherence-job`).
+    pub fn wfm_answers(&self) -> BTreeMap<String, u64> {
+        self.wfm_answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts one WFM answer of `kind`; returns how many of that kind have been served.
+    pub(crate) fn record_wfm_answer(&self, kind: &str) -> u64 {
+        let mut answers = self
+            .wfm_answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = answers.entry(kind.to_string()).or_default();
+        *n += 1;
+        *n
+    }
+
     /// Every HTTP request received.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -14,6 +14,7 @@ pub mod conversations;
 pub mod dimensions;
 pub mod quality;
 pub mod recordings;
+pub mod wfm;
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -237,6 +238,11 @@ pub fn registry() -> &'static [&'static dyn Dataset] {
         ];
         all.extend(dimensions::all());
         all.push(&quality::EVALUATION_FORMS);
+        all.extend([
+            &wfm::units::WFM_UNITS as &'static dyn Dataset,
+            &wfm::schedules::WFM_SCHEDULES,
+            &wfm::adherence::WFM_ADHERENCE,
+        ]);
         all
     })
 }
@@ -251,7 +257,7 @@ pub const GROUPS: &[(&str, &str)] = &[
     ("all", "every dataset of this build"),
     (
         "dimensions",
-        "every dimension (users, queues, divisions, ...)",
+        "every org-wide dimension (users, queues, divisions, ...); evaluation forms and WFM units come with their datasets",
     ),
 ];
 
@@ -272,10 +278,13 @@ fn resolve_with(flag: &str, names: &[String], includes: bool) -> Result<Vec<&'st
     for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         match n {
             "all" => wanted.extend(registry().iter().map(|d| d.spec().name)),
+            // The org-wide dimensions; those that belong to a family (evaluation forms, WFM
+            // units) come with the datasets that include them, so a nightly `dimensions` run
+            // needs no quality or WFM permission.
             "dimensions" => wanted.extend(
                 registry()
                     .iter()
-                    .filter(|d| d.spec().group == Group::Dimensions)
+                    .filter(|d| d.spec().group == Group::Dimensions && !is_included(d.spec().name))
                     .map(|d| d.spec().name),
             ),
             _ => match get(n) {
@@ -314,6 +323,11 @@ fn resolve_with(flag: &str, names: &[String], includes: bool) -> Result<Vec<&'st
         .copied()
         .filter(|d| wanted.contains(d.spec().name))
         .collect())
+}
+
+/// Whether another dataset includes this one.
+fn is_included(name: &str) -> bool {
+    registry().iter().any(|d| d.spec().includes.contains(&name))
 }
 
 /// The dataset names of this build, comma-separated.
@@ -365,6 +379,15 @@ mod tests {
         let dims = resolve("--dataset", &["dimensions".into(), "users".into()]).unwrap();
         assert!(dims.iter().all(|d| d.spec().group == Group::Dimensions));
         assert!(dims.iter().any(|d| d.spec().name == "divisions"));
+        // Family dimensions come with their datasets, not with the group.
+        assert!(
+            !dims
+                .iter()
+                .any(|d| ["evaluation-forms", "wfm-units"].contains(&d.spec().name))
+        );
+        let evaluations = resolve("--dataset", &["evaluations".into()]).unwrap();
+        let names: Vec<&str> = evaluations.iter().map(|d| d.spec().name).collect();
+        assert_eq!(names, ["evaluations", "evaluation-forms"]);
         let Err(e) = resolve("--dataset", &["calls".into()]) else {
             panic!("an unknown dataset was accepted")
         };

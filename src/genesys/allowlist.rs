@@ -51,12 +51,21 @@ pub const ACCESS_ENDPOINTS: &[Endpoint] = &[
     Endpoint::get("/api/v2/authorization/divisions"),
 ];
 
-/// Whether a POST to `path` reads rather than writes: analytics queries and jobs, searches.
-/// Declarations outside this shape are rejected, so the allowlist can never admit a write.
+/// POSTs that read but have neither shape: each named exactly (a template's `{name}` segment
+/// is the only freedom).
+const READING_POSTS: &[&str] = &[
+    // The WFM historical adherence bulk job: a query submitted as a job (genesys-api.md §8.3).
+    "/api/v2/workforcemanagement/adherence/historical/bulk",
+];
+
+/// Whether a POST to `path` reads rather than writes: analytics queries and jobs, searches,
+/// and the few reading POSTs named in [`READING_POSTS`]. Declarations outside this shape are
+/// rejected, so the allowlist can never admit a write.
 pub fn is_reading_post(path: &str) -> bool {
     path.ends_with("/query")
         || path.ends_with("/search")
         || (path.starts_with("/api/v2/analytics/") && path.ends_with("/jobs"))
+        || READING_POSTS.contains(&path)
 }
 
 /// The requests a client may send.
@@ -162,5 +171,45 @@ mod tests {
             "/api/v2/analytics/conversations/aggregates/jobs"
         ));
         assert_eq!(list().endpoints().len(), 5 + ACCESS_ENDPOINTS.len());
+    }
+
+    #[test]
+    fn the_wfm_reading_posts_are_allowed_exactly() {
+        let bulk = "/api/v2/workforcemanagement/adherence/historical/bulk";
+        assert!(is_reading_post(bulk));
+        assert!(is_reading_post(
+            "/api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search"
+        ));
+        // Neighbours of the bulk job that write (adjustments, the deprecated per-MU route's
+        // siblings) or are broader stay out.
+        for write in [
+            "/api/v2/workforcemanagement/adherence/historical/bulk/jobs",
+            "/api/v2/workforcemanagement/adherence/historical",
+            "/api/v2/workforcemanagement/adherence/historical/bulk/x",
+            "/api/v2/workforcemanagement/adherence/explanations",
+            "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules",
+            "/api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence/adjustments/bulk",
+        ] {
+            assert!(!is_reading_post(write), "{write}");
+        }
+        let a = Allowlist::new(&[Endpoint::post(bulk)]);
+        assert!(a.permits(&Method::POST, bulk));
+        assert!(!a.permits(
+            &Method::POST,
+            "/api/v2/workforcemanagement/adherence/historical"
+        ));
+        assert!(!a.permits(&Method::DELETE, bulk));
+        // Every endpoint a dataset declares is a read (none is dropped from the allowlist).
+        for d in crate::datasets::registry() {
+            for e in d.spec().endpoints {
+                assert!(
+                    e.method == "GET" || is_reading_post(e.path),
+                    "{}: {} {}",
+                    d.spec().name,
+                    e.method,
+                    e.path
+                );
+            }
+        }
     }
 }

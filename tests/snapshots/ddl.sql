@@ -446,6 +446,177 @@ CREATE TABLE IF NOT EXISTS conversation_aggregates (
 CLUSTER BY (interval_date)
 COMMENT = 'Conversation aggregate metrics (POST /api/v2/analytics/conversations/aggregates/query), in long format: one row per interval bucket, group and metric (or view), with the statistics of the metric as columns. t* metrics are in milliseconds; buckets with no data are absent, not zero. Partitioned by the UTC date of the bucket start. [genesys-loader schema v1; key: interval_start, group_key, metric, qualifier]';
 
+CREATE TABLE IF NOT EXISTS quality_evaluations (
+  id                           VARCHAR NOT NULL COMMENT 'The evaluation''s id',
+  conversation_date            DATE NOT NULL COMMENT 'UTC date of the start of the evaluated conversation: the partition column',
+  conversation_start           TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the evaluated conversation (conversationDate); bounds partial-day reloads',
+  name                         VARCHAR COMMENT 'name',
+  conversation_id              VARCHAR NOT NULL COMMENT 'Id of conversation',
+  conversation                 VARIANT COMMENT 'conversation (JSON of ConversationReference)',
+  evaluation_form_id           VARCHAR COMMENT 'Id of Evaluation form used for evaluation.',
+  evaluation_form_context_id   VARCHAR COMMENT 'Context id shared by every version of the form',
+  evaluation_form_name         VARCHAR COMMENT 'Name of the evaluation form version',
+  evaluation_form              VARIANT COMMENT 'Evaluation form used for evaluation. (JSON of EvaluationFormResponse)',
+  evaluator_id                 VARCHAR COMMENT 'Id of evaluator',
+  evaluator                    VARIANT COMMENT 'evaluator (JSON of User)',
+  agent_id                     VARCHAR COMMENT 'Id of agent',
+  agent                        VARIANT COMMENT 'agent (JSON of User)',
+  calibration_id               VARCHAR COMMENT 'Id of calibration',
+  calibration                  VARIANT COMMENT 'calibration (JSON of AddressableEntityRef)',
+  status                       VARCHAR COMMENT 'status',
+  agent_has_read               BOOLEAN COMMENT 'agentHasRead',
+  assignee_id                  VARCHAR COMMENT 'Id of assignee',
+  assignee                     VARIANT COMMENT 'assignee (JSON of User)',
+  assignee_applicable          BOOLEAN COMMENT 'Indicates whether an assignee is applicable for the evaluation. Set to false when assignee is not applicable.',
+  release_date                 TIMESTAMP_TZ(6) COMMENT 'releaseDate',
+  assigned_date                TIMESTAMP_TZ(6) COMMENT 'assignedDate',
+  created_date                 TIMESTAMP_TZ(6) COMMENT 'Date the first version of this evaluation was created.',
+  changed_date                 TIMESTAMP_TZ(6) COMMENT 'changedDate',
+  submitted_date               TIMESTAMP_TZ(6) COMMENT 'Date the evaluation was last submitted.',
+  revision_created_date        TIMESTAMP_TZ(6) COMMENT 'Date of when evaluation revision is created. Null if there is no revision.',
+  queue_id                     VARCHAR COMMENT 'Id of queue',
+  queue                        VARIANT COMMENT 'queue (JSON of Queue)',
+  media_type                   ARRAY COMMENT 'List of different communication types used in conversation.',
+  division_ids                 ARRAY COMMENT 'Evaluation is assigned in the following division(s).',
+  rescore                      BOOLEAN COMMENT 'Is only true when evaluation is re-scored.',
+  conversation_end_date        TIMESTAMP_TZ(6) COMMENT 'End date of conversation if it had completed before evaluation creation. Null if created before the conversation ended.',
+  never_release                BOOLEAN COMMENT 'Signifies if the evaluation is never to be released. This cannot be set true if release date is also set.',
+  assigned                     BOOLEAN COMMENT 'Set to false to unassign the evaluation. This cannot be set to false when assignee is also set.',
+  date_assignee_changed        TIMESTAMP_TZ(6) COMMENT 'Date when the assignee was last changed.',
+  resource_id                  VARCHAR COMMENT 'Only used for email evaluations. Will be null for all other evaluations.',
+  resource_type                VARCHAR COMMENT 'The type of resource. Only used for email evaluations. Will be null for evaluations on all other resources.',
+  redacted                     BOOLEAN COMMENT 'Is only true when the user making the request does not have sufficient permissions to see evaluation',
+  is_scoring_index             BOOLEAN COMMENT 'isScoringIndex',
+  authorized_actions           ARRAY COMMENT 'List of user authorized actions on evaluation. Possible values: assign, edit, editScore, editAgentSignoff, delete, release, viewAudit',
+  has_assistance_failed        BOOLEAN COMMENT 'Is true when evaluation assistance didn''t execute successfully',
+  evaluation_source            VARIANT COMMENT 'The source that created the evaluation. (JSON of EvaluationSource)',
+  dispute_count                NUMBER(38,0) COMMENT 'The number of times this evaluation has been disputed',
+  version                      NUMBER(38,0) COMMENT 'The evaluation version number',
+  version_history              VARIANT COMMENT 'List of all versions of the evaluation (JSON of PagelessDomainEntityListingEvaluationVersion)',
+  declined_review              BOOLEAN COMMENT 'Is true when the evaluation review was declined',
+  evaluation_context_id        VARCHAR COMMENT 'The shared id for different versions of an evaluation',
+  retracted_evaluation         VARIANT COMMENT 'The previous evaluation version (JSON of EvaluationReference)',
+  ai_scoring                   VARIANT COMMENT 'AI scoring details for the evaluation. (JSON of AiScoring)',
+  self_uri                     VARCHAR COMMENT 'The URI for this object',
+  total_score                  FLOAT COMMENT 'Scoring set (answers): Score of all questions',
+  total_critical_score         FLOAT COMMENT 'Scoring set (answers): Score of only the critical questions',
+  max_total_raw_critical_score FLOAT COMMENT 'Scoring set (answers): Maximum total raw score for the critical questions. Raw score is the actual point values before applying weights or percentages.',
+  max_total_raw_score          FLOAT COMMENT 'Scoring set (answers): Maximum total raw score for all questions. Raw score is the actual point values before applying weights or percentages.',
+  total_non_critical_score     FLOAT COMMENT 'Scoring set (answers): Score of only the non-critical questions',
+  any_failed_kill_questions    BOOLEAN COMMENT 'Scoring set (answers): Indicates that at least one fatal question was answered without having the highest score available for the question',
+  comments                     VARCHAR COMMENT 'Scoring set (answers): Overall comments from the evaluator. Free text: null with --drop-free-text',
+  private_comments             VARCHAR COMMENT 'Scoring set (answers): Overall private comments from the evaluator. Free text: null with --drop-free-text',
+  agent_comments               VARCHAR COMMENT 'Scoring set (answers): Comments from the agent while reviewing evaluation results. Free text: null with --drop-free-text',
+  transcript_topics            VARIANT COMMENT 'Scoring set (answers): List of topics found within the conversation''s transcripts (JSON of list[TranscriptTopic])',
+  extra_fields                 VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                       VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per quality evaluation (EvaluationResponse, as the evaluation search or the single read serves it) of the conversations that started on the UTC day of the partition, with the totals of its scoring set (answers.*, flattened into the row). Deleted evaluations are not rows. Joins: conversation_id → conversations.conversation_id; evaluation_form_id → quality_forms.id; agent_id / evaluator_id / assignee_id → users.id; queue_id → queues.id. [genesys-loader schema v1; key: id]';
+
+CREATE TABLE IF NOT EXISTS quality_question_group_scores (
+  evaluation_id                           VARCHAR NOT NULL COMMENT 'The evaluation (quality_evaluations.id)',
+  conversation_date                       DATE NOT NULL COMMENT 'UTC date of the start of the evaluated conversation: the partition column',
+  conversation_start                      TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the evaluated conversation; bounds partial-day reloads',
+  question_group_id                       VARCHAR NOT NULL COMMENT 'The question group (quality_form_question_groups.id)',
+  total_score                             FLOAT COMMENT 'Score of all questions in the group',
+  max_total_score                         FLOAT COMMENT 'Maximum possible score of all questions in the group',
+  marked_na                               BOOLEAN COMMENT 'True when the evaluation is submitted with a question group that does not have any answers. Only allowed when naEnabled is true or if set by the system',
+  system_marked_na                        BOOLEAN COMMENT 'If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false.',
+  total_critical_score                    FLOAT COMMENT 'Score of only the critical questions in the group',
+  max_total_critical_score                FLOAT COMMENT 'Maximum possible score of only the critical questions in the group',
+  total_non_critical_score                FLOAT COMMENT 'Score of only the non critical questions in the group',
+  max_total_non_critical_score            FLOAT COMMENT 'Maximum possible score of only the non critical questions in the group',
+  total_score_unweighted                  FLOAT COMMENT 'Unweighted score of all questions in the group',
+  max_total_score_unweighted              FLOAT COMMENT 'Maximum possible unweighted score of all questions in the group',
+  total_critical_score_unweighted         FLOAT COMMENT 'Unweighted score of only the critical questions in the group',
+  max_total_critical_score_unweighted     FLOAT COMMENT 'Maximum possible unweighted score of only the critical questions in the group',
+  total_non_critical_score_unweighted     FLOAT COMMENT 'Unweighted score of only the non critical questions in the group',
+  max_total_non_critical_score_unweighted FLOAT COMMENT 'Maximum possible unweighted score of only the non critical questions in the group',
+  extra_fields                            VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                                  VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per question group score of an evaluation (EvaluationQuestionGroupScore). [genesys-loader schema v1; key: evaluation_id, question_group_id]';
+
+CREATE TABLE IF NOT EXISTS quality_question_scores (
+  evaluation_id                          VARCHAR NOT NULL COMMENT 'The evaluation (quality_evaluations.id)',
+  conversation_date                      DATE NOT NULL COMMENT 'UTC date of the start of the evaluated conversation: the partition column',
+  conversation_start                     TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the evaluated conversation; bounds partial-day reloads',
+  question_group_id                      VARCHAR NOT NULL COMMENT 'The question group (quality_form_question_groups.id)',
+  question_id                            VARCHAR NOT NULL COMMENT 'The question (quality_form_questions.id)',
+  answer_id                              VARCHAR COMMENT 'answerId',
+  score                                  NUMBER(38,0) COMMENT 'Unweighted score of the question',
+  marked_na                              BOOLEAN COMMENT 'True when the evaluation is submitted with a question that does not have an answer. Only allowed when naEnabled is true or if set by the system',
+  system_marked_na                       BOOLEAN COMMENT 'If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false.',
+  assisted_answer_id                     VARCHAR COMMENT 'AnswerId found with evaluation assistance conditions',
+  failed_kill_question                   BOOLEAN COMMENT 'Applicable only on fatal questions. Indicates that the answer selected was not the highest score available for the question',
+  comments                               VARCHAR COMMENT 'Comments from the evaluator specific to this question. Free text: null with --drop-free-text',
+  ai_answer                              VARIANT COMMENT 'Suggested AI answer (JSON of AiAnswer)',
+  multiple_select_question_option_scores VARIANT COMMENT 'Only applicable to Multiple Select questions. Scores corresponding to the options of Multiple Select questions. (JSON of list[EvaluationQuestionScore])',
+  extra_fields                           VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                                 VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per question score of an evaluation (EvaluationQuestionScore): the answer chosen, its score, and comments. [genesys-loader schema v1; key: evaluation_id, question_id]';
+
+CREATE TABLE IF NOT EXISTS recordings (
+  id                                     VARCHAR NOT NULL COMMENT 'The recording''s id',
+  conversation_date                      DATE NOT NULL COMMENT 'UTC date of the start of the recorded conversation: the partition column',
+  conversation_start                     TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the recorded conversation, from the conversation details the recording was found through (not a field of RecordingMetadata); bounds partial-day reloads',
+  name                                   VARCHAR COMMENT 'name',
+  conversation_id                        VARCHAR NOT NULL COMMENT 'conversationId',
+  path                                   VARCHAR COMMENT 'path',
+  start_time                             TIMESTAMP_TZ(6) COMMENT 'The start time of the recording for screen recordings. Null for other types. (served as a string; set for screen recordings)',
+  end_time                               TIMESTAMP_TZ(6) COMMENT 'endTime (served as a string; set for screen recordings)',
+  media                                  VARCHAR COMMENT 'The type of media that the recording is. At the moment that could be audio, chat, email, or message.',
+  media_subtype                          VARCHAR COMMENT 'The recording media subtype.',
+  media_subject                          VARCHAR COMMENT 'The recording media subject.',
+  file_state                             VARCHAR COMMENT 'Represents the current file state for a recording. Examples: Uploading, Archived, etc',
+  restore_expiration_time                TIMESTAMP_TZ(6) COMMENT 'The amount of time a restored recording will remain restored before being archived again.',
+  archive_date                           TIMESTAMP_TZ(6) COMMENT 'The date the recording will be archived.',
+  archive_medium                         VARCHAR COMMENT 'The type of archive medium used. Example: CloudArchive',
+  delete_date                            TIMESTAMP_TZ(6) COMMENT 'The date the recording will be deleted.',
+  export_date                            TIMESTAMP_TZ(6) COMMENT 'The date the recording will be exported.',
+  exported_date                          TIMESTAMP_TZ(6) COMMENT 'The date the recording was exported.',
+  max_allowed_restorations_for_org       NUMBER(38,0) COMMENT 'How many archive restorations the organization is allowed to have. Deprecated - Always returns 10000 since the restoration limit is no longer enforced.',
+  remaining_restorations_allowed_for_org NUMBER(38,0) COMMENT 'The remaining archive restorations the organization has. Deprecated - Always returns 10000 since the restoration limit is no longer enforced.',
+  session_id                             VARCHAR COMMENT 'The session id represents an external resource id, such as email, call, chat, etc',
+  region                                 VARCHAR COMMENT 'The region the source recording is stored in',
+  self_uri                               VARCHAR COMMENT 'The URI for this object',
+  extra_fields                           VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                                 VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per recording of the conversations that started on the UTC day of the partition (RecordingMetadata): media, file state, archive and delete dates. No media and no media URL. Joins: conversation_id → conversations.conversation_id; session_id → sessions.session_id. [genesys-loader schema v1; key: id]';
+
+CREATE TABLE IF NOT EXISTS recording_annotations (
+  recording_id          VARCHAR NOT NULL COMMENT 'The recording (recordings.id)',
+  conversation_date     DATE NOT NULL COMMENT 'UTC date of the start of the recorded conversation: the partition column',
+  conversation_start    TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the recorded conversation; bounds partial-day reloads',
+  conversation_id       VARCHAR NOT NULL COMMENT 'The recorded conversation',
+  id                    VARCHAR NOT NULL COMMENT 'The annotation''s id',
+  parent_annotation_id  VARCHAR COMMENT 'The annotation this one is nested in (null at the top level): nested annotations are flattened into rows',
+  name                  VARCHAR COMMENT 'name',
+  type                  VARCHAR COMMENT 'type',
+  location              NUMBER(38,0) COMMENT 'Offset of annotation in milliseconds.',
+  duration_ms           NUMBER(38,0) COMMENT 'Duration of annotation in milliseconds.',
+  absolute_location     NUMBER(38,0) COMMENT 'Offset of annotation (milliseconds) from start of recording (after removing the cumulative duration of all pauses).',
+  absolute_duration_ms  NUMBER(38,0) COMMENT 'Duration of annotation (milliseconds).',
+  recording_location    NUMBER(38,0) COMMENT 'Offset of annotation (milliseconds) from start of recording, adjusted for any recording cuts',
+  recording_duration_ms NUMBER(38,0) COMMENT 'Duration of annotation (milliseconds), adjusted for any recording cuts.',
+  user_id               VARCHAR COMMENT 'Id of User that created this annotation (if any).',
+  user                  VARIANT COMMENT 'User that created this annotation (if any). (JSON of User)',
+  description           VARCHAR COMMENT 'Text of annotation. Maximum character limit is 500.. Free text: null with --drop-free-text',
+  reason                VARCHAR COMMENT 'Reason for a pause annotation. Valid values: Hold,SecurePause,FlowOrQueue,Pause',
+  realtime_location     NUMBER(38,0) COMMENT 'Offset of annotation (milliseconds) from start of the recording before removing the cumulative duration of all pauses before this annotation',
+  self_uri              VARCHAR COMMENT 'The URI for this object',
+  extra_fields          VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (conversation_date)
+COMMENT = 'One row per annotation of a recording (Annotation): pauses, holds, bookmarks; nested annotations are flattened, each with its parent_annotation_id. Bookmarks are only served to a client that also holds recording:annotation:view. [genesys-loader schema v1; key: recording_id, id]';
+
 CREATE TABLE IF NOT EXISTS users (
   id                   VARCHAR NOT NULL COMMENT 'The globally unique identifier of the user',
   snapshot_date        DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears from the listing keeps the date of the last snapshot that saw it',
@@ -851,6 +1022,429 @@ CREATE TRANSIENT TABLE IF NOT EXISTS teams_staging (
   run_id        VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
 )
 COMMENT = 'Staging for teams: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS quality_forms (
+  id                       VARCHAR NOT NULL COMMENT 'The form version''s id (evaluations.form_id)',
+  snapshot_date            DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  name                     VARCHAR COMMENT 'The evaluation form name',
+  division_id              VARCHAR COMMENT 'Id of The division to which this entity belongs.',
+  division                 VARIANT COMMENT 'The division to which this entity belongs. (JSON of WritableStarrableDivision)',
+  modified_date            TIMESTAMP_TZ(6) COMMENT 'modifiedDate',
+  published                BOOLEAN COMMENT 'published',
+  context_id               VARCHAR COMMENT 'contextId',
+  weight_mode              VARCHAR COMMENT 'Mode for evaluation form weight',
+  evaluation_settings      VARIANT COMMENT 'Settings for evaluations associated with this form (JSON of EvaluationSettings)',
+  published_versions       VARIANT COMMENT 'A list of the published versions of this form. Not populated by default, its availability depends on the endpoint. Use the ''expand=publishHistory'' query parameter to retrieve this data where applicable (refer to the endpoint description to see if it is applicable). (JSON of DomainEntityListingEvaluationForm)',
+  latest_version_form_name VARCHAR COMMENT 'The name of the form''s most recently published version',
+  ai_scoring               VARIANT COMMENT 'AI scoring settings for the evaluation form. (JSON of AiScoringSettings)',
+  dialect                  VARCHAR COMMENT 'The language dialect for this evaluation form. Supported dialects: ar, cs, da, de, en-US, es, fi, fr, fr-CA, he, hi, it, ja, ko, nl, no, pl, pt-BR, pt-PT, ru, sv, th, tr, uk, zh-CN, zh-TW',
+  self_uri                 VARCHAR COMMENT 'The URI for this object',
+  extra_fields             VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                   VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per evaluation form version (EvaluationFormResponse), published versions included: each version has its own id, versions of one form share context_id. A snapshot per run, merged by id. [genesys-loader schema v1; key: id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS quality_forms_staging (
+  id                       VARCHAR NOT NULL COMMENT 'The form version''s id (evaluations.form_id)',
+  snapshot_date            DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  name                     VARCHAR COMMENT 'The evaluation form name',
+  division_id              VARCHAR COMMENT 'Id of The division to which this entity belongs.',
+  division                 VARIANT COMMENT 'The division to which this entity belongs. (JSON of WritableStarrableDivision)',
+  modified_date            TIMESTAMP_TZ(6) COMMENT 'modifiedDate',
+  published                BOOLEAN COMMENT 'published',
+  context_id               VARCHAR COMMENT 'contextId',
+  weight_mode              VARCHAR COMMENT 'Mode for evaluation form weight',
+  evaluation_settings      VARIANT COMMENT 'Settings for evaluations associated with this form (JSON of EvaluationSettings)',
+  published_versions       VARIANT COMMENT 'A list of the published versions of this form. Not populated by default, its availability depends on the endpoint. Use the ''expand=publishHistory'' query parameter to retrieve this data where applicable (refer to the endpoint description to see if it is applicable). (JSON of DomainEntityListingEvaluationForm)',
+  latest_version_form_name VARCHAR COMMENT 'The name of the form''s most recently published version',
+  ai_scoring               VARIANT COMMENT 'AI scoring settings for the evaluation form. (JSON of AiScoringSettings)',
+  dialect                  VARCHAR COMMENT 'The language dialect for this evaluation form. Supported dialects: ar, cs, da, de, en-US, es, fi, fr, fr-CA, he, hi, it, ja, ko, nl, no, pl, pt-BR, pt-PT, ru, sv, th, tr, uk, zh-CN, zh-TW',
+  self_uri                 VARCHAR COMMENT 'The URI for this object',
+  extra_fields             VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                   VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+COMMENT = 'Staging for quality_forms: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS quality_form_question_groups (
+  form_id                    VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  id                         VARCHAR NOT NULL COMMENT 'The question group''s id (quality_question_group_scores.question_group_id)',
+  snapshot_date              DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  question_group_index       NUMBER(38,0) NOT NULL COMMENT 'Position of the group in the form (0-based)',
+  context_id                 VARCHAR COMMENT 'An identifier for this question group that stays the same across versions of the form.',
+  name                       VARCHAR COMMENT 'name',
+  type                       VARCHAR COMMENT 'type',
+  default_answers_to_highest BOOLEAN COMMENT 'defaultAnswersToHighest',
+  default_answers_to_na      BOOLEAN COMMENT 'defaultAnswersToNA',
+  na_enabled                 BOOLEAN COMMENT 'naEnabled',
+  weight                     FLOAT COMMENT 'weight',
+  manual_weight              BOOLEAN COMMENT 'manualWeight',
+  visibility_condition       VARIANT COMMENT 'visibilityCondition (JSON of VisibilityCondition)',
+  default_answers_to         VARIANT COMMENT 'Default scoring settings for the questions within this question group. (JSON of DefaultAnswersTo)',
+  extra_fields               VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                     VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per question group of a form version (EvaluationQuestionGroup). [genesys-loader schema v1; key: form_id, id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS quality_form_question_groups_staging (
+  form_id                    VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  id                         VARCHAR NOT NULL COMMENT 'The question group''s id (quality_question_group_scores.question_group_id)',
+  snapshot_date              DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  question_group_index       NUMBER(38,0) NOT NULL COMMENT 'Position of the group in the form (0-based)',
+  context_id                 VARCHAR COMMENT 'An identifier for this question group that stays the same across versions of the form.',
+  name                       VARCHAR COMMENT 'name',
+  type                       VARCHAR COMMENT 'type',
+  default_answers_to_highest BOOLEAN COMMENT 'defaultAnswersToHighest',
+  default_answers_to_na      BOOLEAN COMMENT 'defaultAnswersToNA',
+  na_enabled                 BOOLEAN COMMENT 'naEnabled',
+  weight                     FLOAT COMMENT 'weight',
+  manual_weight              BOOLEAN COMMENT 'manualWeight',
+  visibility_condition       VARIANT COMMENT 'visibilityCondition (JSON of VisibilityCondition)',
+  default_answers_to         VARIANT COMMENT 'Default scoring settings for the questions within this question group. (JSON of DefaultAnswersTo)',
+  extra_fields               VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                     VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+COMMENT = 'Staging for quality_form_question_groups: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS quality_form_questions (
+  form_id                          VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  question_group_id                VARCHAR NOT NULL COMMENT 'The question group (quality_form_question_groups.id)',
+  id                               VARCHAR NOT NULL COMMENT 'The question''s id (quality_question_scores.question_id)',
+  snapshot_date                    DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  question_index                   NUMBER(38,0) NOT NULL COMMENT 'Position of the question in its group (0-based)',
+  context_id                       VARCHAR COMMENT 'An identifier for this question that stays the same across versions of the form.',
+  text                             VARCHAR COMMENT 'text',
+  help_text                        VARCHAR COMMENT 'helpText',
+  type                             VARCHAR COMMENT 'type',
+  na_enabled                       BOOLEAN COMMENT 'naEnabled',
+  comments_required                BOOLEAN COMMENT 'commentsRequired',
+  visibility_condition             VARIANT COMMENT 'visibilityCondition (JSON of VisibilityCondition)',
+  multiple_select_option_questions VARIANT COMMENT 'Only used by Multiple Select type questions. A list of multiple choice questions representing selectable options. (JSON of list[EvaluationQuestion])',
+  default_answer                   VARIANT COMMENT 'The default selected answer for the question (JSON of DefaultAnswer)',
+  automated_scoring_focus          VARCHAR COMMENT 'Focus setting for automated scoring',
+  is_kill                          BOOLEAN COMMENT 'isKill',
+  is_critical                      BOOLEAN COMMENT 'isCritical',
+  extra_fields                     VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                           VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per question of a form version (EvaluationQuestion), with its text. [genesys-loader schema v1; key: form_id, id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS quality_form_questions_staging (
+  form_id                          VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  question_group_id                VARCHAR NOT NULL COMMENT 'The question group (quality_form_question_groups.id)',
+  id                               VARCHAR NOT NULL COMMENT 'The question''s id (quality_question_scores.question_id)',
+  snapshot_date                    DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  question_index                   NUMBER(38,0) NOT NULL COMMENT 'Position of the question in its group (0-based)',
+  context_id                       VARCHAR COMMENT 'An identifier for this question that stays the same across versions of the form.',
+  text                             VARCHAR COMMENT 'text',
+  help_text                        VARCHAR COMMENT 'helpText',
+  type                             VARCHAR COMMENT 'type',
+  na_enabled                       BOOLEAN COMMENT 'naEnabled',
+  comments_required                BOOLEAN COMMENT 'commentsRequired',
+  visibility_condition             VARIANT COMMENT 'visibilityCondition (JSON of VisibilityCondition)',
+  multiple_select_option_questions VARIANT COMMENT 'Only used by Multiple Select type questions. A list of multiple choice questions representing selectable options. (JSON of list[EvaluationQuestion])',
+  default_answer                   VARIANT COMMENT 'The default selected answer for the question (JSON of DefaultAnswer)',
+  automated_scoring_focus          VARCHAR COMMENT 'Focus setting for automated scoring',
+  is_kill                          BOOLEAN COMMENT 'isKill',
+  is_critical                      BOOLEAN COMMENT 'isCritical',
+  extra_fields                     VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                           VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+COMMENT = 'Staging for quality_form_questions: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS quality_form_answer_options (
+  form_id               VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  question_id           VARCHAR NOT NULL COMMENT 'The question (quality_form_questions.id)',
+  id                    VARCHAR NOT NULL COMMENT 'The answer option''s id (quality_question_scores.answer_id)',
+  snapshot_date         DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  answer_index          NUMBER(38,0) NOT NULL COMMENT 'Position of the option in its question (0-based)',
+  context_id            VARCHAR COMMENT 'An identifier for this answer that stays the same across versions of the form.',
+  built_in_type         VARCHAR COMMENT 'The built-in type of this answer option. Only used for built-in answer options such as selection states for Multiple Select answer options. Possible values include: Selected, Unselected',
+  text                  VARCHAR COMMENT 'text',
+  value                 NUMBER(38,0) COMMENT 'value',
+  assistance_conditions VARIANT COMMENT 'List of assistance conditions which are combined together with a logical AND operator. Eg ( assistanceCondtion1 && assistanceCondition2 ) wherein assistanceCondition could be ( EXISTS topic1 || topic2 || ... ) or (NOTEXISTS topic3 || topic4 || ...). (JSON of list[AssistanceCondition])',
+  extra_fields          VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per answer option of a form question (AnswerOption), with its text and value. [genesys-loader schema v1; key: form_id, question_id, id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS quality_form_answer_options_staging (
+  form_id               VARCHAR NOT NULL COMMENT 'The form version (quality_forms.id)',
+  question_id           VARCHAR NOT NULL COMMENT 'The question (quality_form_questions.id)',
+  id                    VARCHAR NOT NULL COMMENT 'The answer option''s id (quality_question_scores.answer_id)',
+  snapshot_date         DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column',
+  answer_index          NUMBER(38,0) NOT NULL COMMENT 'Position of the option in its question (0-based)',
+  context_id            VARCHAR COMMENT 'An identifier for this answer that stays the same across versions of the form.',
+  built_in_type         VARCHAR COMMENT 'The built-in type of this answer option. Only used for built-in answer options such as selection states for Multiple Select answer options. Possible values include: Selected, Unselected',
+  text                  VARCHAR COMMENT 'text',
+  value                 NUMBER(38,0) COMMENT 'value',
+  assistance_conditions VARIANT COMMENT 'List of assistance conditions which are combined together with a logical AND operator. Eg ( assistanceCondtion1 && assistanceCondition2 ) wherein assistanceCondition could be ( EXISTS topic1 || topic2 || ... ) or (NOTEXISTS topic3 || topic4 || ...). (JSON of list[AssistanceCondition])',
+  extra_fields          VARIANT COMMENT 'Fields the schema does not know yet, as a JSON object (logged as a warning)',
+  run_id                VARCHAR NOT NULL COMMENT 'Id of the run that wrote the row'
+)
+COMMENT = 'Staging for quality_form_answer_options: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_business_units (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the business unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name              VARCHAR COMMENT 'The business unit''s name',
+  authorized        BOOLEAN COMMENT 'Whether the client is authorized to access the business unit',
+  division_id       VARCHAR COMMENT 'Id of the division the business unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division of the business unit (JSON of DivisionReference)',
+  start_day_of_week VARCHAR COMMENT 'First day of the business unit''s week (Sunday ... Saturday), from its settings',
+  time_zone         VARCHAR COMMENT 'IANA time zone of the business unit (e.g. America/New_York), from its settings',
+  settings          VARIANT COMMENT 'The business unit''s settings as served by GET .../businessunits/{id}?expand=settings (JSON of BusinessUnitSettingsResponse)',
+  self_uri          VARCHAR COMMENT 'The URI of this business unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per WFM business unit (BusinessUnitListItem with its BusinessUnitSettingsResponse): a full snapshot per run, merged by id. Its start day and time zone define the weeks schedules are published in. Joins: wfm_business_units.id <- wfm_management_units.business_unit_id, wfm_activity_codes.business_unit_id, wfm_shifts.business_unit_id. [genesys-loader schema v1; key: id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_business_units_staging (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the business unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name              VARCHAR COMMENT 'The business unit''s name',
+  authorized        BOOLEAN COMMENT 'Whether the client is authorized to access the business unit',
+  division_id       VARCHAR COMMENT 'Id of the division the business unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division of the business unit (JSON of DivisionReference)',
+  start_day_of_week VARCHAR COMMENT 'First day of the business unit''s week (Sunday ... Saturday), from its settings',
+  time_zone         VARCHAR COMMENT 'IANA time zone of the business unit (e.g. America/New_York), from its settings',
+  settings          VARIANT COMMENT 'The business unit''s settings as served by GET .../businessunits/{id}?expand=settings (JSON of BusinessUnitSettingsResponse)',
+  self_uri          VARCHAR COMMENT 'The URI of this business unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_business_units: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_management_units (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the management unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id  VARCHAR NOT NULL COMMENT 'Business unit the management unit belongs to (wfm_business_units.id)',
+  name              VARCHAR COMMENT 'The management unit''s name',
+  business_unit     VARIANT COMMENT 'The business unit reference as served (JSON of BusinessUnitReference)',
+  start_day_of_week VARCHAR COMMENT 'Start day of week for scheduling and forecasting purposes',
+  time_zone         VARCHAR COMMENT 'The IANA time zone of the management unit',
+  settings          VARIANT COMMENT 'The configuration settings for this management unit (JSON of ManagementUnitSettingsResponse)',
+  metadata          VARIANT COMMENT 'Version metadata for this management unit (JSON of WfmVersionedEntityMetadata)',
+  division_id       VARCHAR COMMENT 'Id of the division the management unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division to which this entity belongs (JSON of DivisionReference)',
+  version           NUMBER(38,0) COMMENT 'The version of the underlying entity',
+  modified_by_id    VARCHAR COMMENT 'Id of the user who last modified this entity (users.id)',
+  modified_by       VARIANT COMMENT 'The user who last modified this entity (JSON of UserReference)',
+  date_modified     TIMESTAMP_TZ(6) COMMENT 'The date and time at which this entity was last modified',
+  self_uri          VARCHAR COMMENT 'The URI of this management unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per management unit of a business unit (ManagementUnit): a full snapshot per run, merged by id. [genesys-loader schema v1; key: id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_management_units_staging (
+  id                VARCHAR NOT NULL COMMENT 'The globally unique identifier of the management unit',
+  snapshot_date     DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id  VARCHAR NOT NULL COMMENT 'Business unit the management unit belongs to (wfm_business_units.id)',
+  name              VARCHAR COMMENT 'The management unit''s name',
+  business_unit     VARIANT COMMENT 'The business unit reference as served (JSON of BusinessUnitReference)',
+  start_day_of_week VARCHAR COMMENT 'Start day of week for scheduling and forecasting purposes',
+  time_zone         VARCHAR COMMENT 'The IANA time zone of the management unit',
+  settings          VARIANT COMMENT 'The configuration settings for this management unit (JSON of ManagementUnitSettingsResponse)',
+  metadata          VARIANT COMMENT 'Version metadata for this management unit (JSON of WfmVersionedEntityMetadata)',
+  division_id       VARCHAR COMMENT 'Id of the division the management unit belongs to (divisions.id)',
+  division          VARIANT COMMENT 'The division to which this entity belongs (JSON of DivisionReference)',
+  version           NUMBER(38,0) COMMENT 'The version of the underlying entity',
+  modified_by_id    VARCHAR COMMENT 'Id of the user who last modified this entity (users.id)',
+  modified_by       VARIANT COMMENT 'The user who last modified this entity (JSON of UserReference)',
+  date_modified     TIMESTAMP_TZ(6) COMMENT 'The date and time at which this entity was last modified',
+  self_uri          VARCHAR COMMENT 'The URI of this management unit in the API',
+  extra_fields      VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id            VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_management_units: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_management_unit_users (
+  management_unit_id VARCHAR NOT NULL COMMENT 'Management unit the agent belongs to (wfm_management_units.id)',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent''s user id (users.id; the same ids conversations'' participants carry)',
+  snapshot_date      DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit of the management unit (wfm_business_units.id)',
+  self_uri           VARCHAR COMMENT 'The URI of the user in the API',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per agent of a management unit (UserReference from GET .../managementunits/{id}/users): a full snapshot per run, merged by (management_unit_id, user_id). [genesys-loader schema v1; key: management_unit_id, user_id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_management_unit_users_staging (
+  management_unit_id VARCHAR NOT NULL COMMENT 'Management unit the agent belongs to (wfm_management_units.id)',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent''s user id (users.id; the same ids conversations'' participants carry)',
+  snapshot_date      DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit of the management unit (wfm_business_units.id)',
+  self_uri           VARCHAR COMMENT 'The URI of the user in the API',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_management_unit_users: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_activity_codes (
+  business_unit_id          VARCHAR NOT NULL COMMENT 'Business unit the activity code belongs to (wfm_business_units.id)',
+  id                        VARCHAR NOT NULL COMMENT 'The globally unique identifier of the activity code',
+  snapshot_date             DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name                      VARCHAR COMMENT 'The name of the activity code',
+  active                    BOOLEAN COMMENT 'Whether the activity code is active',
+  default_code              BOOLEAN COMMENT 'Whether this is a default activity code',
+  category                  VARCHAR COMMENT 'The activity code''s category (OnQueueWork, Break, Meal, Meeting, OffQueueWork, TimeOff, Training, Unavailable)',
+  length_in_minutes         NUMBER(38,0) COMMENT 'The default length of the activity in minutes',
+  counts_as_paid_time       BOOLEAN COMMENT 'Whether an agent is paid while performing this activity',
+  counts_as_work_time       BOOLEAN COMMENT 'Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints',
+  agent_time_off_selectable BOOLEAN COMMENT 'Whether an agent can select this activity code when creating or editing a time off request',
+  counts_toward_shrinkage   BOOLEAN COMMENT 'Whether the activity code counts toward shrinkage calculations',
+  planned_shrinkage         BOOLEAN COMMENT 'Whether this activity code is considered planned or unplanned shrinkage',
+  interruptible             BOOLEAN COMMENT 'Whether this activity code is considered interruptible',
+  secondary_presences       VARIANT COMMENT 'The secondary presences of this activity code (JSON list of SecondaryPresence)',
+  planning_groups           VARIANT COMMENT 'The planning groups associated with this activity code (JSON list of PlanningGroupReference)',
+  style                     VARIANT COMMENT 'The style of this activity code (JSON of ActivityCodeStyle)',
+  metadata                  VARIANT COMMENT 'Version metadata for this activity code (JSON of WfmVersionedEntityMetadata)',
+  self_uri                  VARCHAR COMMENT 'The URI of this activity code in the API',
+  extra_fields              VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                    VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (snapshot_date)
+COMMENT = 'One row per activity code of a business unit (BusinessUnitActivityCode; served inline or through a download URL): a full snapshot per run, merged by (business_unit_id, id). Joins: wfm_shift_activities.activity_code_id, wfm_time_off_markers.activity_code_id, wfm_adherence_exceptions.*_activity_code_id. [genesys-loader schema v1; key: business_unit_id, id]';
+CREATE TRANSIENT TABLE IF NOT EXISTS wfm_activity_codes_staging (
+  business_unit_id          VARCHAR NOT NULL COMMENT 'Business unit the activity code belongs to (wfm_business_units.id)',
+  id                        VARCHAR NOT NULL COMMENT 'The globally unique identifier of the activity code',
+  snapshot_date             DATE NOT NULL COMMENT 'UTC date of the run that took this snapshot: the partition column; an entity that later disappears keeps the date of the last snapshot that saw it',
+  name                      VARCHAR COMMENT 'The name of the activity code',
+  active                    BOOLEAN COMMENT 'Whether the activity code is active',
+  default_code              BOOLEAN COMMENT 'Whether this is a default activity code',
+  category                  VARCHAR COMMENT 'The activity code''s category (OnQueueWork, Break, Meal, Meeting, OffQueueWork, TimeOff, Training, Unavailable)',
+  length_in_minutes         NUMBER(38,0) COMMENT 'The default length of the activity in minutes',
+  counts_as_paid_time       BOOLEAN COMMENT 'Whether an agent is paid while performing this activity',
+  counts_as_work_time       BOOLEAN COMMENT 'Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints',
+  agent_time_off_selectable BOOLEAN COMMENT 'Whether an agent can select this activity code when creating or editing a time off request',
+  counts_toward_shrinkage   BOOLEAN COMMENT 'Whether the activity code counts toward shrinkage calculations',
+  planned_shrinkage         BOOLEAN COMMENT 'Whether this activity code is considered planned or unplanned shrinkage',
+  interruptible             BOOLEAN COMMENT 'Whether this activity code is considered interruptible',
+  secondary_presences       VARIANT COMMENT 'The secondary presences of this activity code (JSON list of SecondaryPresence)',
+  planning_groups           VARIANT COMMENT 'The planning groups associated with this activity code (JSON list of PlanningGroupReference)',
+  style                     VARIANT COMMENT 'The style of this activity code (JSON of ActivityCodeStyle)',
+  metadata                  VARIANT COMMENT 'Version metadata for this activity code (JSON of WfmVersionedEntityMetadata)',
+  self_uri                  VARCHAR COMMENT 'The URI of this activity code in the API',
+  extra_fields              VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                    VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+COMMENT = 'Staging for wfm_activity_codes: each load script empties it, copies a snapshot in, and merges it';
+
+CREATE TABLE IF NOT EXISTS wfm_shifts (
+  id                 VARCHAR NOT NULL COMMENT 'ID of the schedule shift',
+  shift_date         DATE NOT NULL COMMENT 'UTC date of the shift''s start: the partition column',
+  user_id            VARCHAR NOT NULL COMMENT 'The agent (users.id) from the agent schedule''s user',
+  business_unit_id   VARCHAR NOT NULL COMMENT 'Business unit the schedule was published in (wfm_business_units.id)',
+  schedule_id        VARCHAR COMMENT 'The published schedule this shift belongs to',
+  week_date          DATE COMMENT 'First day of the business unit week of the schedule (yyyy-MM-dd, the business unit''s local date)',
+  schedule           VARIANT COMMENT 'The schedule reference as served (JSON of BuScheduleReference)',
+  start_date         TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the shift, UTC',
+  length_minutes     NUMBER(38,0) COMMENT 'The length of the shift in minutes',
+  time_zone          VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  manually_edited    BOOLEAN COMMENT 'Whether the shift was set manually',
+  work_plan_id       VARCHAR COMMENT 'ID of the work plan associated with this shift',
+  work_plan_shift_id VARCHAR COMMENT 'ID of the work plan shift associated with this shift',
+  extra_fields       VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id             VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (shift_date)
+COMMENT = 'One row per published shift of an agent (BuAgentScheduleShift from the agent schedules search), in the partition of the UTC date of its start; a run over [from, to) writes the shifts that start in it. [genesys-loader schema v1; key: id]';
+
+CREATE TABLE IF NOT EXISTS wfm_shift_activities (
+  shift_id                      VARCHAR NOT NULL COMMENT 'Shift this activity belongs to (wfm_shifts.id)',
+  activity_index                NUMBER(38,0) NOT NULL COMMENT 'Position of the activity in its shift',
+  shift_date                    DATE NOT NULL COMMENT 'UTC date of the shift''s start: the partition column',
+  user_id                       VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  start_date                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the activity, UTC',
+  length_minutes                NUMBER(38,0) COMMENT 'The length of the activity in minutes',
+  activity_code_id              VARCHAR COMMENT 'The activity code (wfm_activity_codes.id)',
+  description                   VARCHAR COMMENT 'The description of the activity',
+  paid                          BOOLEAN COMMENT 'Whether the activity is paid',
+  payable_minutes               NUMBER(38,0) COMMENT 'Payable minutes for this activity',
+  time_off_request_id           VARCHAR COMMENT 'ID of the time off request associated with this activity, if any',
+  time_off_request_sync_version NUMBER(38,0) COMMENT 'The sync version of the associated time off request',
+  external_activity_id          VARCHAR COMMENT 'ID of the external activity associated with this activity, if any',
+  external_activity_type        VARCHAR COMMENT 'The type of the external activity, if any',
+  time_zone                     VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  extra_fields                  VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                        VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (shift_date)
+COMMENT = 'One row per activity of a published shift (BuAgentScheduleActivity), in the partition of its shift. [genesys-loader schema v1; key: shift_id, activity_index]';
+
+CREATE TABLE IF NOT EXISTS wfm_time_off_markers (
+  user_id                       VARCHAR NOT NULL COMMENT 'The agent (users.id) from the agent schedule''s user',
+  business_unit_date            DATE NOT NULL COMMENT 'The business unit''s local date of the time off',
+  start_offset_minutes          NUMBER(38,0) NOT NULL COMMENT 'The start offset in minutes from the business unit date''s local midnight',
+  marker_date                   DATE NOT NULL COMMENT 'UTC date of the marker''s start: the partition column',
+  business_unit_id              VARCHAR NOT NULL COMMENT 'Business unit the schedule was published in (wfm_business_units.id)',
+  start_date                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'The start of the time off, UTC: local midnight of business_unit_date in time_zone plus start_offset_minutes',
+  end_date                      TIMESTAMP_TZ(6) COMMENT 'The end of the time off, UTC: local midnight of business_unit_date plus end_offset_minutes',
+  end_offset_minutes            NUMBER(38,0) COMMENT 'The end offset in minutes from the business unit date''s local midnight',
+  length_minutes                NUMBER(38,0) COMMENT 'The length of the time off marker in minutes',
+  activity_code_id              VARCHAR COMMENT 'The activity code (wfm_activity_codes.id)',
+  description                   VARCHAR COMMENT 'The description of the time off',
+  paid                          BOOLEAN COMMENT 'Whether the time off is paid',
+  payable_minutes               NUMBER(38,0) COMMENT 'Payable minutes for the time off',
+  time_off_request_id           VARCHAR COMMENT 'The ID of the time off request',
+  time_off_request_sync_version NUMBER(38,0) COMMENT 'The sync version of the time off request',
+  "DELETE"                      BOOLEAN COMMENT 'Whether this marker is flagged for deletion',
+  time_zone                     VARCHAR COMMENT 'IANA time zone of the business unit the schedule was published in (businessUnitTimeZone); instants are UTC',
+  extra_fields                  VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                        VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (marker_date)
+COMMENT = 'One row per full-day time-off marker of the published schedule of an agent (BuFullDayTimeOffMarker), in the partition of the UTC date of its start (local midnight of the business-unit date plus startOffsetMinutes). [genesys-loader schema v1; key: user_id, business_unit_date, start_offset_minutes]';
+
+CREATE TABLE IF NOT EXISTS wfm_adherence_days (
+  user_id                      VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  adherence_date               DATE NOT NULL COMMENT 'UTC day: the partition column',
+  management_unit_id           VARCHAR NOT NULL COMMENT 'The management unit the adherence was asked for (wfm_management_units.id)',
+  day_start                    TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the day, UTC: the job''s startDate plus dayStartOffsetSeconds',
+  day_start_offset_seconds     NUMBER(38,0) COMMENT 'Seconds from the job''s startDate to the start of this day',
+  adherence_schedule_seconds   NUMBER(38,0) COMMENT 'Duration of schedule in seconds included for adherence percentage calculation',
+  conformance_schedule_seconds NUMBER(38,0) COMMENT 'Total scheduled duration in seconds for OnQueue activities',
+  conformance_actual_seconds   NUMBER(38,0) COMMENT 'Total actually worked duration in seconds for OnQueue activities',
+  exception_count              NUMBER(38,0) COMMENT 'Total number of adherence exceptions for this user',
+  exception_duration_seconds   NUMBER(38,0) COMMENT 'Total duration in seconds of adherence exceptions for this user',
+  impact_seconds               NUMBER(38,0) COMMENT 'The impact duration in seconds of current adherence state for this user',
+  schedule_length_seconds      NUMBER(38,0) COMMENT 'Total duration in seconds of scheduled activities',
+  actual_length_seconds        NUMBER(38,0) COMMENT 'Total duration in seconds of actual activities',
+  adherence_percentage         FLOAT COMMENT 'Adherence percentage for this day',
+  conformance_percentage       FLOAT COMMENT 'Conformance percentage for this day',
+  range_adherence_percentage   FLOAT COMMENT 'The agent''s adherence percentage over the job''s range (WfmHistoricalAdherenceBulkUserResult.adherencePercentage)',
+  range_conformance_percentage FLOAT COMMENT 'The agent''s conformance percentage over the job''s range (WfmHistoricalAdherenceBulkUserResult.conformancePercentage)',
+  range_impact                 VARCHAR COMMENT 'The agent''s impact over the job''s range (Positive, Negative, Neutral, Unknown)',
+  extra_fields                 VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                       VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (adherence_date)
+COMMENT = 'One row per agent and UTC day of historical adherence (WfmHistoricalAdherenceBulkUserDayMetrics from the bulk adherence job, asked in UTC), with the whole-range figures of the agent (the range is that day). [genesys-loader schema v1; key: user_id, adherence_date]';
+
+CREATE TABLE IF NOT EXISTS wfm_adherence_exceptions (
+  user_id                                 VARCHAR NOT NULL COMMENT 'The agent (users.id)',
+  start_date                              TIMESTAMP_TZ(6) NOT NULL COMMENT 'Start of the exception, UTC: the job''s startDate plus startOffsetSeconds',
+  exception_date                          DATE NOT NULL COMMENT 'UTC day of the exception''s start: the partition column',
+  management_unit_id                      VARCHAR NOT NULL COMMENT 'The management unit the adherence was asked for (wfm_management_units.id)',
+  end_date                                TIMESTAMP_TZ(6) COMMENT 'End of the exception, UTC: the job''s startDate plus endOffsetSeconds',
+  start_offset_seconds                    NUMBER(38,0) COMMENT 'Exception start offset in seconds relative to the job''s startDate',
+  end_offset_seconds                      NUMBER(38,0) COMMENT 'Exception end offset in seconds relative to the job''s startDate',
+  scheduled_activity_code_id              VARCHAR COMMENT 'The ID of the scheduled activity code (wfm_activity_codes.id)',
+  scheduled_activity_category             VARCHAR COMMENT 'Activity for which the user is scheduled',
+  scheduled_secondary_presence_lookup_ids ARRAY COMMENT 'The lookup IDs used to retrieve the scheduled secondary statuses',
+  actual_activity_code_id                 VARCHAR COMMENT 'The ID of the actual activity code (wfm_activity_codes.id)',
+  actual_activity_category                VARCHAR COMMENT 'Activity for which the user is actually engaged',
+  system_presence                         VARCHAR COMMENT 'Actual underlying system presence value',
+  routing_status                          VARCHAR COMMENT 'Actual underlying routing status',
+  impact                                  VARCHAR COMMENT 'The impact of the current adherence state for this user (Positive, Negative, Neutral, Unknown)',
+  secondary_presence_lookup_id            VARCHAR COMMENT 'The lookup ID used to retrieve the actual secondary status',
+  secondary_presence_id                   VARCHAR COMMENT 'The actual secondary status, resolved through the job result''s lookupIdToSecondaryPresenceId',
+  extra_fields                            VARIANT COMMENT 'Fields the API returned that this schema version does not know, as a JSON object (null when none)',
+  run_id                                  VARCHAR NOT NULL COMMENT 'Loader run that wrote this row (matches the manifest''s run_id)'
+)
+CLUSTER BY (exception_date)
+COMMENT = 'One row per adherence exception that starts in the range (HistoricalAdherenceExceptionInfo from the bulk adherence job), with UTC instants computed from its offsets, in the partition of the UTC day of its start. [genesys-loader schema v1; key: user_id, start_date]';
 
 CREATE TABLE IF NOT EXISTS genesys_loaded_partitions (
   dataset         VARCHAR NOT NULL COMMENT 'Dataset whose tables were loaded (conversations, divisions, ...)',

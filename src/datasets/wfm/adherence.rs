@@ -1,0 +1,318 @@
+//! `wfm-adherence`: historical adherence through the bulk job (genesys-api.md §8.3): per agent
+//! and UTC day, the day's metrics, and each exception with its UTC start and end.
+//!
+//! Each UTC day is a chunk and one job: `POST .../adherence/historical/bulk` in time zone UTC
+//! over `[day 00:00Z, next day 00:00Z)` with one item per management unit of every business
+//! unit, exceptions included. A day is far inside the API's range limits (31 days, 7 with
+//! exceptions), so a range of any length is split by construction. When the answer is not
+//! complete, `GET .../bulk/jobs/{jobId}` is polled until it is; then every download URL is read
+//! (without the bearer token, never logged), or the inline `downloadResult`. Exceptions are
+//! kept in the chunk of the UTC day they start in.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{business_units, instant, iso, management_units, send_items, whole_day_chunks};
+use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::error::{Error, Result};
+use crate::genesys::allowlist::Endpoint;
+use crate::genesys::paging::{PageSender, parse};
+use crate::plan::Range;
+
+pub(crate) const BULK_PATH: &str = "/api/v2/workforcemanagement/adherence/historical/bulk";
+const ITEMS: &str = "userResults";
+
+pub struct WfmAdherence;
+
+pub static WFM_ADHERENCE: WfmAdherence = WfmAdherence;
+
+static SPEC: Spec = Spec {
+    name: "wfm-adherence",
+    group: Group::Facts,
+    summary: "historical adherence per agent and UTC day, and its exceptions",
+    schemas: crate::schema_files!("wfm-adherence": "wfm_adherence_days", "wfm_adherence_exceptions"),
+    permissions: &["wfm:historicalAdherence:view"],
+    division_scoped: false,
+    endpoints: &[
+        Endpoint::get(super::BUSINESS_UNITS),
+        Endpoint::get("/api/v2/workforcemanagement/businessunits/{businessUnitId}"),
+        Endpoint::get("/api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits"),
+        Endpoint::post(BULK_PATH),
+        Endpoint::get("/api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}"),
+    ],
+    load: LoadMode::ReplacePartitions,
+    headline: false,
+    items_field: ITEMS,
+    includes: &["wfm-units"],
+    routes: &[],
+};
+
+/// `WfmHistoricalAdherenceBulkResponse`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    job: Job,
+    #[serde(default)]
+    download_urls: Option<Vec<String>>,
+    #[serde(default)]
+    download_result: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct Job {
+    id: String,
+    status: String,
+}
+
+impl WfmAdherence {
+    /// Submits the day's job, polls it to completion, and sends every result.
+    async fn day(&self, run: &RunContext, chunk: &Chunk, tx: &PageSender) -> Result<u64> {
+        let mut items = Vec::new();
+        for bu in business_units(&run.api).await? {
+            for mu in management_units(&run.api, &bu.id).await? {
+                items.push(json!({
+                    "managementUnitId": mu.get("id"),
+                    "startDate": iso(chunk.start),
+                    "endDate": iso(chunk.end),
+                    "includeExceptions": true,
+                    "includeActuals": false,
+                }));
+            }
+        }
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let body = json!({"timeZone": "UTC", "items": items});
+        let resp = run.api.post_json(BULK_PATH, &body).await?;
+        let mut answer: Answer = parse(BULK_PATH, &resp.body)?;
+        let settings = &run.options.details;
+        let started = Instant::now();
+        while answer.job.status != "Complete" {
+            let path = format!("{BULK_PATH}/jobs/{}", answer.job.id);
+            if answer.job.status == "Error" || started.elapsed() > settings.job_timeout {
+                return Err(Error::Api {
+                    method: "GET".into(),
+                    path,
+                    status: None,
+                    message: format!(
+                        "the adherence job for {} is {} after {:.0?}",
+                        chunk.partition,
+                        answer.job.status,
+                        started.elapsed()
+                    ),
+                });
+            }
+            tokio::time::sleep(settings.job_poll_interval).await;
+            answer = parse(&path, &run.api.get(&path).await?.body)?;
+        }
+        let mut pages = 0;
+        if let Some(result) = answer.download_result {
+            pages += self.send_result(result, tx).await?;
+        }
+        for (i, url) in answer.download_urls.unwrap_or_default().iter().enumerate() {
+            let what = format!(
+                "adherence result {} of the job for {}",
+                i + 1,
+                chunk.partition
+            );
+            let body = run.api.download(url, &what).await?.body;
+            pages += self.send_result(parse(&what, &body)?, tx).await?;
+        }
+        Ok(pages)
+    }
+
+    /// Sends one result's user results, each marked with the result's management unit, start
+    /// and secondary-presence lookup (which `admit` needs and the items do not carry).
+    async fn send_result(&self, mut result: Map<String, Value>, tx: &PageSender) -> Result<u64> {
+        let users = match result.remove(ITEMS) {
+            Some(Value::Array(u)) => u,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                return Err(Error::Payload {
+                    path: ITEMS.into(),
+                    message: "userResults is not a list".into(),
+                });
+            }
+        };
+        let items = users
+            .into_iter()
+            .map(|mut u| {
+                if let Some(o) = u.as_object_mut() {
+                    for (from, to) in [
+                        ("managementUnitId", "managementUnitId"),
+                        ("startDate", "jobStartDate"),
+                        ("endDate", "jobEndDate"),
+                        (
+                            "lookupIdToSecondaryPresenceId",
+                            "lookupIdToSecondaryPresenceId",
+                        ),
+                    ] {
+                        o.insert(to.into(), result.get(from).cloned().unwrap_or(Value::Null));
+                    }
+                }
+                u
+            })
+            .collect();
+        send_items(tx, ITEMS, items, "adherence results").await
+    }
+}
+
+/// Fields of a user result that are read, or added by `fetch`; any other is copied onto each
+/// of its day rows, where the schema keeps it in `extra_fields`.
+const RESULT_FIELDS: &[&str] = &[
+    "userId",
+    "adherencePercentage",
+    "conformancePercentage",
+    "impact",
+    "dayMetrics",
+    "exceptionInfo",
+    "managementUnitId",
+    "jobStartDate",
+    "jobEndDate",
+    "lookupIdToSecondaryPresenceId",
+];
+
+impl Dataset for WfmAdherence {
+    fn spec(&self) -> &Spec {
+        &SPEC
+    }
+
+    fn plan<'a>(&'a self, _run: &'a RunContext, range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
+        async move { whole_day_chunks(SPEC.name, "job", range) }.boxed()
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        run: &'a RunContext,
+        chunk: &'a Chunk,
+        tx: &'a PageSender,
+    ) -> BoxFuture<'a, Result<u64>> {
+        self.day(run, chunk, tx).boxed()
+    }
+
+    /// One agent's result becomes an envelope of its day rows and its exceptions that start on
+    /// the chunk's day, with UTC instants computed from the offsets (relative to the job's
+    /// start).
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+        let what = "userResults[]";
+        let fail = |message: String| Error::Payload {
+            path: what.into(),
+            message,
+        };
+        let Value::Object(result) = item else {
+            return Err(fail("a user result is not an object".into()));
+        };
+        let user = result
+            .get("userId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail("a user result has no userId".into()))?
+            .to_string();
+        let origin = instant(&result, "jobStartDate", what)?;
+        let lookup = result
+            .get("lookupIdToSecondaryPresenceId")
+            .and_then(Value::as_object);
+        let mut common = Map::new();
+        common.insert("userId".into(), json!(user));
+        common.insert(
+            "managementUnitId".into(),
+            result
+                .get("managementUnitId")
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        let list = |field: &str| -> Result<Vec<Map<String, Value>>> {
+            match result.get(field) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_object()
+                            .cloned()
+                            .ok_or_else(|| fail(format!("{field}[] holds a non-object")))
+                    })
+                    .collect(),
+                Some(_) => Err(fail(format!("{field} is not a list"))),
+            }
+        };
+        let at = |o: &Map<String, Value>, field: &str| {
+            o.get(field)
+                .and_then(Value::as_i64)
+                .map(|s| origin + chrono::Duration::seconds(s))
+        };
+        let (mut days, mut exceptions, mut repeated) = (Vec::new(), Vec::new(), false);
+        for mut day in list("dayMetrics")? {
+            let start = at(&day, "dayStartOffsetSeconds").unwrap_or(origin);
+            if start.date_naive() != chunk.partition {
+                continue;
+            }
+            if !seen.insert(format!("day/{user}/{}", iso(start))) {
+                repeated = true;
+                continue;
+            }
+            day.insert("dayStart".into(), json!(iso(start)));
+            for (from, to) in [
+                ("adherencePercentage", "rangeAdherencePercentage"),
+                ("conformancePercentage", "rangeConformancePercentage"),
+                ("impact", "rangeImpact"),
+            ] {
+                day.insert(to.into(), result.get(from).cloned().unwrap_or(Value::Null));
+            }
+            for (k, v) in &result {
+                if !RESULT_FIELDS.contains(&k.as_str()) {
+                    day.insert(k.clone(), v.clone());
+                }
+            }
+            day.extend(common.clone());
+            days.push(Value::Object(day));
+        }
+        for mut exception in list("exceptionInfo")? {
+            let start = at(&exception, "startOffsetSeconds")
+                .ok_or_else(|| fail("an exception has no startOffsetSeconds".into()))?;
+            if start.date_naive() != chunk.partition {
+                continue;
+            }
+            if !seen.insert(format!("exception/{user}/{}", iso(start))) {
+                repeated = true;
+                continue;
+            }
+            let end = at(&exception, "endOffsetSeconds").map(iso);
+            let presence = exception
+                .get("secondaryPresenceLookupId")
+                .and_then(Value::as_str)
+                .and_then(|l| lookup.and_then(|m| m.get(l)))
+                .cloned()
+                .unwrap_or(Value::Null);
+            exception.insert("startDate".into(), json!(iso(start)));
+            exception.insert("endDate".into(), json!(end));
+            exception.insert("secondaryPresenceId".into(), presence);
+            exception.extend(common.clone());
+            exceptions.push(Value::Object(exception));
+        }
+        if days.is_empty() && exceptions.is_empty() {
+            return Ok(if repeated {
+                Admission::Duplicate
+            } else {
+                Admission::Outside
+            });
+        }
+        Ok(Admission::Rows(vec![(
+            json!({"dayMetrics": days, "exceptionInfo": exceptions}),
+            chunk.partition,
+        )]))
+    }
+
+    /// A job with no items asks for nothing, but the permission is checked all the same.
+    fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
+        vec![(
+            "POST",
+            BULK_PATH.to_string(),
+            Some(json!({"timeZone": "UTC", "items": []})),
+        )]
+    }
+}

@@ -1,0 +1,405 @@
+//! `wfm-schedules`: the published agent schedules (genesys-api.md §8.2), as shifts, their
+//! activities and full-day time-off markers.
+//!
+//! Each UTC day is a chunk. For every business unit, the day becomes the unit's weeks that
+//! cover it (its first day of the week, in its time zone: a unit east of UTC starts its week on
+//! the UTC day before), and each week is asked of the published-schedule search
+//! (`POST .../businessunits/{id}/agentschedules/search` over the week's UTC bounds). The answer
+//! comes in one of three shapes: the result inline, a pre-signed `downloadUrl` (fetched without
+//! the bearer token, never logged), or `Processing`, which the platform only ever completes
+//! through a notification: the request is then made smaller and asked again, one management
+//! unit at a time, then halves of its agents. The chunk keeps the shifts and markers that start
+//! on its UTC day, so a run over `[from, to)` writes the shifts that start in it.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    BUSINESS_UNITS, BusinessUnit, business_units, instant, iso, local_midnight,
+    management_unit_users, management_units, send_items, time_zone, weeks_covering,
+    whole_day_chunks,
+};
+use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::error::{Error, Result};
+use crate::genesys::allowlist::Endpoint;
+use crate::genesys::paging::{PageSender, parse};
+use crate::plan::Range;
+
+const ITEMS: &str = "agentSchedules";
+
+pub struct WfmSchedules;
+
+pub static WFM_SCHEDULES: WfmSchedules = WfmSchedules;
+
+static SPEC: Spec = Spec {
+    name: "wfm-schedules",
+    group: Group::Facts,
+    summary: "published WFM shifts, their activities and time-off markers, by UTC day of the start",
+    schemas: crate::schema_files!("wfm-schedules": "wfm_shifts", "wfm_shift_activities", "wfm_time_off_markers"),
+    permissions: &["wfm:schedule:view", "wfm:publishedSchedule:view"],
+    division_scoped: false,
+    endpoints: &[
+        Endpoint::get(BUSINESS_UNITS),
+        Endpoint::get("/api/v2/workforcemanagement/businessunits/{businessUnitId}"),
+        Endpoint::get("/api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits"),
+        Endpoint::get("/api/v2/workforcemanagement/managementunits/{managementUnitId}/users"),
+        Endpoint::post(
+            "/api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search",
+        ),
+        Endpoint::post(
+            "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search",
+        ),
+    ],
+    load: LoadMode::ReplacePartitions,
+    headline: false,
+    items_field: ITEMS,
+    includes: &["wfm-units"],
+    routes: &[],
+};
+
+/// `BuAsyncAgentSchedulesSearchResponse`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    status: String,
+    #[serde(default)]
+    result: Option<Map<String, Value>>,
+    #[serde(default)]
+    download_url: Option<String>,
+}
+
+/// One search request: a business unit's or a management unit's week, perhaps for some agents.
+struct Search {
+    path: String,
+    users: Option<Vec<String>>,
+    label: String,
+}
+
+impl WfmSchedules {
+    /// The search result for one request, or `None` when the platform answers `Processing`.
+    async fn ask(
+        &self,
+        run: &RunContext,
+        search: &Search,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Option<Map<String, Value>>> {
+        let mut body = json!({"startDate": iso(start), "endDate": iso(end)});
+        if let Some(users) = &search.users {
+            body["userIds"] = json!(users);
+        }
+        let resp = run.api.post_json(&search.path, &body).await?;
+        let answer: Answer = parse(&search.path, &resp.body)?;
+        match answer.status.as_str() {
+            "Complete" => {}
+            "Processing" => return Ok(None),
+            other => {
+                return Err(Error::Api {
+                    method: "POST".into(),
+                    path: search.path.clone(),
+                    status: Some(resp.status.as_u16()),
+                    message: format!("the schedule search for {} ended {other}", search.label),
+                });
+            }
+        }
+        match (answer.result, answer.download_url.filter(|u| !u.is_empty())) {
+            (_, Some(url)) => {
+                let what = format!("the schedules of {}", search.label);
+                let body = run.api.download(&url, &what).await?.body;
+                Ok(Some(parse(&what, &body)?))
+            }
+            (Some(result), None) => Ok(Some(result)),
+            (None, None) => Ok(Some(Map::new())),
+        }
+    }
+
+    /// One business unit's week, made smaller while the platform answers `Processing`.
+    async fn week(
+        &self,
+        run: &RunContext,
+        bu: &BusinessUnit,
+        week: NaiveDate,
+        tx: &PageSender,
+    ) -> Result<u64> {
+        let bounds = (
+            local_midnight(bu.time_zone, week),
+            local_midnight(bu.time_zone, week + Days::new(7)),
+        );
+        let mut pending = vec![Search {
+            path: format!("{BUSINESS_UNITS}/{}/agentschedules/search", bu.id),
+            users: None,
+            label: format!("business unit {} week {week}", bu.id),
+        }];
+        let mut pages = 0;
+        let mut units: Option<Vec<String>> = None;
+        while let Some(search) = pending.pop() {
+            if let Some(result) = self.ask(run, &search, bounds).await? {
+                pages += self.send_result(bu, result, tx).await?;
+                continue;
+            }
+            tracing::info!(request = %search.label, "the schedule search is still processing; asking for less");
+            match &search.users {
+                // The business unit: one management unit at a time.
+                None if search.path.starts_with(BUSINESS_UNITS) => {
+                    let ids = match &units {
+                        Some(ids) => ids.clone(),
+                        None => {
+                            let ids: Vec<String> = management_units(&run.api, &bu.id)
+                                .await?
+                                .iter()
+                                .filter_map(|m| m.get("id").and_then(Value::as_str))
+                                .map(str::to_string)
+                                .collect();
+                            units = Some(ids.clone());
+                            ids
+                        }
+                    };
+                    for mu in ids.into_iter().rev() {
+                        pending.push(Search {
+                            path: format!(
+                                "/api/v2/workforcemanagement/managementunits/{mu}/agentschedules/search"
+                            ),
+                            users: None,
+                            label: format!("management unit {mu} week {week}"),
+                        });
+                    }
+                }
+                // A management unit: halves of its agents, down to one.
+                users => {
+                    let users = match users {
+                        Some(u) => u.clone(),
+                        None => {
+                            let mu = search
+                                .path
+                                .trim_start_matches("/api/v2/workforcemanagement/managementunits/")
+                                .split('/')
+                                .next()
+                                .unwrap_or_default()
+                                .to_string();
+                            management_unit_users(&run.api, &mu).await?
+                        }
+                    };
+                    if users.len() <= 1 && search.users.is_some() {
+                        return Err(Error::Api {
+                            method: "POST".into(),
+                            path: search.path.clone(),
+                            status: None,
+                            message: format!(
+                                "the schedule search for {} is still processing for a single agent; \
+                                 its result would only come as a notification",
+                                search.label
+                            ),
+                        });
+                    }
+                    let (a, b) = users.split_at(users.len().div_ceil(2));
+                    for half in [b, a] {
+                        if !half.is_empty() {
+                            pending.push(Search {
+                                path: search.path.clone(),
+                                users: Some(half.to_vec()),
+                                label: format!("{} ({} agents)", search.label, half.len()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(pages)
+    }
+
+    /// Sends a search result's agent schedules, each marked with its business unit and time
+    /// zone (which `admit` needs and the items do not carry).
+    async fn send_result(
+        &self,
+        bu: &BusinessUnit,
+        mut result: Map<String, Value>,
+        tx: &PageSender,
+    ) -> Result<u64> {
+        let zone = result
+            .get("businessUnitTimeZone")
+            .and_then(Value::as_str)
+            .unwrap_or(bu.time_zone.name())
+            .to_string();
+        let items = match result.remove(ITEMS) {
+            Some(Value::Array(items)) => items,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                return Err(Error::Payload {
+                    path: ITEMS.into(),
+                    message: "agentSchedules is not a list".into(),
+                });
+            }
+        };
+        let items = items
+            .into_iter()
+            .map(|mut s| {
+                if let Some(o) = s.as_object_mut() {
+                    o.insert("businessUnitId".into(), json!(bu.id));
+                    o.insert("timeZone".into(), json!(zone));
+                }
+                s
+            })
+            .collect();
+        send_items(tx, ITEMS, items, "agent schedules").await
+    }
+}
+
+/// Fields of an agent schedule that are read, or added by `fetch`; any other is copied onto
+/// each of its rows, where the schema keeps it in `extra_fields`.
+const SCHEDULE_FIELDS: &[&str] = &[
+    "user",
+    "shifts",
+    "fullDayTimeOffMarkers",
+    "businessUnitId",
+    "timeZone",
+];
+
+impl Dataset for WfmSchedules {
+    fn spec(&self) -> &Spec {
+        &SPEC
+    }
+
+    fn plan<'a>(&'a self, _run: &'a RunContext, range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
+        async move { whole_day_chunks(SPEC.name, "query", range) }.boxed()
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        run: &'a RunContext,
+        chunk: &'a Chunk,
+        tx: &'a PageSender,
+    ) -> BoxFuture<'a, Result<u64>> {
+        async move {
+            let mut pages = 0;
+            for bu in business_units(&run.api).await? {
+                for week in weeks_covering(&bu, chunk.start, chunk.end) {
+                    pages += self.week(run, &bu, week, tx).await?;
+                }
+            }
+            Ok(pages)
+        }
+        .boxed()
+    }
+
+    /// One agent schedule becomes an envelope of the shifts and markers that start on the
+    /// chunk's UTC day, each carrying the agent, business unit and time zone; a marker's UTC
+    /// start and end are its business-unit date's local midnight plus its offsets.
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+        let what = "agentSchedules[]";
+        let fail = |message: String| Error::Payload {
+            path: what.into(),
+            message,
+        };
+        let Value::Object(schedule) = item else {
+            return Err(fail("an agent schedule is not an object".into()));
+        };
+        let user = schedule
+            .get("user")
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail("an agent schedule has no user id".into()))?
+            .to_string();
+        let zone_value = schedule.get("timeZone").cloned().unwrap_or(Value::Null);
+        let tz = time_zone(Some(&zone_value), what)?;
+        let mut common = Map::new();
+        common.insert("userId".into(), json!(user));
+        common.insert(
+            "businessUnitId".into(),
+            schedule
+                .get("businessUnitId")
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        common.insert("timeZone".into(), zone_value);
+        for (k, v) in &schedule {
+            if !SCHEDULE_FIELDS.contains(&k.as_str()) {
+                common.insert(k.clone(), v.clone());
+            }
+        }
+        // A user reference with more than id and selfUri keeps the rest.
+        if let Some(Value::Object(u)) = schedule.get("user")
+            && u.keys().any(|k| k != "id" && k != "selfUri")
+        {
+            common.insert("user".into(), Value::Object(u.clone()));
+        }
+        let list = |field: &str| -> Result<Vec<Map<String, Value>>> {
+            match schedule.get(field) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_object()
+                            .cloned()
+                            .ok_or_else(|| fail(format!("{field}[] holds a non-object")))
+                    })
+                    .collect(),
+                Some(_) => Err(fail(format!("{field} is not a list"))),
+            }
+        };
+        let (mut shifts, mut markers, mut repeated) = (Vec::new(), Vec::new(), false);
+        for mut shift in list("shifts")? {
+            let start = instant(&shift, "startDate", "shifts[]")?;
+            if start.date_naive() != chunk.partition {
+                continue;
+            }
+            let id = shift
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("a shift has no id".into()))?;
+            if !seen.insert(format!("shift/{id}")) {
+                repeated = true;
+                continue;
+            }
+            shift.extend(common.clone());
+            shifts.push(Value::Object(shift));
+        }
+        for mut marker in list("fullDayTimeOffMarkers")? {
+            let date = marker
+                .get("businessUnitDate")
+                .and_then(Value::as_str)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .ok_or_else(|| fail("a time-off marker has no businessUnitDate".into()))?;
+            let offset = |field: &str| marker.get(field).and_then(Value::as_i64);
+            let midnight = local_midnight(tz, date);
+            let start =
+                midnight + chrono::Duration::minutes(offset("startOffsetMinutes").unwrap_or(0));
+            if start.date_naive() != chunk.partition {
+                continue;
+            }
+            if !seen.insert(format!(
+                "marker/{user}/{date}/{}",
+                offset("startOffsetMinutes").unwrap_or(0)
+            )) {
+                repeated = true;
+                continue;
+            }
+            let end =
+                offset("endOffsetMinutes").map(|m| iso(midnight + chrono::Duration::minutes(m)));
+            marker.insert("startDate".into(), json!(iso(start)));
+            marker.insert("endDate".into(), json!(end));
+            marker.extend(common.clone());
+            markers.push(Value::Object(marker));
+        }
+        if shifts.is_empty() && markers.is_empty() {
+            return Ok(if repeated {
+                Admission::Duplicate
+            } else {
+                Admission::Outside
+            });
+        }
+        Ok(Admission::Rows(vec![(
+            json!({"shifts": shifts, "fullDayTimeOffMarkers": markers}),
+            chunk.partition,
+        )]))
+    }
+
+    /// The schedule search needs a business unit's id, which only a listing gives: the probe
+    /// is that listing (the permission itself is checked against the client's roles).
+    fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
+        vec![("GET", BUSINESS_UNITS.to_string(), None)]
+    }
+}
