@@ -19,19 +19,19 @@ pub(super) struct ChunkSink {
 }
 
 /// One page, decoded: the builders handed back, the batches, and the counts.
-struct Decoded {
-    decoder: TreeDecoder,
-    seen: HashSet<String>,
-    batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
-    unknown: BTreeMap<(String, String), u64>,
-    kept: u64,
-    duplicates: u64,
-    outside: u64,
-    raw: Option<Bytes>,
+pub struct Decoded {
+    pub decoder: TreeDecoder,
+    pub seen: HashSet<String>,
+    pub batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
+    pub unknown: BTreeMap<(String, String), u64>,
+    pub kept: u64,
+    pub duplicates: u64,
+    pub outside: u64,
+    pub raw: Option<Bytes>,
     /// Records that could not be decoded: JSON lines of reason and record.
-    quarantined: Vec<String>,
+    pub quarantined: Vec<String>,
     /// Their keys, where they have one.
-    kept_keys: Vec<String>,
+    pub kept_keys: Vec<String>,
 }
 
 impl ChunkSink {
@@ -244,9 +244,9 @@ impl ChunkSink {
     }
 }
 
-/// Decodes one page on the blocking pool: items parsed in parallel, admitted by the dataset in
-/// the order served, appended to the builders.
-fn decode_page(
+/// Decodes one page (call it on the blocking pool): items parsed in parallel, admitted by the
+/// dataset in the order served, appended to the builders. Public for the benches.
+pub fn decode_page(
     ds: &'static dyn Dataset,
     chunk: &Chunk,
     page: Page,

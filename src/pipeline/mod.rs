@@ -17,6 +17,7 @@ mod commit;
 mod rebuild;
 
 use chunk::ChunkSink;
+pub use chunk::{Decoded, decode_page};
 use commit::{Commit, commit};
 pub use rebuild::rebuild;
 
