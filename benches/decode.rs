@@ -114,7 +114,13 @@ fn write(rt: &tokio::runtime::Runtime, batches: &[Vec<(Arc<TableSchema>, RecordB
         }
         let mut total = 0;
         for w in writers {
-            total += w.finish().await.unwrap().iter().map(|f| f.bytes).sum::<u64>();
+            total += w
+                .finish()
+                .await
+                .unwrap()
+                .iter()
+                .map(|f| f.bytes)
+                .sum::<u64>();
         }
         total
     })

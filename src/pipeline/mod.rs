@@ -51,8 +51,9 @@ use crate::state::{ChunkOutcome, RunState, run_key};
 /// Where records that cannot be decoded are kept: `_quarantine/<run_id>/<dataset>/...`.
 pub const QUARANTINE_DIR: &str = "_quarantine";
 
-/// Pages buffered between fetch and decode, per chunk.
-const PAGE_BUFFER: usize = 4;
+/// Pages buffered between fetch and decode, per chunk (a job page is about 5 MB of JSON; one
+/// more is being decoded and one written).
+const PAGE_BUFFER: usize = 2;
 
 /// File sequence numbers reserved per attempt (see [`RunState::attempt`]).
 const SEQ_PER_ATTEMPT: u32 = 10_000;
