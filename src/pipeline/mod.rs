@@ -331,6 +331,7 @@ async fn extract_locked(
         // stamps (and checkpoints) its snapshots with the same date.
         snapshot_date: state.started_at.date_naive(),
         facts: Default::default(),
+        jobs: Default::default(),
     };
 
     // Plan every dataset; one that cannot be planned fails alone.
