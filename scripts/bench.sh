@@ -88,7 +88,6 @@ day() { date -u -d "$1 days ago" +%F; }
 echo "raw zone: $DAYS days × $PER_DAY conversations (job path)..." >&2
 start_sim "$PER_DAY"
 FROM=$(day $((DAYS + 3))); TO=$(day 3)
-start=$(date +%s.%N)
 SUMMARY=$(extract "$B/zone" "$FROM" "$TO" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000)
 JOB_REQ=$(per_1000 "$B/zone" "$SUMMARY")
 echo "query path: 1 day × $PER_DAY conversations..." >&2
