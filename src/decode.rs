@@ -8,7 +8,7 @@
 //! Nothing is silently dropped. A required column (a key) that is missing or has an unexpected
 //! type fails the record instead, and a failed record leaves no row behind.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -17,6 +17,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use chrono::{DateTime, NaiveDate, Utc};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -26,10 +27,56 @@ use crate::schema::{Catalog, ColumnType, Source, TableSchema};
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Parses an API instant (`2026-11-01T12:34:56.789Z`) to microseconds since the epoch.
+///
+/// The API's own form (UTC, `Z`, up to nine fraction digits) is read directly; anything else
+/// RFC 3339 allows (an offset, a leap second) goes through chrono, with the same result.
 pub fn parse_instant(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc).timestamp_micros())
+    parse_utc_instant(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc).timestamp_micros())
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, or `None` for any other form.
+fn parse_utc_instant(b: &[u8]) -> Option<i64> {
+    fn digits(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    }
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' || !matches!(b[b.len() - 1], b'Z' | b'z') {
+        return None;
+    }
+    let (hour, minute, second) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let micros = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            let n = digits(frac)?;
+            // The first six digits are microseconds; further digits are truncated, as chrono.
+            let scaled = u64::from(n) * 10u64.pow(9 - frac.len() as u32);
+            (scaled / 1_000) as i64
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(
+        digits(&b[0..4])? as i32,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )?;
+    let days = i64::from(date32(date));
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(secs * 1_000_000 + micros)
 }
 
 /// A `NaiveDate` as Arrow Date32 (days since 1970-01-01).
@@ -53,10 +100,25 @@ enum ColumnBuilder {
 /// A value did not have the column's type; the caller keeps it in `extra_fields` instead.
 struct Mismatch;
 
+/// A field kept in `extra_fields`: the node (table) of its row, the field as served, and
+/// whether it is a known field of an unexpected type.
+type Unknown<'a> = (usize, &'a str, bool);
+
+/// What one record's walk produced before anything is appended: every row's cells in one
+/// buffer, each row as (node, first cell).
+struct Rows<'a> {
+    cells: Vec<Cell<'a>>,
+    rows: Vec<(usize, usize)>,
+    slots: Vec<Option<(&'a str, &'a Value)>>,
+    unknown: Vec<Unknown<'a>>,
+}
+
 /// One column's value for one row, converted and checked, waiting to be appended.
 enum Cell<'a> {
     Null,
     Str(std::borrow::Cow<'a, str>),
+    /// A value kept as JSON text, serialised straight into the column when appended.
+    Json(&'a Value),
     I64(i64),
     F64(f64),
     Bool(bool),
@@ -74,7 +136,7 @@ fn convert(ty: ColumnType, v: &Value) -> std::result::Result<Cell<'_>, Mismatch>
         return Ok(Cell::Null);
     }
     Ok(match ty {
-        ColumnType::Json => Cell::Str(v.to_string().into()),
+        ColumnType::Json => Cell::Json(v),
         ColumnType::String => Cell::Str(v.as_str().ok_or(Mismatch)?.into()),
         ColumnType::Int64 => Cell::I64(json_i64(v).ok_or(Mismatch)?),
         ColumnType::Float64 => Cell::F64(v.as_f64().ok_or(Mismatch)?),
@@ -146,10 +208,22 @@ impl ColumnBuilder {
 
     /// Appends a converted value. Cells are made for their column's type (see [`convert`]);
     /// one of another type would be a defect, and is appended as null so the row stays whole.
-    fn append(&mut self, cell: Cell<'_>) {
+    /// `scratch` is a buffer reused for JSON text.
+    fn append(&mut self, cell: Cell<'_>, scratch: &mut Vec<u8>) {
         match (self, cell) {
             (b, Cell::Null) => b.append_null(),
             (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
+            (ColumnBuilder::Str(b), Cell::Json(v)) => {
+                scratch.clear();
+                // Writing a `Value` to memory cannot fail, and its text is UTF-8.
+                match serde_json::to_writer(&mut *scratch, v)
+                    .ok()
+                    .and_then(|()| std::str::from_utf8(scratch).ok())
+                {
+                    Some(text) => b.append_value(text),
+                    None => b.append_null(),
+                }
+            }
             (ColumnBuilder::I64(b), Cell::I64(n)) => b.append_value(n),
             (ColumnBuilder::F64(b), Cell::F64(x)) => b.append_value(x),
             (ColumnBuilder::Bool(b), Cell::Bool(x)) => b.append_value(x),
@@ -230,14 +304,16 @@ struct TableBuilder {
     plans: Vec<Plan>,
     builders: Vec<ColumnBuilder>,
     /// JSON field name → column index, for `field:` columns.
-    by_field: HashMap<String, usize>,
-    nested: HashSet<String>,
+    by_field: FxHashMap<String, usize>,
+    nested: FxHashSet<String>,
     rows: usize,
+    /// Reused for JSON text appended to string columns.
+    scratch: Vec<u8>,
 }
 
 impl TableBuilder {
     fn new(schema: Arc<TableSchema>) -> Result<Self> {
-        let mut by_field = HashMap::new();
+        let mut by_field = FxHashMap::default();
         let mut plans = Vec::with_capacity(schema.columns.len());
         for (i, c) in schema.columns.iter().enumerate() {
             plans.push(match &c.source {
@@ -269,56 +345,54 @@ impl TableBuilder {
             by_field,
             nested,
             rows: 0,
+            scratch: Vec::new(),
         })
     }
 
     /// Converts the row made from `entity`: every column's value, checked, with the fields no
     /// column names kept in `extra_fields` and counted into `unknown`. Nothing is appended
     /// here, so a row that fails leaves the builders as they were.
+    #[allow(clippy::too_many_arguments)]
     fn row<'a>(
         &self,
+        node: usize,
         entity: &'a Map<String, Value>,
         ctx: &Context<'a>,
         index: usize,
-        unknown: &mut BTreeMap<(String, String), u64>,
-    ) -> Result<Vec<Cell<'a>>> {
-        let mut slots: Vec<Option<&Value>> = vec![None; self.plans.len()];
+        cells: &mut Vec<Cell<'a>>,
+        slots: &mut Vec<Option<(&'a str, &'a Value)>>,
+        unknown: &mut Vec<Unknown<'a>>,
+    ) -> Result<()> {
+        slots.clear();
+        slots.resize(self.plans.len(), None);
         let mut extra: Option<Map<String, Value>> = None;
         for (k, v) in entity {
-            if let Some(&i) = self.by_field.get(k) {
-                slots[i] = Some(v);
-            } else if !self.nested.contains(k) {
+            if let Some(&i) = self.by_field.get(k.as_str()) {
+                slots[i] = Some((k.as_str(), v));
+            } else if !self.nested.contains(k.as_str()) {
                 extra
                     .get_or_insert_with(Map::new)
                     .insert(k.clone(), v.clone());
-                *unknown
-                    .entry((self.schema.table.clone(), k.clone()))
-                    .or_default() += 1;
+                unknown.push((node, k, false));
             }
         }
-        let mut cells = Vec::with_capacity(self.plans.len());
+        let first = cells.len();
         let mut extra_at = None;
         for (i, plan) in self.plans.iter().enumerate() {
             let column = &self.schema.columns[i];
             let cell = match plan {
-                Plan::Field => match slots[i].map(|v| (v, convert(column.ty, v))) {
+                Plan::Field => match slots[i].map(|(k, v)| (k, v, convert(column.ty, v))) {
                     None => Cell::Null,
-                    Some((_, Ok(cell))) => cell,
-                    Some((v, Err(Mismatch))) if column.nullable => {
+                    Some((_, _, Ok(cell))) => cell,
+                    Some((served, v, Err(Mismatch))) if column.nullable => {
                         // Keep the value as served; the column stays null for this row.
-                        let name = field_name(&column.source);
                         extra
                             .get_or_insert_with(Map::new)
-                            .insert(name.clone(), v.clone());
-                        *unknown
-                            .entry((
-                                self.schema.table.clone(),
-                                format!("{name} (unexpected type)"),
-                            ))
-                            .or_default() += 1;
+                            .insert(served.to_string(), v.clone());
+                        unknown.push((node, served, true));
                         Cell::Null
                     }
-                    Some((v, Err(Mismatch))) => {
+                    Some((_, v, Err(Mismatch))) => {
                         return Err(Error::Payload {
                             path: self.schema.path.clone(),
                             message: format!(
@@ -367,15 +441,15 @@ impl TableBuilder {
             cells.push(cell);
         }
         if let (Some(i), Some(m)) = (extra_at, extra) {
-            cells[i] = Cell::Str(Value::Object(m).to_string().into());
+            cells[first + i] = Cell::Str(Value::Object(m).to_string().into());
         }
-        Ok(cells)
+        Ok(())
     }
 
     /// Appends a row [`TableBuilder::row`] made: one value to every column.
-    fn append(&mut self, cells: Vec<Cell<'_>>) {
+    fn append<'a>(&mut self, cells: impl Iterator<Item = Cell<'a>>) {
         for (b, cell) in self.builders.iter_mut().zip(cells) {
-            b.append(cell);
+            b.append(cell, &mut self.scratch);
         }
         self.rows += 1;
     }
@@ -402,13 +476,6 @@ fn nested<'a>(entity: &'a Map<String, Value>, steps: &[String]) -> Option<&'a Va
         at = at.as_object()?.get(step)?;
     }
     Some(at)
-}
-
-fn field_name(source: &Source) -> String {
-    match source {
-        Source::Field(f) => f.clone(),
-        _ => String::new(),
-    }
 }
 
 impl<'a> Context<'a> {
@@ -606,10 +673,14 @@ impl TreeDecoder {
             entities: &self.entities,
             record_id: id,
         };
-        let mut rows = Vec::new();
-        let mut unknown = BTreeMap::new();
+        let mut out = Rows {
+            cells: Vec::new(),
+            rows: Vec::new(),
+            slots: Vec::new(),
+            unknown: Vec::new(),
+        };
         if self.roots.len() == 1 {
-            walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut rows, &mut unknown)?;
+            walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut out)?;
         } else {
             // An envelope: each field is one root's list.
             if let Some(other) = obj
@@ -624,15 +695,24 @@ impl TreeDecoder {
             for &r in &self.roots {
                 for (i, o) in objects(obj, &self.nodes[r].field, id)? {
                     ctx.root = Some(o);
-                    walk.visit(&self.nodes, r, o, i, &mut ctx, &mut rows, &mut unknown)?;
+                    walk.visit(&self.nodes, r, o, i, &mut ctx, &mut out)?;
                 }
             }
         }
-        for (node, cells) in rows {
-            self.nodes[node].table.append(cells);
+        let mut cells = out.cells.into_iter();
+        for (node, _) in out.rows {
+            let table = &mut self.nodes[node].table;
+            let width = table.plans.len();
+            table.append(cells.by_ref().take(width));
         }
-        for (key, n) in unknown {
-            *self.unknown.entry(key).or_default() += n;
+        for (node, field, mistyped) in out.unknown {
+            let field = if mistyped {
+                format!("{field} (unexpected type)")
+            } else {
+                field.to_string()
+            };
+            let table = self.nodes[node].table.schema.table.clone();
+            *self.unknown.entry((table, field)).or_default() += 1;
         }
         Ok(())
     }
@@ -706,7 +786,6 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     /// Converts the row `object` makes in node `idx` into `rows`, then walks its children.
-    #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
         nodes: &[Node],
@@ -714,10 +793,18 @@ impl<'a> Walk<'a> {
         object: &'a Map<String, Value>,
         index: usize,
         ctx: &mut Context<'a>,
-        rows: &mut Vec<(usize, Vec<Cell<'a>>)>,
-        unknown: &mut BTreeMap<(String, String), u64>,
+        out: &mut Rows<'a>,
     ) -> Result<()> {
-        rows.push((idx, nodes[idx].table.row(object, ctx, index, unknown)?));
+        out.rows.push((idx, out.cells.len()));
+        nodes[idx].table.row(
+            idx,
+            object,
+            ctx,
+            index,
+            &mut out.cells,
+            &mut out.slots,
+            &mut out.unknown,
+        )?;
         if nodes[idx].children.is_empty() {
             return Ok(());
         }
@@ -731,12 +818,12 @@ impl<'a> Walk<'a> {
             let (field, list) = (&nodes[child].field, nodes[child].list);
             if list {
                 for (i, o) in objects(object, field, self.record_id)? {
-                    self.visit(nodes, child, o, i, ctx, rows, unknown)?;
+                    self.visit(nodes, child, o, i, ctx, out)?;
                 }
             } else {
                 match object.get(field.as_str()) {
                     None | Some(Value::Null) => {}
-                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, rows, unknown)?,
+                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, out)?,
                     Some(other) => {
                         return Err(Error::Payload {
                             path: field.clone(),
@@ -857,6 +944,35 @@ mod tests {
             date.value(0),
             date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         );
+    }
+
+    #[test]
+    fn the_fast_instant_reader_agrees_with_chrono() {
+        let chrono = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc).timestamp_micros())
+        };
+        for s in [
+            "2026-11-01T12:34:56.789Z",
+            "2026-11-01T12:34:56Z",
+            "2026-11-01T12:34:56.1Z",
+            "2026-11-01T12:34:56.123456789Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2024-02-29T00:00:00.000Z",
+            "2026-02-29T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-11-01T24:00:00.000Z",
+            "2026-11-01T12:34:60Z",
+            "2026-11-01T12:34:56.Z",
+            "2026-11-01T12:34:56.1234567890Z",
+            "2026-11-01T12:34:56+02:00",
+            "2026-11-01 12:34:56Z",
+            "yesterday",
+            "",
+        ] {
+            assert_eq!(parse_instant(s), chrono(s), "{s}");
+        }
     }
 
     #[test]

@@ -188,6 +188,8 @@ pub struct RunContext {
     /// Facts about the source a dataset learns while planning, for the manifest
     /// (`data_availability`).
     pub facts: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
+    /// The run's async jobs in order, so each is submitted while the one before is paged.
+    pub jobs: crate::genesys::jobs::JobQueue,
 }
 
 /// What a served item becomes.

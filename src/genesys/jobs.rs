@@ -1,7 +1,14 @@
 //! The analytics async-jobs driver (genesys-api.md §4.2, §5.2): submit a query, poll its
 //! status until it is fulfilled, then page its results with the cursor. An expired job (or
 //! results that vanish while being paged, a 404) is submitted again, a bounded number of times.
+//!
+//! Polls back off (a job that takes minutes costs a handful of polls), on a schedule counted
+//! from the submission; and a run that knows its next jobs ([`JobQueue`]) submits the next one
+//! while the current one's results are paged, so its wait overlaps the paging and its first
+//! poll usually finds it done.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -15,8 +22,14 @@ use crate::error::{Error, Result};
 pub struct JobSettings {
     /// Page size asked of job results.
     pub page_size: u32,
-    /// Time between status polls.
+    /// Wait before the first status poll; each later wait is `poll_backoff` times the one
+    /// before, up to `max_poll_interval`. A job that takes minutes then costs a handful of
+    /// polls instead of one every few seconds.
     pub poll_interval: Duration,
+    /// Longest wait between status polls (default 30 s).
+    pub max_poll_interval: Duration,
+    /// Growth of the wait from one poll to the next (default 1.5).
+    pub poll_backoff: f64,
     /// Give up on a job that is not fulfilled after this long.
     pub timeout: Duration,
     /// Submissions of the same job (the first included) when it expires.
@@ -28,8 +41,80 @@ impl Default for JobSettings {
         JobSettings {
             page_size: 1000,
             poll_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(30),
+            poll_backoff: 1.5,
             timeout: Duration::from_secs(2 * 3600),
             max_submissions: 3,
+        }
+    }
+}
+
+/// The jobs a run will run, in order, and those submitted ahead of their turn; shared by the
+/// run's chunks. Keys are the jobs' request bodies.
+#[derive(Debug, Default)]
+pub struct JobQueue {
+    inner: Mutex<QueueState>,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    order: Vec<String>,
+    slots: HashMap<String, Slot>,
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// Being submitted ahead.
+    Claimed,
+    /// Submitted ahead: job id and when.
+    Ahead(String, Instant),
+    /// Its chunk has started.
+    Started,
+}
+
+impl JobQueue {
+    /// Declares the jobs the run will run, in the order it runs them.
+    pub fn expect(&self, bodies: impl IntoIterator<Item = serde_json::Value>) {
+        let mut q = self.inner.lock().expect("job queue");
+        q.order.extend(bodies.into_iter().map(|b| b.to_string()));
+    }
+
+    /// Marks `key` started and hands over its job if one was submitted ahead.
+    fn start(&self, key: &str) -> Option<(String, Instant)> {
+        let mut q = self.inner.lock().expect("job queue");
+        match q.slots.insert(key.to_string(), Slot::Started) {
+            Some(Slot::Ahead(id, at)) => Some((id, at)),
+            _ => None,
+        }
+    }
+
+    /// The next expected job after `key` that has neither started nor been submitted, claimed
+    /// for submission ahead.
+    fn claim_next(&self, key: &str) -> Option<String> {
+        let mut q = self.inner.lock().expect("job queue");
+        let at = q.order.iter().position(|k| k == key)?;
+        let next = q.order[at + 1..]
+            .iter()
+            .find(|k| !q.slots.contains_key(*k))?
+            .clone();
+        q.slots.insert(next.clone(), Slot::Claimed);
+        Some(next)
+    }
+
+    /// Keeps a job submitted ahead for its chunk (unless the chunk started meanwhile and
+    /// submitted its own).
+    fn keep(&self, key: String, job_id: String, at: Instant) {
+        let mut q = self.inner.lock().expect("job queue");
+        if let Some(slot @ Slot::Claimed) = q.slots.get_mut(&key) {
+            *slot = Slot::Ahead(job_id, at);
+        }
+    }
+
+    /// Gives a claimed job back to its chunk when submitting it ahead failed.
+    fn keep_failed(&self, key: &str) {
+        let mut q = self.inner.lock().expect("job queue");
+        if let Some(Slot::Claimed) = q.slots.get(key) {
+            q.slots.remove(key);
         }
     }
 }
@@ -48,9 +133,17 @@ struct Status {
     error_message: Option<String>,
 }
 
+/// Submits a job; returns its id.
+async fn submit(api: &ApiClient, jobs_path: &str, body: &serde_json::Value) -> Result<String> {
+    let resp = api.post_json(jobs_path, body).await?;
+    Ok(parse::<Submitted>(jobs_path, &resp.body)?.job_id)
+}
+
 /// Runs one job at `jobs_path` (e.g. `/api/v2/analytics/conversations/details/jobs`) with
 /// `body`, and sends each results page (the list in `field`) down `tx`. `what` names the job
-/// in errors. Returns the number of pages sent.
+/// in errors. With a `queue`, the job may have been submitted ahead, and the queue's next job
+/// is submitted once this one's results are ready. Returns the number of pages sent.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     api: &ApiClient,
     jobs_path: &str,
@@ -59,19 +152,32 @@ pub async fn run(
     settings: &JobSettings,
     what: &str,
     tx: &PageSender,
+    queue: Option<&JobQueue>,
 ) -> Result<u64> {
     let mut submissions = 0;
     // Pages sent before a resubmission were decoded too (their repeats are dropped downstream).
     let mut pages = 0;
+    let key = body.to_string();
+    let mut ahead = queue.and_then(|q| q.start(&key));
     'submit: loop {
         submissions += 1;
         let again = submissions < settings.max_submissions;
-        let resp = api.post_json(jobs_path, body).await?;
-        let job: Submitted = parse(jobs_path, &resp.body)?;
-        let status_path = format!("{jobs_path}/{}", job.job_id);
-        tracing::debug!(job_id = %job.job_id, %what, "submitted a job");
-        let waited = Instant::now();
+        let (job_id, submitted) = match ahead.take() {
+            Some(job) => job,
+            None => (submit(api, jobs_path, body).await?, Instant::now()),
+        };
+        let status_path = format!("{jobs_path}/{job_id}");
+        tracing::debug!(%job_id, %what, "submitted a job");
+        // Polls on a schedule from the submission, each wait longer than the one before: a
+        // job submitted ahead is polled at once, and a slow job costs few polls.
+        let mut wait = settings.poll_interval;
+        let mut next_poll = submitted + wait;
         loop {
+            tokio::time::sleep_until(next_poll.into()).await;
+            wait = wait
+                .mul_f64(settings.poll_backoff.max(1.0))
+                .min(settings.max_poll_interval.max(settings.poll_interval));
+            next_poll = next_poll.max(Instant::now()) + wait;
             let status: Status = parse(&status_path, &api.get(&status_path).await?.body)?;
             match status.state.as_str() {
                 "FULFILLED" => break,
@@ -93,7 +199,7 @@ pub async fn run(
                     });
                 }
             }
-            if waited.elapsed() > settings.timeout {
+            if submitted.elapsed() > settings.timeout {
                 return Err(Error::Api {
                     method: "GET".into(),
                     path: status_path,
@@ -101,7 +207,21 @@ pub async fn run(
                     message: format!("{what} not fulfilled after {:?}", settings.timeout),
                 });
             }
-            tokio::time::sleep(settings.poll_interval).await;
+        }
+        // The results are ready: the run's next job starts on the server while these are paged.
+        if let Some(q) = queue
+            && let Some(next) = q.claim_next(&key)
+        {
+            let next_body: serde_json::Value =
+                serde_json::from_str(&next).expect("a queued body is JSON");
+            match submit(api, jobs_path, &next_body).await {
+                Ok(id) => q.keep(next, id, Instant::now()),
+                // Its own chunk submits it again when its turn comes.
+                Err(e) => {
+                    q.keep_failed(&next);
+                    tracing::debug!(error = %e, "could not submit the next job ahead");
+                }
+            }
         }
         let mut cursor: Option<String> = None;
         loop {

@@ -56,8 +56,62 @@ pub fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
 
 /// The items of a page's list field, e.g. `entities` of a listing or `conversations` of a
 /// details page; an absent or null field is an empty page.
+///
+/// One scan of the body: the list's items are cut out as they are read, the other fields
+/// skipped (still checked to be JSON).
 pub fn items(path: &str, body: &[u8], field: &str) -> Result<Vec<Box<RawValue>>> {
-    items_of(path, &mut parse(path, body)?, field)
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    ListField(field)
+        .deserialize(&mut de)
+        .and_then(|items| de.end().map(|()| items))
+        .map_err(|e| Error::Payload {
+            path: path.to_string(),
+            message: if e.is_data() {
+                format!("{field} is not a list: {e}")
+            } else {
+                e.to_string()
+            },
+        })
+}
+
+/// Reads a page object, keeping the items of one list field (the last, should it repeat).
+struct ListField<'f>(&'f str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListField<'_> {
+    type Value = Vec<Box<RawValue>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ListField<'_> {
+    type Value = Vec<Box<RawValue>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a page object with a {} list", self.0)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.0 {
+                items = map
+                    .next_value::<Option<Vec<Box<RawValue>>>>()?
+                    .unwrap_or_default();
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
 }
 
 /// A page's top-level fields, each still raw: one scan of the body serves its list and its

@@ -19,19 +19,19 @@ pub(super) struct ChunkSink {
 }
 
 /// One page, decoded: the builders handed back, the batches, and the counts.
-struct Decoded {
-    decoder: TreeDecoder,
-    seen: HashSet<String>,
-    batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
-    unknown: BTreeMap<(String, String), u64>,
-    kept: u64,
-    duplicates: u64,
-    outside: u64,
-    raw: Option<Bytes>,
+pub struct Decoded {
+    pub decoder: TreeDecoder,
+    pub seen: HashSet<String>,
+    pub batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
+    pub unknown: BTreeMap<(String, String), u64>,
+    pub kept: u64,
+    pub duplicates: u64,
+    pub outside: u64,
+    pub raw: Option<Bytes>,
     /// Records that could not be decoded: JSON lines of reason and record.
-    quarantined: Vec<String>,
+    pub quarantined: Vec<String>,
     /// Their keys, where they have one.
-    kept_keys: Vec<String>,
+    pub kept_keys: Vec<String>,
 }
 
 impl ChunkSink {
@@ -111,10 +111,14 @@ impl ChunkSink {
                 .map(|w| w.with_first_seq(self.first_seq))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut state = Some((
-            TreeDecoder::new(&tables, &self.run_id)?,
-            HashSet::<String>::new(),
-        ));
+        let decoder = TreeDecoder::new(&tables, &self.run_id)?;
+        let keep_raw = self.keep_raw;
+        let spawn = |page: Page, decoder: TreeDecoder, seen: HashSet<String>| {
+            let chunk = chunk.clone();
+            tokio::task::spawn_blocking(move || {
+                decode_page(ds, &chunk, page, decoder, seen, keep_raw)
+            })
+        };
         let mut outcome = ChunkOutcome::default();
         let mut raw_seq = u64::from(self.first_seq);
         let mut quarantine_seq = u64::from(self.first_seq);
@@ -122,18 +126,19 @@ impl ChunkSink {
         // On any failure below, every writer is aborted: no multipart upload is left open in
         // the bucket, and no file of this chunk is left behind.
         let written: Result<()> = async {
-            while let Some(page) = rx.recv().await {
-                let (decoder, seen) = state.take().expect("decoder");
-                let (keep_raw, chunk_owned) = (self.keep_raw, chunk.clone());
-                let d = tokio::task::spawn_blocking(move || {
-                    decode_page(ds, &chunk_owned, page, decoder, seen, keep_raw)
-                })
+            let mut in_flight = rx
+                .recv()
                 .await
-                .map_err(|e| Error::Encode {
+                .map(|page| spawn(page, decoder, HashSet::new()));
+            while let Some(decoding) = in_flight.take() {
+                let d = decoding.await.map_err(|e| Error::Encode {
                     table: ds.spec().name.into(),
                     message: format!("decode task failed: {e}"),
                 })??;
-                state = Some((d.decoder, d.seen));
+                // The next page decodes on the blocking pool while this one is written.
+                if let Some(page) = rx.recv().await {
+                    in_flight = Some(spawn(page, d.decoder, d.seen));
+                }
                 outcome.records += d.kept;
                 outcome.duplicates += d.duplicates;
                 outcome.outside += d.outside;
@@ -244,9 +249,12 @@ impl ChunkSink {
     }
 }
 
-/// Decodes one page on the blocking pool: items parsed in parallel, admitted by the dataset in
-/// the order served, appended to the builders.
-fn decode_page(
+/// Items parsed at once (in parallel) before they are admitted and appended.
+const PARSE_SLICE: usize = 64;
+
+/// Decodes one page (call it on the blocking pool): items parsed in parallel, admitted by the
+/// dataset in the order served, appended to the builders. Public for the benches.
+pub fn decode_page(
     ds: &'static dyn Dataset,
     chunk: &Chunk,
     page: Page,
@@ -255,47 +263,50 @@ fn decode_page(
     keep_raw: bool,
 ) -> Result<Decoded> {
     let field = ds.spec().items_field;
-    let parsed: Vec<Value> = page
-        .items
-        .par_iter()
-        .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
-        .collect::<Result<_>>()?;
     let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
     let mut quarantined = Vec::new();
     let mut kept_keys = Vec::new();
-    for (raw_item, item) in page.items.iter().zip(parsed) {
-        // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
-        // rest of the page goes on; the run decides whether that many is acceptable.
-        let admitted = match ds.admit(item, chunk, &mut seen) {
-            Ok(a) => a,
-            Err(e) => {
-                quarantined.push(quarantine_line(&e, raw_item.get()));
-                kept_keys.extend(record_key(ds, raw_item.get()));
-                continue;
-            }
-        };
-        match admitted {
-            Admission::Rows(rows) => {
-                kept += 1;
-                for (row, date) in rows {
-                    if date != chunk.partition {
-                        return Err(Error::Payload {
-                            path: format!("{field}[]"),
-                            message: format!(
-                                "a {} row dated {date} was admitted into the chunk of {}",
-                                ds.spec().name,
-                                chunk.partition
-                            ),
-                        });
-                    }
-                    if let Err(e) = decoder.push(&row, date) {
-                        quarantined.push(quarantine_line(&e, &row.to_string()));
-                        kept_keys.extend(record_key(ds, &row.to_string()));
+    // Items are parsed a slice at a time, so the parsed trees of a whole page (several times
+    // its text) are never in memory at once.
+    for slice in page.items.chunks(PARSE_SLICE) {
+        let parsed: Vec<Value> = slice
+            .par_iter()
+            .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
+            .collect::<Result<_>>()?;
+        for (raw_item, item) in slice.iter().zip(parsed) {
+            // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
+            // rest of the page goes on; the run decides whether that many is acceptable.
+            let admitted = match ds.admit(item, chunk, &mut seen) {
+                Ok(a) => a,
+                Err(e) => {
+                    quarantined.push(quarantine_line(&e, raw_item.get()));
+                    kept_keys.extend(record_key(ds, raw_item.get()));
+                    continue;
+                }
+            };
+            match admitted {
+                Admission::Rows(rows) => {
+                    kept += 1;
+                    for (row, date) in rows {
+                        if date != chunk.partition {
+                            return Err(Error::Payload {
+                                path: format!("{field}[]"),
+                                message: format!(
+                                    "a {} row dated {date} was admitted into the chunk of {}",
+                                    ds.spec().name,
+                                    chunk.partition
+                                ),
+                            });
+                        }
+                        if let Err(e) = decoder.push(&row, date) {
+                            quarantined.push(quarantine_line(&e, &row.to_string()));
+                            kept_keys.extend(record_key(ds, &row.to_string()));
+                        }
                     }
                 }
+                Admission::Duplicate => duplicates += 1,
+                Admission::Outside => outside += 1,
             }
-            Admission::Duplicate => duplicates += 1,
-            Admission::Outside => outside += 1,
         }
     }
     let batches = decoder.finish()?;

@@ -17,6 +17,7 @@ mod commit;
 mod rebuild;
 
 use chunk::ChunkSink;
+pub use chunk::{Decoded, decode_page};
 use commit::{Commit, commit};
 pub use rebuild::rebuild;
 
@@ -50,8 +51,9 @@ use crate::state::{ChunkOutcome, RunState, run_key};
 /// Where records that cannot be decoded are kept: `_quarantine/<run_id>/<dataset>/...`.
 pub const QUARANTINE_DIR: &str = "_quarantine";
 
-/// Pages buffered between fetch and decode, per chunk.
-const PAGE_BUFFER: usize = 4;
+/// Pages buffered between fetch and decode, per chunk (a job page is about 5 MB of JSON; one
+/// more is being decoded and one written).
+const PAGE_BUFFER: usize = 2;
 
 /// File sequence numbers reserved per attempt (see [`RunState::attempt`]).
 const SEQ_PER_ATTEMPT: u32 = 10_000;
@@ -329,6 +331,7 @@ async fn extract_locked(
         // stamps (and checkpoints) its snapshots with the same date.
         snapshot_date: state.started_at.date_naive(),
         facts: Default::default(),
+        jobs: Default::default(),
     };
 
     // Plan every dataset; one that cannot be planned fails alone.

@@ -107,7 +107,10 @@ async fn rebuild_inner(
                                 })??;
                         let body = Bytes::from(body);
                         let items = paging::items(path, &body, field)?;
-                        n += paging::send(&tx, items, &body).await?;
+                        // The body is not kept again (a rebuild writes no raw pages): only the
+                        // items travel on, so a queued page holds its text once.
+                        drop(body);
+                        n += paging::send(&tx, items, &Bytes::new()).await?;
                     }
                     Ok::<u64, Error>(n)
                 };

@@ -18,7 +18,8 @@ use super::store::Output;
 use crate::error::{Error, Result};
 
 pub const RAW_DIR: &str = "_raw";
-const ZSTD_LEVEL: i32 = 3;
+/// Level 1: on job pages, faster than 3 and no bigger (about 8:1 either way).
+const ZSTD_LEVEL: i32 = 1;
 
 /// The folder of one dataset's pages for one partition (`column=day`).
 pub fn day_dir(dataset: &str, column: &str, day: &str) -> String {

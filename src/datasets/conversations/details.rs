@@ -30,7 +30,7 @@ pub struct DetailsSettings {
     pub query_page_size: u32,
     /// Page size asked of job results.
     pub job_page_size: u32,
-    /// Time between job status polls.
+    /// Wait before the first job status poll (later waits grow, see [`JobSettings`]).
     pub job_poll_interval: Duration,
     /// Give up on a job that is not fulfilled after this long.
     pub job_timeout: Duration,
@@ -197,15 +197,23 @@ impl<'a> ConversationApi<'a> {
         Ok(pages)
     }
 
+    /// The body of the details job over `[start, end)`.
+    pub fn job_body(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> serde_json::Value {
+        self.with_filters(json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"}))
+    }
+
     /// Runs an async job over `[start, end)` and pages its results (an expired job is
-    /// submitted again, twice at most). Returns the number of pages sent.
+    /// submitted again, twice at most). With the run's `queue`, the job may already have been
+    /// submitted, and the next one is submitted while this one is paged. Returns the number
+    /// of pages sent.
     pub async fn fetch_job(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         tx: &PageSender,
+        queue: Option<&jobs::JobQueue>,
     ) -> Result<u64> {
-        let body = self.with_filters(json!({"interval": interval(start, end), "order": "asc", "orderBy": "conversationStart"}));
+        let body = self.job_body(start, end);
         let settings = JobSettings {
             page_size: self.settings.job_page_size,
             poll_interval: self.settings.job_poll_interval,
@@ -221,6 +229,7 @@ impl<'a> ConversationApi<'a> {
             &settings,
             &what,
             tx,
+            queue,
         )
         .await
     }

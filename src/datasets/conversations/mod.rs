@@ -91,9 +91,18 @@ impl Dataset for Conversations {
                 data_availability = %crate::plan::fmt(availability),
                 "conversation details: jobs up to the availability date, the query after"
             );
-            Ok(day_chunks(range, SPEC.name, |_, end| {
+            let chunks = day_chunks(range, SPEC.name, |_, end| {
                 if end <= availability { "job" } else { "query" }
-            }))
+            });
+            // The jobs the run will submit, in order, so each is submitted while the one
+            // before it is paged.
+            run.jobs.expect(
+                chunks
+                    .iter()
+                    .filter(|c| c.method == "job")
+                    .map(|c| api.job_body(c.start, c.end)),
+            );
+            Ok(chunks)
         }
         .boxed()
     }
@@ -107,7 +116,10 @@ impl Dataset for Conversations {
         async move {
             let api = ConversationApi::new(&run.api, &run.options.details, &run.divisions);
             match chunk.method {
-                "job" => api.fetch_job(chunk.start, chunk.end, tx).await,
+                "job" => {
+                    api.fetch_job(chunk.start, chunk.end, tx, Some(&run.jobs))
+                        .await
+                }
                 _ => api.fetch_query(chunk.start, chunk.end, tx).await,
             }
         }

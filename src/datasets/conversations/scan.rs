@@ -124,7 +124,7 @@ pub async fn conversations(
     let (tx, mut rx) = mpsc::channel::<Page>(4);
     let fetch = async {
         let r = if end <= availability {
-            api.fetch_job(start, end, &tx).await
+            api.fetch_job(start, end, &tx, None).await
         } else {
             api.fetch_query(start, end, &tx).await
         };

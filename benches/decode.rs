@@ -1,0 +1,154 @@
+//! Criterion benches of the hot path, on job-result pages the simulator generates in code:
+//!
+//! - `decode`: page bodies → record batches of every conversation table, through the same
+//!   function the pipeline runs per page (envelope scan, item parse, admission, decoder);
+//! - `write`: those batches → zstd Parquet files in a local folder, through the pipeline's
+//!   partition writers.
+//!
+//! Both report throughput in bytes of page JSON, so the two figures add up to the path's cost.
+//! `cargo bench --bench decode` (add `-- --quick` for a short run). Nothing here asserts a time.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use chrono::{NaiveDate, TimeZone, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use genesys_loader::datasets::{self, Chunk};
+use genesys_loader::decode::TreeDecoder;
+use genesys_loader::genesys::paging::{self, Page};
+use genesys_loader::pipeline::decode_page;
+use genesys_loader::plan::day_start;
+use genesys_loader::schema::TableSchema;
+use genesys_loader::sink::{Output, PartitionWriter, WriterSettings};
+use genesys_sim::Org;
+
+/// Conversations in the benched day.
+const PER_DAY: u32 = 3_000;
+/// Conversations per page, as job results serve them.
+const PAGE_SIZE: usize = 1_000;
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+}
+
+/// One day of job-result pages, as the API serves them.
+fn pages() -> Vec<Bytes> {
+    let now = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
+    let org = Org::new(7, PER_DAY, now);
+    let from = day_start(day());
+    let convs = org.conversations_started_in(from, from + chrono::Duration::days(1));
+    convs
+        .chunks(PAGE_SIZE)
+        .enumerate()
+        .map(|(i, c)| {
+            Bytes::from(
+                serde_json::json!({
+                    "conversations": c,
+                    "cursor": format!("c{i}"),
+                    "dataAvailabilityDate": "2026-10-19T00:00:00.000Z",
+                })
+                .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn chunk() -> Chunk {
+    Chunk {
+        dataset: "conversations",
+        partition: day(),
+        start: day_start(day()),
+        end: day_start(day()) + chrono::Duration::days(1),
+        method: "raw",
+    }
+}
+
+/// Decodes every page as the pipeline does; returns each page's batches.
+fn decode(pages: &[Bytes]) -> Vec<Vec<(Arc<TableSchema>, RecordBatch)>> {
+    let ds = datasets::get("conversations").unwrap();
+    let chunk = chunk();
+    let tables = datasets::tables(ds);
+    let mut decoder = TreeDecoder::new(&tables, "bench").unwrap();
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(pages.len());
+    for body in pages {
+        let items = paging::items("bench", body, "conversations").unwrap();
+        let page = Page {
+            items,
+            raw: body.clone(),
+        };
+        let d = decode_page(ds, &chunk, page, decoder, seen, false).unwrap();
+        assert!(d.quarantined.is_empty());
+        decoder = d.decoder;
+        seen = d.seen;
+        out.push(d.batches);
+    }
+    out
+}
+
+/// Writes decoded batches to one Parquet file per table; returns the bytes written.
+fn write(rt: &tokio::runtime::Runtime, batches: &[Vec<(Arc<TableSchema>, RecordBatch)>]) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Output::open(dir.path().to_str().unwrap()).unwrap();
+    rt.block_on(async {
+        let tables = datasets::tables(datasets::get("conversations").unwrap());
+        let mut writers: Vec<PartitionWriter> = tables
+            .iter()
+            .map(|t| {
+                PartitionWriter::new(
+                    output.clone(),
+                    t.clone(),
+                    day().to_string(),
+                    "bench".into(),
+                    WriterSettings::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        for page in batches {
+            for (w, (_, b)) in writers.iter_mut().zip(page) {
+                w.write(b).await.unwrap();
+            }
+        }
+        let mut total = 0;
+        for w in writers {
+            total += w
+                .finish()
+                .await
+                .unwrap()
+                .iter()
+                .map(|f| f.bytes)
+                .sum::<u64>();
+        }
+        total
+    })
+}
+
+fn benches(c: &mut Criterion) {
+    let pages = pages();
+    let bytes: u64 = pages.iter().map(|p| p.len() as u64).sum();
+
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("conversations_job_pages", |b| b.iter(|| decode(&pages)));
+    g.finish();
+
+    let batches = decode(&pages);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("write");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("conversations_parquet_zstd", |b| {
+        b.iter(|| write(&rt, &batches))
+    });
+    g.finish();
+}
+
+criterion_group!(decode_and_write, benches);
+criterion_main!(decode_and_write);

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Speed and memory of the decode and write path, against what a user would otherwise run.
+#
+#   bash scripts/bench.sh [--record]
+#
+# 1. Builds release binaries and a raw zone from the simulated org (`extract --keep-raw` of
+#    BENCH_DAYS days × BENCH_PER_DAY conversations: job-result pages, over 100 MB of JSON).
+# 2. Times, each in its own process, on the same pages: `genesys-loader rebuild` (reads the
+#    zstd raw zone, writes all 15 tables), DuckDB (read_json → 5 core tables → zstd Parquet,
+#    2 threads) and a plain Python json + pyarrow ETL (the same 5 tables), the last two reading
+#    the pages decompressed. CPU = user + system time (getrusage); peak RSS = max resident set.
+# 3. Peak RSS of `rebuild` for 1 vs 30 days (1,000 conversations a day) and for 1,000 vs 50,000
+#    conversations in a day.
+# 4. API requests per 1,000 conversations on the job and the query path, and the wall time of
+#    a 7-day backfill against a simulator enforcing 300 requests a minute.
+#
+# Prints the tables; compares the loader's figures with benches/results.json (a warning when a
+# run is more than 15% slower) and rewrites that file with --record. Scratch data lives under
+# target/bench and is removed at the end (BENCH_KEEP=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+PER_DAY="${BENCH_PER_DAY:-5000}"
+DAYS="${BENCH_DAYS:-4}"
+RECORD="${1:-}"
+B=target/bench
+VENV=target/bench-venv
+PY="$VENV/bin/python"
+M=scripts/bench/measure.py
+LOG="$B/runs.jsonl"
+
+echo "building release binaries..." >&2
+cargo build --release --locked --quiet -p genesys-loader -p genesys-sim --bins
+if ! "$PY" -c 'import duckdb, pyarrow' 2>/dev/null; then
+  echo "installing duckdb and pyarrow into $VENV..." >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet duckdb pyarrow
+fi
+rm -rf "$B"
+mkdir -p "$B"
+
+SIM_PID=""
+stop_sim() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""; }
+trap 'stop_sim; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$B"' EXIT
+start_sim() { # per-day [sim flags...]
+  local log="$B/sim.log"
+  target/release/genesys-sim --port 0 --client-id bench --client-secret bench --per-day "$@" >"$log" 2>&1 &
+  SIM_PID=$!
+  URL=""
+  for _ in $(seq 1 200); do
+    URL=$(sed -n 's/^genesys-sim listening on //p' "$log"); [ -n "$URL" ] && break; sleep 0.1
+  done
+  [ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$log" >&2; exit 1; }
+}
+extract() { # out from to [flags...]; prints the run summary
+  local out=$1 from=$2 to=$3; shift 3
+  GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench target/release/genesys-loader extract \
+    --api-url "$URL" --login-url "$URL" --dataset conversations --from "$from" --to "$to" \
+    --out "$out" "$@" 2>>"$B/extract.log"
+}
+# Requests per 1,000 conversations of a run, from its manifest.
+per_1000() { # out summary
+  python3 - "$1" "$2" <<'PY'
+import json, pathlib, sys
+s = json.loads(sys.argv[2])
+m = json.loads(pathlib.Path(sys.argv[1], "_manifests", s["run_id"] + ".json").read_text())
+n, r = s["conversations"], m["stats"]["api"]["requests"]
+print(f"{r} requests for {n} conversations: {1000 * r / max(n, 1):.2f} per 1,000")
+PY
+}
+# Bytes of page JSON in a raw zone (one day, or all), decompressed into $2 when given.
+page_bytes() { # zone day-glob [dest]
+  local total=0 f
+  for f in "$1"/_raw/conversations/conversation_date=$2/*.json.zst; do
+    if [ -n "${3:-}" ]; then
+      zstd -dqf "$f" -o "$3/$(basename "$f" .zst)"
+      total=$((total + $(stat -c %s "$3/$(basename "$f" .zst)")))
+    else
+      total=$((total + $(zstd -dc "$f" | wc -c)))
+    fi
+  done
+  echo "$total"
+}
+
+# The first day that is whole and well before the jobs' data availability (36 h by default).
+day() { date -u -d "$1 days ago" +%F; }
+
+echo "raw zone: $DAYS days × $PER_DAY conversations (job path)..." >&2
+start_sim "$PER_DAY"
+FROM=$(day $((DAYS + 3))); TO=$(day 3)
+SUMMARY=$(extract "$B/zone" "$FROM" "$TO" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000)
+JOB_REQ=$(per_1000 "$B/zone" "$SUMMARY")
+echo "query path: 1 day × $PER_DAY conversations..." >&2
+QSUM=$(extract "$B/query" "$(day 1)" "$(day 0)" --max-requests-per-minute 100000)
+QUERY_REQ=$(per_1000 "$B/query" "$QSUM")
+stop_sim
+rm -rf "$B/query"
+mkdir -p "$B/pages"
+BYTES=$(page_bytes "$B/zone" '*' "$B/pages")
+
+echo "timing the tools on $((BYTES / 1000000)) MB of pages..." >&2
+python3 $M run "$LOG" "genesys-loader rebuild (15 tables, zstd)" "$BYTES" -- \
+  target/release/genesys-loader rebuild --dataset conversations --from "$FROM" --to "$TO" --out "$B/zone"
+python3 $M run "$LOG" "DuckDB read_json → 5 tables → zstd Parquet, 2 threads" "$BYTES" -- \
+  "$PY" scripts/bench/duckdb_etl.py "$B/pages" "$B/duckdb"
+python3 $M run "$LOG" "Python json + pyarrow, 5 tables, zstd" "$BYTES" -- \
+  "$PY" scripts/bench/python_etl.py "$B/pages" "$B/python"
+rm -rf "$B/pages" "$B/duckdb" "$B/python" "$B/zone"
+
+echo "memory: 30 days × 1,000 conversations, then 1 day × 50,000..." >&2
+start_sim 1000
+FROM30=$(day 33); TO30=$(day 3)
+extract "$B/mem1k" "$FROM30" "$TO30" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null
+stop_sim
+python3 $M run "$LOG" "rss:1 day × 1,000 conversations" "$(page_bytes "$B/mem1k" "$FROM30")" -- \
+  target/release/genesys-loader rebuild --dataset conversations --date "$FROM30" --out "$B/mem1k"
+python3 $M run "$LOG" "rss:30 days × 1,000 conversations" "$(page_bytes "$B/mem1k" '*')" -- \
+  target/release/genesys-loader rebuild --dataset conversations --from "$FROM30" --to "$TO30" --out "$B/mem1k"
+rm -rf "$B/mem1k"
+start_sim 50000
+D50=$(day 4)
+extract "$B/mem50k" "$D50" "$(day 3)" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null
+stop_sim
+python3 $M run "$LOG" "rss:1 day × 50,000 conversations" "$(page_bytes "$B/mem50k" "$D50")" -- \
+  target/release/genesys-loader rebuild --dataset conversations --date "$D50" --out "$B/mem50k"
+rm -rf "$B/mem50k"
+
+echo "7-day backfill against 300 requests a minute..." >&2
+start_sim "$PER_DAY" --rate-limit-per-minute 300
+start=$(date +%s.%N)
+BSUM=$(extract "$B/backfill" "$(day 10)" "$(day 3)")
+end=$(date +%s.%N)
+BACKFILL_REQ=$(per_1000 "$B/backfill" "$BSUM")
+stop_sim
+rm -rf "$B/backfill"
+
+python3 $M table "$LOG" benches/results.json $RECORD
+echo
+echo "requests per 1,000 conversations ($PER_DAY a day):"
+echo "  job path (extract of $DAYS days): $JOB_REQ"
+echo "  query path (1 recent day):        $QUERY_REQ"
+printf '7-day backfill, %s conversations a day, simulator enforcing 300 requests/minute, default polling: %.0f s wall; %s\n' \
+  "$PER_DAY" "$(echo "$end - $start" | bc)" "$BACKFILL_REQ"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
