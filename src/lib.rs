@@ -11,10 +11,13 @@
 //! - [`sink`] writes date-partitioned Parquet through `object_store` (local folder or S3).
 //! - [`snowflake`] renders the DDL, the run manifest and the run's idempotent load script.
 //! - [`pipeline`] runs it all; the manifest is written last, as the commit.
+//! - [`pipeline::fanout`] splits a run into chunks for Airflow and merges them back into one.
+//! - [`progress`] counts what a run did, for the status line and the summary.
 //! - [`preflight`] tells what the OAuth client can reach against what the datasets need.
 //! - [`reconcile`] proves no detail rows went missing, against the platform's aggregates.
 
 pub mod cli;
+pub mod config;
 pub mod datasets;
 pub mod decode;
 pub mod error;
@@ -22,6 +25,7 @@ pub mod genesys;
 pub mod pipeline;
 pub mod plan;
 pub mod preflight;
+pub mod progress;
 pub mod reconcile;
 pub mod schema;
 pub mod sink;

@@ -134,6 +134,8 @@ impl ChunkSink {
                     message: format!("decode task failed: {e}"),
                 })??;
                 state = Some((d.decoder, d.seen));
+                crate::progress::global()
+                    .page(d.batches.iter().map(|(_, b)| b.num_rows() as u64).sum());
                 outcome.records += d.kept;
                 outcome.duplicates += d.duplicates;
                 outcome.outside += d.outside;
