@@ -57,6 +57,9 @@ pub enum Command {
     Manifest(ManifestArgs),
     /// The config file: `config check`.
     Config(ConfigArgs),
+    /// List (with --delete, remove) data files no manifest names, old raw pages and idle run
+    /// state; never a file a manifest names.
+    Gc(GcArgs),
     /// Check what the OAuth client can do against what the chosen datasets need.
     Preflight(Box<PreflightArgs>),
     /// Re-derive the conversation tables of a range from the raw zone (no API call).
@@ -376,6 +379,49 @@ pub struct PlanArgs {
     /// Print the plan as one JSON line (for Airflow's XCom) instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The output root (a path, file://... or s3://...).
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Remove what is listed (default: only list it).
+    #[arg(long)]
+    pub delete: bool,
+    /// Hours an unnamed data file or idle run state is left alone: longer than the longest
+    /// run, whose files are named only when it commits.
+    #[arg(long, env = "GENESYS_GC_GRACE_HOURS", default_value_t = 168)]
+    pub grace_hours: u32,
+    /// Also list raw pages (`_raw/`) older than this many days (default: keep them all;
+    /// `rebuild` needs them).
+    #[arg(long, env = "GENESYS_RAW_RETENTION_DAYS")]
+    pub raw_retention_days: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl GcArgs {
+    pub fn into_config(self) -> Result<crate::gc::GcConfig> {
+        if self.grace_hours == 0 {
+            return Err(Error::Input(
+                "--grace-hours must be at least 1: a running run's files are not named yet".into(),
+            ));
+        }
+        if self.raw_retention_days == Some(0) {
+            return Err(Error::Input(
+                "--raw-retention-days must be at least 1".into(),
+            ));
+        }
+        Ok(crate::gc::GcConfig {
+            output: Output::open(&self.out)?,
+            grace: chrono::Duration::hours(i64::from(self.grace_hours)),
+            raw_retention_days: self.raw_retention_days,
+            delete: self.delete,
+            now: Utc::now(),
+        })
+    }
 }
 
 #[derive(Debug, Args)]

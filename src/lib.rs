@@ -13,6 +13,7 @@
 //! - [`pipeline`] runs it all; the manifest is written last, as the commit.
 //! - [`pipeline::fanout`] splits a run into chunks for Airflow and merges them back into one.
 //! - [`progress`] counts what a run did, for the status line and the summary.
+//! - [`gc`] lists (and removes) what no manifest names: stray data files, old raw pages, idle run state.
 //! - [`preflight`] tells what the OAuth client can reach against what the datasets need.
 //! - [`reconcile`] proves no detail rows went missing, against the platform's aggregates.
 
@@ -21,6 +22,7 @@ pub mod config;
 pub mod datasets;
 pub mod decode;
 pub mod error;
+pub mod gc;
 pub mod genesys;
 pub mod pipeline;
 pub mod plan;

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
             .map(|s| finish_run(&s, status.as_deref())),
         Command::Preflight(args) => run_preflight(*args),
         Command::Reconcile(args) => run_reconcile(args),
+        Command::Gc(args) => run_gc(args),
         Command::Config(ConfigArgs {
             command: ConfigCommand::Check,
         }) => run_config_check(cli.config.as_deref()),
@@ -162,6 +163,18 @@ fn run_config_check(path: Option<&std::path::Path>) -> Result<i32> {
         cmd.args.into_plan_config()?;
     }
     println!("config ok");
+    Ok(0)
+}
+
+/// `gc`: lists (or removes) what no manifest names.
+fn run_gc(args: genesys_loader::cli::GcArgs) -> Result<i32> {
+    let json = args.json;
+    let report = runtime()?.block_on(genesys_loader::gc::run(args.into_config()?))?;
+    if json {
+        println!("{}", to_json(&report)?);
+    } else {
+        print!("{}", report.render_text());
+    }
     Ok(0)
 }
 
