@@ -35,6 +35,10 @@ pub struct Cli {
     /// Log filter (tracing syntax, e.g. `info`, `genesys_loader=debug`).
     #[arg(long, global = true, env = "GENESYS_LOG", default_value = "info")]
     pub log: String,
+    /// TOML file of pipeline settings (flag names in snake case); flags and the environment
+    /// override it. `config check` shows what it resolves to.
+    #[arg(long, global = true, env = "GENESYS_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -46,7 +50,16 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Extract a date range into partitioned Parquet plus a manifest and a Snowflake load script.
-    Extract(Box<ExtractArgs>),
+    Extract(Box<ExtractCommand>),
+    /// Cut a run into chunks (dataset, day) for a fan-out; calls only what planning needs.
+    Plan(Box<PlanArgs>),
+    /// Chunk manifests into one run: `manifest merge`.
+    Manifest(ManifestArgs),
+    /// The config file: `config check`.
+    Config(ConfigArgs),
+    /// List (with --delete, remove) data files no manifest names, old raw pages and idle run
+    /// state; never a file a manifest names.
+    Gc(GcArgs),
     /// Check what the OAuth client can do against what the chosen datasets need.
     Preflight(Box<PreflightArgs>),
     /// Re-derive the conversation tables of a range from the raw zone (no API call).
@@ -56,6 +69,17 @@ pub enum Command {
     /// Compare the conversation aggregates with counts derived from the conversation tables
     /// of an output, per queue, media type and day.
     Reconcile(ReconcileArgs),
+}
+
+impl Command {
+    /// Whether the command fetches or writes for long enough to show a status line.
+    pub fn shows_progress(&self) -> bool {
+        match self {
+            Command::Extract(c) => !c.dry_run,
+            Command::Rebuild(_) | Command::Manifest(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Where the org is and how to authenticate: shared by `extract` and `preflight`.
@@ -201,9 +225,19 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Checks the names, then opens the output (last: it may create a folder).
     fn resolve(self) -> Result<(Output, String, SnowflakeTarget)> {
+        self.resolve_with(true)
+    }
+
+    /// As [`resolve`](Self::resolve); with `touch` false the output is named, not opened (a
+    /// plan or a dry run writes nothing).
+    fn resolve_with(self, touch: bool) -> Result<(Output, String, SnowflakeTarget)> {
         stage_reference(&self.stage)?;
         let names = names(self.database.as_deref(), self.schema.as_deref())?;
-        let output = Output::open(&self.out)?;
+        let output = if touch {
+            Output::open(&self.out)?
+        } else {
+            Output::detached(&self.out)?
+        };
         Ok((
             output,
             self.stage,
@@ -316,9 +350,149 @@ pub struct ExtractArgs {
     pub max_quarantined: u64,
 }
 
+/// `extract`: a whole run, one chunk of a planned run (`--chunk`), or a dry run.
+#[derive(Debug, Args)]
+pub struct ExtractCommand {
+    #[command(flatten)]
+    pub args: ExtractArgs,
+    /// Run exactly one chunk of a planned run: its JSON as `plan --json` prints it, or its id
+    /// (`conversations/2026-11-01`) with --run-id and the plan's range and datasets. Writes a
+    /// chunk manifest for `manifest merge`.
+    #[arg(long, env = "GENESYS_CHUNK")]
+    pub chunk: Option<String>,
+    /// The run id a chunk belongs to (the one `plan` printed).
+    #[arg(long, env = "GENESYS_RUN_ID")]
+    pub run_id: Option<String>,
+    /// Print the plan and what would be written and loaded; write nothing, load nothing.
+    #[arg(long, env = "GENESYS_DRY_RUN", conflicts_with = "chunk")]
+    pub dry_run: bool,
+}
+
+/// `plan`: the chunks of a run, for a fan-out.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub args: ExtractArgs,
+    /// Fix the run id (default: a new one, from the current time).
+    #[arg(long, env = "GENESYS_RUN_ID")]
+    pub run_id: Option<String>,
+    /// Print the plan as one JSON line (for Airflow's XCom) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The output root (a path, file://... or s3://...).
+    #[arg(long, env = "GENESYS_OUT", default_value = "./genesys-out")]
+    pub out: String,
+    /// Remove what is listed (default: only list it).
+    #[arg(long)]
+    pub delete: bool,
+    /// Hours an unnamed data file or idle run state is left alone: longer than the longest
+    /// run, whose files are named only when it commits.
+    #[arg(long, env = "GENESYS_GC_GRACE_HOURS", default_value_t = 168)]
+    pub grace_hours: u32,
+    /// Also list raw pages (`_raw/`) older than this many days (default: keep them all;
+    /// `rebuild` needs them).
+    #[arg(long, env = "GENESYS_RAW_RETENTION_DAYS")]
+    pub raw_retention_days: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl GcArgs {
+    pub fn into_config(self) -> Result<crate::gc::GcConfig> {
+        if self.grace_hours == 0 {
+            return Err(Error::Input(
+                "--grace-hours must be at least 1: a running run's files are not named yet".into(),
+            ));
+        }
+        if self.raw_retention_days == Some(0) {
+            return Err(Error::Input(
+                "--raw-retention-days must be at least 1".into(),
+            ));
+        }
+        Ok(crate::gc::GcConfig {
+            output: Output::open(&self.out)?,
+            grace: chrono::Duration::hours(i64::from(self.grace_hours)),
+            raw_retention_days: self.raw_retention_days,
+            delete: self.delete,
+            now: Utc::now(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config file (--config or GENESYS_CONFIG) with the environment, and print
+    /// the settings `extract` resolves, each with its source, secrets redacted.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    #[command(subcommand)]
+    pub command: ManifestCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Combine the chunk manifests of a planned run into one manifest and one load script;
+    /// refuses a missing or duplicated chunk.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The run id `plan` printed.
+    #[arg(long, env = "GENESYS_RUN_ID")]
+    pub run_id: String,
+    /// Records that cannot be decoded to tolerate over all chunks (as for extract).
+    #[arg(long, env = "GENESYS_MAX_QUARANTINED", default_value_t = 10)]
+    pub max_quarantined: u64,
+    /// Chunk manifests (as `extract --chunk` printed them, or relative to --out); none: every
+    /// chunk manifest of the run under <out>/_chunks/<run_id>/.
+    pub chunk_manifests: Vec<String>,
+}
+
+impl MergeArgs {
+    pub fn into_config(self) -> Result<crate::pipeline::fanout::MergeConfig> {
+        crate::pipeline::fanout::check_run_id("--run-id", &self.run_id)?;
+        let (output, stage, snowflake) = self.target.resolve()?;
+        Ok(crate::pipeline::fanout::MergeConfig {
+            output,
+            run_id: self.run_id,
+            chunk_manifests: self.chunk_manifests,
+            stage,
+            snowflake,
+            max_quarantined: self.max_quarantined,
+        })
+    }
+}
+
 impl ExtractArgs {
     /// Checks the flags and resolves them into the library's configuration.
     pub fn into_config(self) -> Result<ExtractConfig> {
+        self.into_config_with(true)
+    }
+
+    /// As [`into_config`](Self::into_config), for a plan or a dry run: the output is named,
+    /// never opened, so nothing is created or written.
+    pub fn into_plan_config(self) -> Result<ExtractConfig> {
+        self.into_config_with(false)
+    }
+
+    fn into_config_with(self, touch: bool) -> Result<ExtractConfig> {
         let now = Utc::now();
         let range = Range::from_flags(
             self.from.as_deref(),
@@ -400,7 +574,7 @@ impl ExtractArgs {
                 "--evaluations-changed-since-days {days} must be between 1 and 365"
             )));
         }
-        let (output, stage, snowflake) = self.target.resolve()?;
+        let (output, stage, snowflake) = self.target.resolve_with(touch)?;
         Ok(ExtractConfig {
             datasets,
             range,
@@ -728,7 +902,7 @@ mod tests {
         let mut argv = vec!["genesys-loader", "extract"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Extract(a) => *a,
+            Command::Extract(a) => a.args,
             _ => unreachable!(),
         }
     }

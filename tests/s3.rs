@@ -259,7 +259,7 @@ fn extract_config(sim: &Sim, secret_file: &Path, scratch: &Path, args: &[&str]) 
     let Command::Extract(args) = cli.command else {
         unreachable!("parsed an extract command line")
     };
-    args.into_config().unwrap()
+    args.args.into_config().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

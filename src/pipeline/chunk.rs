@@ -135,6 +135,8 @@ impl ChunkSink {
                     table: ds.spec().name.into(),
                     message: format!("decode task failed: {e}"),
                 })??;
+                crate::progress::global()
+                    .page(d.batches.iter().map(|(_, b)| b.num_rows() as u64).sum());
                 // The next page decodes on the blocking pool while this one is written.
                 if let Some(page) = rx.recv().await {
                     in_flight = Some(spawn(page, d.decoder, d.seen));

@@ -19,7 +19,8 @@ pub(super) struct Commit<'a> {
     pub(super) source: SourceInfo,
     pub(super) divisions: DivisionReport,
     pub(super) api: crate::genesys::stats::ApiStatsSnapshot,
-    pub(super) clock: Instant,
+    /// Seconds the run worked (wall time of one process, or the chunks' sum for a merge).
+    pub(super) seconds: f64,
 }
 
 /// Totals, the load script, then the manifest, written last.
@@ -52,6 +53,7 @@ pub(super) async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         api: c.api,
         ..Default::default()
     };
+    stats.chunks = c.outcomes.len() as u64;
     for (dataset, o) in c.outcomes {
         *stats.records.entry(dataset.clone()).or_default() += o.records;
         if datasets::get(&dataset).is_some_and(|d| d.spec().headline) {
@@ -78,11 +80,13 @@ pub(super) async fn commit(c: Commit<'_>) -> Result<RunSummary> {
             t.rows += f.rows;
             t.files += 1;
             t.bytes += f.bytes;
+            stats.rows += f.rows;
+            stats.bytes += f.bytes;
             files.push(f);
         }
     }
     files.sort_by(|a, b| (&a.table, &a.path).cmp(&(&b.table, &b.path)));
-    stats.seconds = (c.clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    stats.seconds = (c.seconds * 1000.0).round() / 1000.0;
     let mut manifest = Manifest {
         manifest_version: manifest::MANIFEST_VERSION,
         run_id: c.run_id.to_string(),

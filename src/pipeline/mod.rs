@@ -14,6 +14,8 @@
 
 mod chunk;
 mod commit;
+pub mod dry_run;
+pub mod fanout;
 mod rebuild;
 
 use chunk::ChunkSink;
@@ -317,6 +319,7 @@ async fn extract_locked(
 ) -> Result<RunSummary> {
     let stats = Arc::new(ApiStats::default());
     let allowlist = Allowlist::new(datasets.iter().flat_map(|d| d.spec().endpoints.iter()));
+    crate::progress::global().attach_api(stats.clone());
     let client = cfg.api.connect(stats.clone(), allowlist)?;
     let division_report = division_scope(cfg, datasets, &client).await?;
     let run = RunContext {
@@ -347,6 +350,7 @@ async fn extract_locked(
             }
         }
     }
+    crate::progress::global().set_chunks(chunks.len());
     tracing::info!(
         from = %fmt(cfg.range.from),
         to = %fmt(cfg.range.to),
@@ -377,6 +381,7 @@ async fn extract_locked(
                 let key = chunk.key();
                 if let Some(done) = state.done.get(&key) {
                     tracing::info!(chunk = %key, "chunk already done by the interrupted run; kept");
+                    crate::progress::global().chunk_done(done);
                     return Ok(Some((ds.spec().name.to_string(), done.clone())));
                 }
                 if stop.load(std::sync::atomic::Ordering::Relaxed)
@@ -387,6 +392,7 @@ async fn extract_locked(
                 match sink.fetch_chunk(*ds, run, chunk).await {
                     Ok(outcome) => {
                         state.checkpoint(&key, &outcome).await?;
+                        crate::progress::global().chunk_done(&outcome);
                         Ok(Some((ds.spec().name.to_string(), outcome)))
                     }
                     Err(e) if fatal(&e) => {
@@ -452,22 +458,9 @@ async fn extract_locked(
     let mut partitions = Vec::new();
     let mut snapshots = Vec::new();
     for (ds, c) in &chunks {
-        match ds.spec().load {
-            LoadMode::ReplacePartitions => {
-                let mut p = partition(*ds, c);
-                if let Some((_, o)) = outcome_of.get(&c.key()) {
-                    p.keep = keep_of(*ds, &o.kept_keys);
-                }
-                partitions.push(p);
-            }
-            LoadMode::MergeByKey => {
-                snapshots.extend(datasets::tables(*ds).iter().map(|t| Snapshot {
-                    table: t.table.clone(),
-                    column: t.partition_column.clone(),
-                    value: c.partition.to_string(),
-                }))
-            }
-        }
+        let (p, s) = load_units(*ds, c, outcome_of.get(&c.key()).map(|(_, o)| o));
+        partitions.extend(p);
+        snapshots.extend(s);
     }
     let availability = run
         .facts
@@ -494,9 +487,38 @@ async fn extract_locked(
         },
         divisions: division_report,
         api: stats.snapshot(),
-        clock,
+        seconds: clock.elapsed().as_secs_f64(),
     })
     .await
+}
+
+/// What a chunk adds to the load: the fact partition it replaces (keeping the rows of records
+/// it quarantined), or the dimension snapshots it merges.
+fn load_units(
+    ds: &dyn Dataset,
+    c: &Chunk,
+    outcome: Option<&ChunkOutcome>,
+) -> (Option<Partition>, Vec<Snapshot>) {
+    match ds.spec().load {
+        LoadMode::ReplacePartitions => {
+            let mut p = partition(ds, c);
+            if let Some(o) = outcome {
+                p.keep = keep_of(ds, &o.kept_keys);
+            }
+            (Some(p), Vec::new())
+        }
+        LoadMode::MergeByKey => (
+            None,
+            datasets::tables(ds)
+                .iter()
+                .map(|t| Snapshot {
+                    table: t.table.clone(),
+                    column: t.partition_column.clone(),
+                    value: c.partition.to_string(),
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// Fails the run when more records could not be decoded than it tolerates; they stay under

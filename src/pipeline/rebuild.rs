@@ -146,7 +146,7 @@ async fn rebuild_inner(
         },
         divisions,
         api: Default::default(),
-        clock,
+        seconds: clock.elapsed().as_secs_f64(),
     })
     .await
 }

@@ -48,6 +48,32 @@ impl Output {
         }
     }
 
+    /// The location's name without opening it: a store in memory stands in, so whatever uses
+    /// it (planning, a dry run) provably writes nothing, and no folder is created.
+    pub fn detached(location: &str) -> Result<Output> {
+        let location = location.trim();
+        if location.is_empty() {
+            return Err(Error::Input("--out is empty".into()));
+        }
+        let url = match location.split_once("://") {
+            None | Some(("file", _)) => {
+                let path = location.strip_prefix("file://").unwrap_or(location);
+                let abs = std::path::absolute(path).map_err(|e| Error::storage(path, e))?;
+                format!("file://{}", abs.display())
+            }
+            Some(("s3" | "s3a", _)) => location.trim_end_matches('/').to_string(),
+            Some((scheme, _)) => {
+                return Err(Error::Input(format!(
+                    "--out {location}: unsupported scheme {scheme}:// (use a local path, file://, or s3://bucket/prefix)"
+                )));
+            }
+        };
+        Ok(Output {
+            store: Arc::new(object_store::memory::InMemory::new()),
+            url,
+        })
+    }
+
     fn local(path: &std::path::Path) -> Result<Output> {
         std::fs::create_dir_all(path).map_err(|e| Error::storage(path.display(), e))?;
         let root = path

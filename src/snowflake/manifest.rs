@@ -243,6 +243,15 @@ pub struct RunStats {
     /// Records that could not be decoded, kept under `_quarantine/` and not loaded.
     #[serde(default)]
     pub quarantined: u64,
+    /// Chunks the run is made of (after a merge: the chunk tasks').
+    #[serde(default)]
+    pub chunks: u64,
+    /// Rows written over all tables, and the bytes of their files.
+    #[serde(default)]
+    pub rows: u64,
+    #[serde(default)]
+    pub bytes: u64,
+    /// Seconds the run worked (for a merged run: the sum of its chunk tasks').
     pub seconds: f64,
 }
 
@@ -255,6 +264,39 @@ fn conversations() -> String {
 }
 
 impl Manifest {
+    /// The run's summary for people: rows per table, then what it asked of the API.
+    pub fn render_summary(&self) -> String {
+        use crate::progress::thousands;
+        let st = &self.stats;
+        let mut s = format!(
+            "run {} committed: {} chunk(s), {} file(s), {} rows, {:.1} MB in {:.1} s\n",
+            self.run_id,
+            st.chunks,
+            self.files.len(),
+            thousands(st.rows),
+            st.bytes as f64 / 1e6,
+            st.seconds
+        );
+        for (table, t) in self.tables.iter().filter(|(_, t)| t.rows > 0) {
+            s.push_str(&format!("  {table:<34} {:>12} rows\n", thousands(t.rows)));
+        }
+        s.push_str(&format!(
+            "  API: {} requests, {} retries, {} answered 429, {} token requests, {} pages\n",
+            thousands(st.api.requests),
+            st.api.retries,
+            st.api.rate_limited,
+            st.api.token_requests,
+            thousands(st.pages)
+        ));
+        if st.quarantined > 0 {
+            s.push_str(&format!(
+                "  {} record(s) quarantined (not loaded)\n",
+                st.quarantined
+            ));
+        }
+        s
+    }
+
     /// Every committed run's manifest under `output`, oldest first (run ids sort by start).
     pub async fn read_all(output: &crate::sink::Output) -> crate::Result<Vec<Manifest>> {
         use futures::TryStreamExt;

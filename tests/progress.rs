@@ -1,0 +1,141 @@
+//! The status line and the summary, seen as a person sees them: `extract` run in a
+//! pseudo-terminal (`script`), and the same run with stderr on a pipe, as Airflow runs it.
+
+mod util;
+
+use genesys_sim::Sim;
+use util::*;
+
+/// Clears the line and returns to its start: how the status line redraws itself.
+const CLEAR: &str = "\r\x1b[2K";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summary() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
+            "script (util-linux) is needed for the terminal test"
+        );
+        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return;
+    }
+    let sim = Sim::start(sim_config(utc(2026, 10, 2, 6))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tty");
+    let command = format!(
+        "{} extract --api-url {url} --login-url {url} --out {} --job-poll-ms 20 --from 2026-10-01 --to 2026-10-04 --dataset conversations,queues",
+        env!("CARGO_BIN_EXE_genesys-loader"),
+        out.display(),
+        url = sim.base_url(),
+    );
+    let tty = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("GENESYS_CLIENT_ID", "sim-client")
+        .env("GENESYS_CLIENT_SECRET", SECRET)
+        .output()
+        .await
+        .expect("run script");
+    let screen = String::from_utf8_lossy(&tty.stdout).into_owned();
+    assert!(tty.status.success(), "{screen}");
+    let manifest = read_manifest(&out);
+
+    // The status line was drawn, and ended with the run's final figures.
+    assert!(screen.contains(CLEAR), "no status line drawn:\n{screen}");
+    let last = format!(
+        "chunks 4/4 · pages {} · rows {} · ",
+        manifest.stats.pages,
+        genesys_loader::progress::thousands(manifest.stats.rows)
+    );
+    assert!(
+        screen.contains(&last),
+        "no final status {last:?} in:\n{screen}"
+    );
+    assert!(screen.contains("ETA "), "{screen}");
+    // Every log line starts on a line of its own: after the status line is cleared.
+    let logs: Vec<&str> = screen.split('\n').filter(|l| l.contains("INFO")).collect();
+    assert!(logs.len() >= 4, "{screen}");
+    for l in &logs {
+        let shown = l.rsplit(CLEAR).next().unwrap();
+        let shown = shown.trim_start_matches("\x1b[2m");
+        assert!(
+            shown.starts_with("2026-") || shown.starts_with("20"),
+            "a log line shares its line with something else: {l:?}"
+        );
+    }
+    // The summary: rows per table and the API figures, as the manifest has them.
+    assert!(
+        screen.contains(&format!(
+            "run {} committed: 4 chunk(s), {} file(s)",
+            manifest.run_id,
+            manifest.files.len()
+        )),
+        "{screen}"
+    );
+    for (table, t) in manifest.tables.iter().filter(|(_, t)| t.rows > 0) {
+        let line = format!(
+            "  {table:<34} {:>12} rows",
+            genesys_loader::progress::thousands(t.rows)
+        );
+        assert!(screen.contains(&line), "no {line:?} in:\n{screen}");
+    }
+    let api = &manifest.stats.api;
+    assert!(
+        screen.contains(&format!(
+            "API: {} requests, {} retries, {} answered 429, {} token requests",
+            api.requests, api.retries, api.rate_limited, api.token_requests
+        )),
+        "{screen}"
+    );
+    assert!(
+        manifest.stats.rows == manifest.tables.values().map(|t| t.rows).sum::<u64>()
+            && manifest.stats.bytes == manifest.files.iter().map(|f| f.bytes).sum::<u64>()
+            && manifest.stats.chunks == 4
+    );
+    // Kept for the record (scripts print it; the report quotes it).
+    if let Ok(path) = std::env::var("GENESYS_CAPTURE_TTY") {
+        std::fs::write(path, &tty.stdout).unwrap();
+    }
+
+    // On a pipe: no status line, the same summary on stderr, and the figures on stdout.
+    let piped = extract(
+        &sim,
+        dir.path().join("pipe").to_str().unwrap(),
+        &[
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-04",
+            "--dataset",
+            "conversations,queues",
+        ],
+        &[],
+    )
+    .await;
+    assert!(piped.ok(), "{}", piped.stderr);
+    assert!(!piped.stderr.contains(CLEAR) && !piped.stderr.contains("chunks 4/4"));
+    assert!(
+        piped.stderr.contains("committed: 4 chunk(s)"),
+        "{}",
+        piped.stderr
+    );
+    let s = piped.summary();
+    assert_eq!(s["summary"]["rows"], manifest.stats.rows);
+    assert_eq!(s["summary"]["chunks"], 4);
+    for key in [
+        "requests",
+        "retries",
+        "rate_limited",
+        "token_requests",
+        "bytes",
+        "seconds",
+    ] {
+        assert!(s["summary"][key].is_number(), "{key}: {s}");
+    }
+}
