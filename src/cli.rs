@@ -66,6 +66,9 @@ pub enum Command {
     Rebuild(Box<RebuildArgs>),
     /// Print Snowflake DDL for the output tables (and stage templates, upgrades).
     Ddl(DdlArgs),
+    /// Print the table reference (Markdown) generated from the schemas: every dataset, the
+    /// permissions it needs, its tables, keys, partitions and columns.
+    Docs,
     /// Compare the conversation aggregates with counts derived from the conversation tables
     /// of an output, per queue, media type and day.
     Reconcile(ReconcileArgs),

@@ -29,6 +29,7 @@ pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod reconcile;
+pub mod reference;
 pub mod schema;
 pub mod sink;
 pub mod snowflake;

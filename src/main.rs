@@ -39,6 +39,10 @@ fn main() -> ExitCode {
             print!("{sql}");
             0
         }),
+        Command::Docs => {
+            print!("{}", genesys_loader::reference::tables_markdown());
+            Ok(0)
+        }
         Command::Extract(cmd) => run_extract(*cmd, status.as_deref()),
         Command::Plan(args) => run_plan(*args),
         Command::Manifest(ManifestArgs {

@@ -44,11 +44,16 @@ fn seeds() -> &'static [Value] {
         ] {
             all.extend(org.dimension(name).into_iter().take(5));
         }
+        let to = from + chrono::Duration::days(1);
+        all.extend(org.evaluations_started_in(from, to).into_iter().take(5));
+        all.extend(org.evaluation_forms().into_iter().take(2));
         all
     })
 }
 
-/// A record each dataset decodes, to show a decoder still works after refusing one.
+/// A record each dataset decodes, to show a decoder still works after refusing one: a real
+/// one where the simulator serves the item as the decoder takes it, otherwise one made from the
+/// root table's schema with every required field set.
 fn good_record(ds: &dyn Dataset) -> Value {
     let seeds = seeds();
     match ds.spec().name {
@@ -62,7 +67,69 @@ fn good_record(ds: &dyn Dataset) -> Value {
             "granularity": "PT30M",
             "count": 3,
         }),
-        _ => json!({"id": "entity-1", "name": "a good entity"}),
+        _ => {
+            let tables = datasets::tables(ds);
+            let root = &tables[0];
+            let mut record = json!({"id": "entity-1", "name": "a good entity"});
+            // Nested paths first, so `conversation.id` and a column of the whole
+            // `conversation` agree on one object.
+            let mut required: Vec<_> = root.columns.iter().filter(|c| !c.nullable).collect();
+            let steps_of = |c: &genesys_loader::schema::Column| match &c.source {
+                Source::Field(f) => vec![f.clone()],
+                Source::Path(steps) => steps.clone(),
+                _ => Vec::new(),
+            };
+            required.sort_by_key(|c| std::cmp::Reverse(steps_of(c).len()));
+            for c in required {
+                let steps = steps_of(c);
+                if !steps.is_empty() {
+                    let value = match c.ty.snowflake_type() {
+                        "TIMESTAMP_TZ(6)" => json!("2026-10-01T12:00:00.000Z"),
+                        "DATE" => json!("2026-10-01"),
+                        "NUMBER(38,0)" => json!(1),
+                        "FLOAT" => json!(1.5),
+                        "BOOLEAN" => json!(true),
+                        "ARRAY" => json!([]),
+                        _ => json!(format!("{}-1", c.name)),
+                    };
+                    let mut at = &mut record;
+                    for step in &steps[..steps.len() - 1] {
+                        at = at
+                            .as_object_mut()
+                            .unwrap()
+                            .entry(step.to_string())
+                            .or_insert_with(|| json!({}));
+                    }
+                    let last = steps[steps.len() - 1].as_str();
+                    if at.get(last).is_none() {
+                        at[last] = value;
+                    }
+                }
+            }
+            match envelope_field(&tables) {
+                Some(field) => json!({ field: [record] }),
+                None => record,
+            }
+        }
+    }
+}
+
+/// The first root's list field when a dataset's records are envelopes of several root lists
+/// (a schedule's shifts and time-off markers), else None.
+fn envelope_field(tables: &[Arc<TableSchema>]) -> Option<String> {
+    let roots = tables.iter().filter(|t| !t.path.contains('.')).count();
+    (roots > 1).then(|| tables[0].path.trim_end_matches("[]").to_string())
+}
+
+/// The root rows a record accepted by a dataset's decoder makes: one, or for an envelope as
+/// many as its first root list holds.
+fn root_rows(tables: &[Arc<TableSchema>], record: &Value) -> usize {
+    match envelope_field(tables) {
+        Some(field) => record
+            .get(&field)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        None => 1,
     }
 }
 
@@ -247,7 +314,12 @@ fn decode_everywhere(record: &Value) {
         let pushed = decoder.push(record, day());
         let rows = whole_rows(&decoder.finish().expect("batches after any push"));
         match pushed {
-            Ok(()) => assert_eq!(rows[0], 1, "{}: one root row", ds.spec().name),
+            Ok(()) => assert_eq!(
+                rows[0],
+                root_rows(&tables, record),
+                "{}: root rows",
+                ds.spec().name
+            ),
             Err(_) => assert!(
                 rows.iter().all(|&n| n == 0),
                 "{}: a refused record left rows {rows:?}",
@@ -257,7 +329,12 @@ fn decode_everywhere(record: &Value) {
         decoder
             .push(&good_record(*ds), day())
             .unwrap_or_else(|e| panic!("{}: a good record after that: {e}", ds.spec().name));
-        assert_eq!(whole_rows(&decoder.finish().unwrap())[0], 1);
+        assert_eq!(
+            whole_rows(&decoder.finish().unwrap())[0],
+            1,
+            "{}",
+            ds.spec().name
+        );
     }
 
     let mut decoder = ConversationDecoder::new(Catalog::builtin(), RUN_ID).unwrap();

@@ -11,10 +11,15 @@ use genesys_loader::snowflake::load::{self, Names};
 use genesys_loader::snowflake::manifest::*;
 
 fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(name);
+    snapshot_at(&format!("tests/snapshots/{name}"), actual);
+}
+
+/// Compares `actual` with the checked-in file at `relative` (from the crate root).
+fn snapshot_at(relative: &str, actual: &str) {
+    let name = relative;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
@@ -164,5 +169,15 @@ fn ddl_qualified_for_a_database_and_schema() {
     snapshot(
         "ddl_divisions_qualified.sql",
         &sql.replace(env!("CARGO_PKG_VERSION"), "<version>"),
+    );
+}
+
+/// The README links the table reference in `docs/tables.md`: it must say what `docs` prints
+/// from the schemas of this build.
+#[test]
+fn the_table_reference_is_current() {
+    snapshot_at(
+        "docs/tables.md",
+        &genesys_loader::reference::tables_markdown(),
     );
 }
