@@ -139,3 +139,91 @@ async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summar
         assert!(s["summary"][key].is_number(), "{key}: {s}");
     }
 }
+
+/// The README's first command, as a person runs it in a terminal: `scripts/demo.sh` in a
+/// pseudo-terminal, against this test's simulated org (today's data, every dataset) and the
+/// loader this build made. The status line is drawn, and the summary (the loader's on stderr,
+/// the demo's table on stdout) gives the rows the manifest lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_in_a_terminal_shows_the_status_line_and_a_right_summary() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
+            "script (util-linux) is needed for the terminal test"
+        );
+        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return;
+    }
+    // The org as of now, its jobs' data available up to 36 hours ago, as the demo's own.
+    let now = chrono::Utc::now();
+    let mut config = sim_config(now - chrono::Duration::hours(36));
+    config.conversations_per_day = 40;
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo-out");
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo.sh");
+    let command = format!("bash {demo} {}", out.display());
+    let tty = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("GENESYS_LOADER", env!("CARGO_BIN_EXE_genesys-loader"))
+        .env("GENESYS_SIM_URL", sim.base_url())
+        .env("GENESYS_CLIENT_ID", "sim-client")
+        .env("GENESYS_CLIENT_SECRET", SECRET)
+        .output()
+        .await
+        .expect("run the demo");
+    let screen = String::from_utf8_lossy(&tty.stdout).into_owned();
+    assert!(tty.status.success(), "{screen}");
+    let manifest = read_manifest(&out);
+
+    assert!(screen.contains(CLEAR), "no status line drawn:\n{screen}");
+    let chunks = manifest.stats.chunks;
+    assert!(
+        screen.contains(&format!("chunks {chunks}/{chunks} · ")),
+        "no final status line in:\n{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            "run {} committed: {chunks} chunk(s), {} file(s)",
+            manifest.run_id,
+            manifest.files.len()
+        )),
+        "{screen}"
+    );
+    // Every dataset ran, and both summaries agree with the manifest, table by table.
+    for table in [
+        "conversations",
+        "quality_evaluations",
+        "recordings",
+        "wfm_shifts",
+        "queues",
+    ] {
+        assert!(
+            manifest.tables.get(table).is_some_and(|t| t.rows > 0),
+            "{table} is empty in the demo's manifest"
+        );
+    }
+    for (table, t) in manifest.tables.iter().filter(|(_, t)| t.rows > 0) {
+        let loader = format!(
+            "  {table:<34} {:>12} rows",
+            genesys_loader::progress::thousands(t.rows)
+        );
+        assert!(screen.contains(&loader), "no {loader:?} in:\n{screen}");
+        let demo = format!("  {table:<30} {:>8} rows", t.rows);
+        assert!(screen.contains(&demo), "no {demo:?} in:\n{screen}");
+    }
+    assert!(
+        screen.contains(&format!("run {}: ", manifest.run_id)),
+        "{screen}"
+    );
+    if let Ok(path) = std::env::var("GENESYS_CAPTURE_DEMO_TTY") {
+        std::fs::write(path, &tty.stdout).unwrap();
+    }
+}
