@@ -48,15 +48,35 @@ mkdir -p "$WORK/dags" && cp scripts/airflow_dag.py "$WORK/dags/"
 # and a stage over the output root (as `ddl` and the README's stage step would create them).
 target/debug/genesys-loader ddl --dataset conversations --database RAW --schema GENESYS >"$WORK/ddl.sql"
 export GENESYS_FAKESNOW_DB="$WORK/fakesnow"
+mkdir -p "$GENESYS_FAKESNOW_DB"
 mkdir -p "$WORK/site" && cat >"$WORK/site/sitecustomize.py" <<'PY'
 import os
 if os.environ.get("GENESYS_FAKESNOW_DB"):
+    import sys
     import fakesnow
-    _patch = fakesnow.patch("airflow.providers.snowflake.hooks.snowflake.connector",
-                            db_path=os.environ["GENESYS_FAKESNOW_DB"])
+    # The same emulator fix as the load proof (a $1:"key" naming a DuckDB reserved word).
+    sys.path.insert(0, os.environ["GENESYS_SCRIPTS"])
+    from check_snowflake import quote_fakesnow_parquet_keys
+    quote_fakesnow_parquet_keys()
+    # The hook imports snowflake.connector.connect when it connects: the standard target.
+    # fakesnow has no ALTER SESSION SET TIMEZONE (the load proof parses it, not runs it).
+    _patch = fakesnow.patch(db_path=os.environ["GENESYS_FAKESNOW_DB"],
+                            nop_regexes=["^ALTER SESSION SET TIMEZONE"])
     _patch.__enter__()
+    # A stage is created once in Snowflake; fakesnow keeps stages per process, so each
+    # connection of this check declares it again, over the same output root.
+    import snowflake.connector
+    _connect = snowflake.connector.connect
+
+    def _connect_with_stage(*args, **kwargs):
+        conn = _connect(*args, **kwargs)
+        out = os.environ["GENESYS_OUT"]
+        conn.cursor().execute(f"CREATE OR REPLACE STAGE RAW.GENESYS.genesys_stage URL='file://{out}/'")
+        return conn
+
+    snowflake.connector.connect = _connect_with_stage
 PY
-export PYTHONPATH="$WORK/site"
+export PYTHONPATH="$WORK/site" GENESYS_SCRIPTS="$PWD/scripts"
 "$VENV/bin/python" - "$WORK/ddl.sql" "$GENESYS_OUT" <<'PY'
 import sys, snowflake.connector
 ddl, out = sys.argv[1], sys.argv[2]
