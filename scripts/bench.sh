@@ -31,10 +31,14 @@ LOG="$B/runs.jsonl"
 
 echo "building release binaries..." >&2
 cargo build --release --locked --quiet -p genesys-loader -p genesys-sim --bins
-if ! "$PY" -c 'import duckdb, pyarrow' 2>/dev/null; then
-  echo "installing duckdb and pyarrow into $VENV..." >&2
+# Pinned, so the comparison is with the same tools from run to run.
+PINS="duckdb==2.0.1 pyarrow==26.0.1"
+if ! "$PY" -c 'import duckdb, pyarrow' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "$PINS" ]; then
+  echo "installing $PINS into $VENV..." >&2
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet duckdb pyarrow
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
+  echo "$PINS" >"$VENV/pins"
 fi
 rm -rf "$B"
 mkdir -p "$B"
