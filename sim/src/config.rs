@@ -66,6 +66,10 @@ pub struct SimConfig {
     pub data_availability: DateTime<Utc>,
     /// Status polls answered QUEUED then PENDING before a job is FULFILLED.
     pub job_polls_before_fulfilled: u32,
+    /// When set, a job is FULFILLED this long after its submission however often it is polled
+    /// (as the platform's jobs are: by time, not by polls), and `job_polls_before_fulfilled`
+    /// is not used.
+    pub job_processing_time: Option<Duration>,
     /// Largest `paging.pageSize` the sync query accepts.
     pub max_query_page_size: u32,
     /// Largest `pageSize` job results accept.
@@ -131,6 +135,7 @@ impl Default for SimConfig {
             token_lifetime: Duration::from_secs(24 * 3600),
             data_availability: availability_lagging(Utc::now(), 36),
             job_polls_before_fulfilled: 2,
+            job_processing_time: None,
             max_query_page_size: 100,
             max_job_page_size: 1000,
             duplicate_rate: 0.0,

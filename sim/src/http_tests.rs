@@ -1882,3 +1882,33 @@ async fn recordings_exist_exactly_for_recorded_sessions() {
             .contains("recording:recording:view")
     );
 }
+
+/// With a processing time, a job is done by time, as the platform's are: however often it is
+/// polled before, it stays unfinished; the first poll after it is FULFILLED.
+#[tokio::test]
+async fn a_job_with_a_processing_time_finishes_by_time_not_by_polls() {
+    let body = json!({"interval": "2024-03-18T00:00:00Z/2024-03-19T00:00:00Z"});
+    let state_after_polls = |processing: Duration, polls: usize| {
+        let body = body.clone();
+        async move {
+            let client = Client::new(SimConfig {
+                job_processing_time: Some(processing),
+                ..config()
+            });
+            let token = client.token().await;
+            let job = client.api(&token, Method::POST, JOBS, Some(body)).await;
+            let id = job.body["jobId"].as_str().unwrap().to_string();
+            let mut state = String::new();
+            for _ in 0..polls {
+                let status = client
+                    .api(&token, Method::GET, &format!("{JOBS}/{id}"), None)
+                    .await;
+                state = status.body["state"].as_str().unwrap().to_string();
+            }
+            state
+        }
+    };
+    assert_eq!(state_after_polls(Duration::ZERO, 1).await, "FULFILLED");
+    let hour = Duration::from_secs(3600);
+    assert_ne!(state_after_polls(hour, 5).await, "FULFILLED");
+}

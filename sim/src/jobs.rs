@@ -184,7 +184,13 @@ pub(crate) async fn status(
         .get_mut(&job_id)
         .ok_or_else(|| job_not_found(&job_id))?;
     job.polls = job.polls.saturating_add(1);
-    if job.completed.is_none() && job.polls > state.config.job_polls_before_fulfilled {
+    let done = match state.config.job_processing_time {
+        Some(processing) => {
+            Utc::now() - job.submitted >= TimeDelta::from_std(processing).unwrap_or(TimeDelta::MAX)
+        }
+        None => job.polls > state.config.job_polls_before_fulfilled,
+    };
+    if job.completed.is_none() && done {
         job.completed = Some(Utc::now());
     }
     let mut body = json!({

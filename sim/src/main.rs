@@ -96,6 +96,10 @@ struct Args {
     /// Enforce this many /api/v2 requests per minute (429 with Retry-After beyond).
     #[arg(long)]
     rate_limit_per_minute: Option<u32>,
+    /// Details jobs complete this many milliseconds after submission, however often they are
+    /// polled (as the platform's do); without it, after two polls.
+    #[arg(long)]
+    job_processing_ms: Option<u64>,
     /// Fraction of sync-query pages that repeat the previous page's last conversation.
     #[arg(long, default_value_t = 0.0)]
     duplicate_rate: f64,
@@ -126,6 +130,7 @@ async fn main() -> std::io::Result<()> {
         fault_rate: args.fault_rate,
         fault_kinds: args.fault_kinds,
         rate_limit_per_minute: args.rate_limit_per_minute,
+        job_processing_time: args.job_processing_ms.map(Duration::from_millis),
         duplicate_rate: args.duplicate_rate,
         roles: args.profile.roles(),
         listing_result_cap: args.listing_result_cap,
