@@ -126,6 +126,28 @@ async fn a_backfill_fanned_out_and_merged_equals_one_extract() {
         refused.stderr
     );
     assert!(!fanned.join("_manifests").exists());
+    // And chunks that saw the client's division reach differently (a role changed between
+    // two tasks): one load would apply one scope to both days.
+    let second = fanned
+        .join("_chunks")
+        .join(&run_id)
+        .join("conversations/2026-10-02.json");
+    let original = std::fs::read(&second).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let exact = edited["divisions"]["coverage"]["exact"].as_bool().unwrap();
+    edited["divisions"]["coverage"]["exact"] = serde_json::json!(!exact);
+    std::fs::write(&second, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let refused = loader(&sim, &base).await;
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("differ in the divisions the client's roles reach"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!fanned.join("_manifests").exists());
+    std::fs::write(&second, original).unwrap();
 
     // All of the run's chunk manifests (none named: every one under _chunks/<run_id>/).
     let merged = loader(&sim, &base).await;

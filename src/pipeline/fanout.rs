@@ -601,19 +601,10 @@ fn combine(run_id: &str, mut chunks: Vec<ChunkManifest>) -> Result<Combined> {
         .map(|t| t.with_timezone(&Utc))
         .min()
         .unwrap_or_else(Utc::now);
-    let mut divisions = chunks[0].divisions.clone();
+    let divisions = one_division_scope(&chunks)?;
     let mut api = ApiStatsSnapshot::default();
     let mut source = chunks[0].source.clone();
     for c in &chunks {
-        divisions.scopes.extend(
-            c.divisions
-                .scopes
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        if divisions.coverage.is_none() {
-            divisions.coverage = c.divisions.coverage.clone();
-        }
         if source.data_availability.is_none() {
             source.data_availability = c.source.data_availability.clone();
         }
@@ -674,6 +665,52 @@ fn relative_to(output: &Output, given: &str) -> Result<String> {
         )));
     }
     Ok(rel.to_string())
+}
+
+/// The division scope the merged run's load applies to every partition: every chunk must have
+/// run with the same one (each dataset's chunks the same coverage and scope). A chunk that
+/// reached other divisions (a role changed during the
+/// backfill, or a task given another `--division`) would make the load replace rows it did not
+/// re-extract, or copy rows it did not delete; such chunks are refused, naming the first that
+/// differs.
+fn one_division_scope(chunks: &[ChunkManifest]) -> Result<DivisionReport> {
+    let first = &chunks[0];
+    let refuse = |a: &ChunkManifest, b: &ChunkManifest, what: &str| {
+        Error::Input(format!(
+            "chunks {} and {} of run {} differ in {what}: one load cannot replace both days' rows correctly; run those chunks again with the same divisions and roles",
+            a.chunk.id, b.chunk.id, a.run_id
+        ))
+    };
+    // Per dataset, the first chunk seen: its coverage and scope are the dataset's.
+    let mut by_dataset: BTreeMap<&str, &ChunkManifest> = BTreeMap::new();
+    for c in chunks {
+        if c.divisions.requested != first.divisions.requested {
+            return Err(refuse(first, c, "the divisions asked for"));
+        }
+        if c.divisions.allow_coverage_shrink != first.divisions.allow_coverage_shrink {
+            return Err(refuse(first, c, "--allow-coverage-shrink"));
+        }
+        let same = by_dataset.entry(c.chunk.dataset.as_str()).or_insert(c);
+        if same.divisions.coverage != c.divisions.coverage {
+            return Err(refuse(same, c, "the divisions the client's roles reach"));
+        }
+        if same.divisions.scopes != c.divisions.scopes {
+            return Err(refuse(same, c, "the divisions whose rows the load replaces"));
+        }
+    }
+    let mut divisions = first.divisions.clone();
+    for c in chunks {
+        for (dataset, scope) in &c.divisions.scopes {
+            divisions
+                .scopes
+                .entry(dataset.clone())
+                .or_insert_with(|| scope.clone());
+        }
+        if divisions.coverage.is_none() {
+            divisions.coverage = c.divisions.coverage.clone();
+        }
+    }
+    Ok(divisions)
 }
 
 #[cfg(test)]
