@@ -20,6 +20,15 @@ use clap::{ArgMatches, CommandFactory};
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 
+/// Settings that are one choice between alternatives: where the environment or a flag sets any
+/// of a group, the file's values for the whole group are not used (flags override env, env
+/// overrides the file, also across alternatives).
+const CHOICES: &[&[&str]] = &[
+    &["region", "api_url", "login_url"],
+    &["from", "to", "date", "lookback_days"],
+    &["client_secret_file", "client_secret_command"],
+];
+
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "GENESYS_CONFIG";
 
@@ -72,16 +81,33 @@ pub fn apply(args: Vec<OsString>) -> Result<Vec<OsString>> {
             .cloned()
             .expect("a parsed subcommand exists");
     }
+    let known = |id: &str| cmd.get_arguments().any(|a| a.get_id() == id);
+    let set = |id: &str| {
+        known(id)
+            && !matches!(
+                matches.value_source(id),
+                None | Some(ValueSource::DefaultValue)
+            )
+    };
+    // A setting of a group the environment or a flag already chose is left out with its group:
+    // the file's region must not meet the environment's API URL, nor its secret file the
+    // environment's secret.
+    let env_secret = std::env::var_os("GENESYS_CLIENT_SECRET").is_some_and(|v| !v.is_empty());
+    let chosen = |key: &str| {
+        CHOICES
+            .iter()
+            .find(|group| group.contains(&key))
+            .is_some_and(|group| {
+                group.iter().any(|k| set(k))
+                    || (env_secret && group.contains(&"client_secret_file"))
+            })
+    };
     let mut out = args;
     for s in settings {
         let Some(arg) = cmd.get_arguments().find(|a| a.get_id() == s.key.as_str()) else {
             continue;
         };
-        let unset = matches!(
-            matches.value_source(&s.key),
-            None | Some(ValueSource::DefaultValue)
-        );
-        if !unset {
+        if set(&s.key) || chosen(&s.key) {
             continue;
         }
         let flag = format!(

@@ -114,6 +114,56 @@ schema = "GENESYS"
     );
 }
 
+/// Alternatives are one choice: the environment's API URL or secret replaces the file's region
+/// or secret command as a whole, instead of meeting it (which would be refused as both set).
+#[test]
+fn the_environment_chooses_among_alternatives_the_file_also_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("genesys.toml");
+    std::fs::write(
+        &file,
+        r#"
+region = "mypurecloud.ie"
+client_secret_command = "echo from-the-file"
+lookback_days = 3
+"#,
+    )
+    .unwrap();
+    let env = [
+        ("GENESYS_CLIENT_ID", "c"),
+        ("GENESYS_CONFIG", file.to_str().unwrap()),
+        ("GENESYS_API_URL", "http://127.0.0.1:9"),
+        ("GENESYS_LOGIN_URL", "http://127.0.0.1:9"),
+        ("GENESYS_CLIENT_SECRET", "from-the-env"),
+    ];
+    let (code, out, err) = loader(&["config", "check"], &env);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!out.contains("mypurecloud.ie"), "{out}");
+    assert!(
+        out.contains("client_secret_command                    (unset)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lookback_days                            3  (file)"),
+        "{out}"
+    );
+    assert!(out.contains("http://127.0.0.1:9  (env)"), "{out}");
+    // A range on the command line replaces the file's lookback, as the DAGs pass one.
+    let (code, out, err) = loader(
+        &[
+            "extract",
+            "--dry-run",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-02",
+        ],
+        &env,
+    );
+    assert_ne!(code, Some(2), "{out}{err}");
+    assert!(!err.contains("lookback"), "{err}");
+}
+
 #[test]
 fn an_unknown_config_key_is_one_line_naming_it_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();

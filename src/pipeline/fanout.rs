@@ -695,7 +695,11 @@ fn one_division_scope(chunks: &[ChunkManifest]) -> Result<DivisionReport> {
             return Err(refuse(same, c, "the divisions the client's roles reach"));
         }
         if same.divisions.scopes != c.divisions.scopes {
-            return Err(refuse(same, c, "the divisions whose rows the load replaces"));
+            return Err(refuse(
+                same,
+                c,
+                "the divisions whose rows the load replaces",
+            ));
         }
     }
     let mut divisions = first.divisions.clone();
