@@ -38,7 +38,26 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    let cli = Cli::parse_from(args);
+    // Bad flags are one line (a DAG shows a task's last line), with the usual exit code 2;
+    // help and version print as clap prints them.
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error: bad command line");
+            eprintln!("{} (see --help)", first.trim_end());
+            return ExitCode::from(2);
+        }
+    };
     // A status line only for people: on a terminal, with text logs, for commands that fetch.
     let status = (std::io::stderr().is_terminal()
         && matches!(cli.log_format, LogFormat::Text)
