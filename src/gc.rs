@@ -146,7 +146,8 @@ fn candidate(m: &ObjectMeta, kind: &'static str) -> Candidate {
     }
 }
 
-/// Every file a manifest or a chunk manifest names (data, scripts, quarantined records).
+/// Every file a manifest, a chunk manifest or a run's checkpoint names (data, scripts,
+/// quarantined records).
 /// A manifest that cannot be read stops `gc`: what it names is unknown, so nothing is safe.
 async fn named_files(out: &Output, listed: &[ObjectMeta]) -> Result<HashSet<String>> {
     let mut named = HashSet::new();
@@ -170,6 +171,20 @@ async fn named_files(out: &Output, listed: &[ObjectMeta]) -> Result<HashSet<Stri
         named.extend(c.outcome.files.iter().map(|f| f.path.clone()));
         named.extend(c.outcome.quarantine_files.iter().cloned());
         named.insert(path);
+    }
+    // A run in progress (or waiting to be resumed) commits the files its checkpoints name:
+    // however old they are, they are named. An unreadable checkpoint is redone by the resume,
+    // so it names nothing.
+    for meta in listed.iter().filter(|m| {
+        let p = m.location.as_ref();
+        p.starts_with(&format!("{STATE_DIR}/")) && p.contains("/chunks/") && p.ends_with(".json")
+    }) {
+        let path = meta.location.to_string();
+        if let Ok(c) = serde_json::from_slice::<crate::state::ChunkOutcome>(&out.get(&path).await?)
+        {
+            named.extend(c.files.iter().map(|f| f.path.clone()));
+            named.extend(c.quarantine_files.iter().cloned());
+        }
     }
     named.remove("");
     Ok(named)

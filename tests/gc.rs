@@ -65,11 +65,34 @@ async fn gc_removes_what_no_manifest_names_and_nothing_else() {
         std::fs::create_dir_all(out.join(p).parent().unwrap()).unwrap();
         std::fs::write(out.join(p), b"left by a killed run").unwrap();
     }
-    // Every file, named ones included, ten days old.
+    // What a run being resumed has: an old file its (fresh) checkpoint names, to be committed.
+    let resumed =
+        "conversations/conversation_date=2026-10-02/part-20261002T000000Z-00000000-00000.parquet";
+    let checkpoint = "_state/fedcba9876543210/chunks/conversations=2026-10-02.json";
+    let outcome = genesys_loader::state::ChunkOutcome {
+        files: vec![genesys_loader::sink::FileWritten {
+            table: "conversations".into(),
+            path: resumed.into(),
+            partition: "2026-10-02".into(),
+            rows: 1,
+            bytes: 20,
+            e_tag: None,
+        }],
+        ..Default::default()
+    };
+    for (p, body) in [
+        (resumed, b"written by the run".to_vec()),
+        (checkpoint, serde_json::to_vec(&outcome).unwrap()),
+    ] {
+        std::fs::create_dir_all(out.join(p).parent().unwrap()).unwrap();
+        std::fs::write(out.join(p), body).unwrap();
+    }
+    // Every file, named ones included, ten days old (the resumed run's state is fresh).
     let all = files_below(&out);
     for f in &all {
         age(&out.join(f), 10);
     }
+    age(&out.join(checkpoint), 0);
     let raw: Vec<&String> = all.iter().filter(|f| f.starts_with("_raw/")).collect();
     assert!(!raw.is_empty());
 
@@ -107,6 +130,10 @@ async fn gc_removes_what_no_manifest_names_and_nothing_else() {
         assert!(left.contains(&f.path), "{} was removed", f.path);
     }
     assert!(left.contains(&manifest.load_script));
+    assert!(
+        left.iter().any(|f| f == resumed),
+        "a checkpointed file was removed"
+    );
 
     // Bad input is one line and exit 2.
     let (code, _, err) = gc(&out, &["--grace-hours", "0"]);
