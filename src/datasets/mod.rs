@@ -190,6 +190,9 @@ pub struct RunContext {
     pub facts: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
     /// The run's async jobs in order, so each is submitted while the one before is paged.
     pub jobs: crate::genesys::jobs::JobQueue,
+    /// Keys of the chunks a resumed run finished before (their checkpoints): they fetch
+    /// nothing, so planning declares no job for them.
+    pub done: std::collections::BTreeSet<String>,
 }
 
 /// What a served item becomes.

@@ -201,6 +201,7 @@ pub async fn plan(cfg: &ExtractConfig, run_id: String) -> Result<Plan> {
         snapshot_date,
         facts: Default::default(),
         jobs: Default::default(),
+        done: Default::default(),
     };
     let mut chunks = Vec::new();
     for ds in &datasets {
@@ -357,6 +358,7 @@ async fn run_one(
         snapshot_date,
         facts: Default::default(),
         jobs: Default::default(),
+        done: Default::default(),
     };
     // Re-plan the chunk's dataset over the plan's range: the chunk must still be one of its
     // chunks, and is run as planned now (a day may have moved from query to job).

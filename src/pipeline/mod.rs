@@ -335,6 +335,7 @@ async fn extract_locked(
         snapshot_date: state.started_at.date_naive(),
         facts: Default::default(),
         jobs: Default::default(),
+        done: state.done.keys().cloned().collect(),
     };
 
     // Plan every dataset; one that cannot be planned fails alone.

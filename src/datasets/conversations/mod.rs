@@ -99,7 +99,7 @@ impl Dataset for Conversations {
             run.jobs.expect(
                 chunks
                     .iter()
-                    .filter(|c| c.method == "job")
+                    .filter(|c| c.method == "job" && !run.done.contains(&c.key()))
                     .map(|c| api.job_body(c.start, c.end)),
             );
             Ok(chunks)
