@@ -115,6 +115,16 @@ def loader_env() -> dict:
     return env
 
 
+def require_snowflake_connection() -> None:
+    """Fails the first task, before anything is extracted, when the load could not connect:
+    a missing connection found only at load time would cost the whole extraction."""
+    if _connection(SNOWFLAKE_CONN_ID) is None:
+        raise RuntimeError(
+            f"no Airflow connection {SNOWFLAKE_CONN_ID!r}: the load task needs it (create it, "
+            "or set GENESYS_SNOWFLAKE_CONN_ID to the one to use)"
+        )
+
+
 def run_loader(*args: str, env: dict | None = None) -> dict:
     """Runs the loader; returns its stdout JSON line. Its stderr (JSON logs) goes to the task log.
     A failure raises with the loader's exit code (see the README's table) and its last line."""
@@ -204,6 +214,7 @@ with DAG(
 
     @task(execution_timeout=timedelta(hours=2))
     def extract(data_interval_end=None, logical_date=None) -> dict:
+        require_snowflake_connection()
         start, end = window(data_interval_end, logical_date)
         # Late evaluations: the older call days whose evaluations changed this month, whole.
         datasets = os.environ.get("GENESYS_NIGHTLY_DATASETS", "conversations,divisions,evaluations")
@@ -233,6 +244,7 @@ with DAG(
     @task
     def plan(params=None) -> list[str]:
         """The chunks, each as the JSON `extract --chunk` takes (it carries the run id)."""
+        require_snowflake_connection()
         p = run_loader("plan", "--json", "--from", params["from"], "--to", params["to"],
                        "--dataset", params["datasets"])
         print(f"run {p['run_id']}: {len(p['chunks'])} chunks, about {p['estimated_requests']} requests")
