@@ -51,6 +51,11 @@ impl Progress {
         self.rows.fetch_add(rows, Ordering::Relaxed);
     }
 
+    /// Rows that arrive without a page (a merge's chunks, written before).
+    pub fn rows(&self, rows: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+    }
+
     /// A chunk finished (or was found done by an interrupted attempt).
     pub fn chunk_done(&self, outcome: &ChunkOutcome) {
         self.chunks_done.fetch_add(1, Ordering::Relaxed);
@@ -92,6 +97,29 @@ impl Progress {
         line.push_str(&format!(" · ETA {eta}"));
         line
     }
+}
+
+/// The line cut to one row of the terminal: a line that wraps leaves its first rows behind at
+/// every redraw (clearing reaches only the cursor's row).
+fn fit(line: String, width: Option<usize>) -> String {
+    match width {
+        Some(w) if w > 1 && line.chars().count() >= w => line.chars().take(w - 1).collect(),
+        _ => line,
+    }
+}
+
+/// The terminal's width in columns, when stderr is one.
+#[cfg(unix)]
+fn width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes a `winsize` into the struct given, nothing else.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn width() -> Option<usize> {
+    None
 }
 
 /// `1234567` as `1,234,567`.
@@ -155,7 +183,7 @@ impl StatusLine {
             return;
         }
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{CLEAR}{}", global().status());
+        let _ = write!(err, "{CLEAR}{}", fit(global().status(), width()));
         let _ = err.flush();
         *shown = true;
     }
@@ -167,7 +195,7 @@ impl StatusLine {
             return;
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{CLEAR}{}", global().status());
+        let _ = writeln!(err, "{CLEAR}{}", fit(global().status(), width()));
         let _ = err.flush();
         *shown = false;
     }
@@ -238,5 +266,14 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(clock(3725), "1:02:05");
         assert_eq!(clock(65), "1:05");
+    }
+
+    #[test]
+    fn a_line_is_cut_to_one_row_of_the_terminal() {
+        let line = "chunks 3/10 · pages 42 · rows 12,345".to_string();
+        assert_eq!(fit(line.clone(), None), line);
+        assert_eq!(fit(line.clone(), Some(200)), line);
+        assert_eq!(fit(line.clone(), Some(16)), "chunks 3/10 · p");
+        assert_eq!(fit(line, Some(16)).chars().count(), 15);
     }
 }

@@ -27,7 +27,8 @@ async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summar
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tty");
     let command = format!(
-        "{} extract --api-url {url} --login-url {url} --out {} --job-poll-ms 20 --from 2026-10-01 --to 2026-10-04 --dataset conversations,queues",
+        // A wide terminal, so the status line is never cut to the caller's width.
+        "stty cols 250 2>/dev/null; {} extract --api-url {url} --login-url {url} --out {} --job-poll-ms 20 --from 2026-10-01 --to 2026-10-04 --dataset conversations,queues",
         env!("CARGO_BIN_EXE_genesys-loader"),
         out.display(),
         url = sim.base_url(),
@@ -166,7 +167,7 @@ async fn the_demo_in_a_terminal_shows_the_status_line_and_a_right_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo-out");
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo.sh");
-    let command = format!("bash {demo} {}", out.display());
+    let command = format!("stty cols 250 2>/dev/null; bash {demo} {}", out.display());
     let tty = tokio::process::Command::new("script")
         .args(["-q", "-e", "-c", &command, "/dev/null"])
         .env_clear()

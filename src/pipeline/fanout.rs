@@ -501,6 +501,13 @@ pub async fn merge(cfg: MergeConfig) -> Result<RunSummary> {
         .map(|c| (c.chunk.dataset.clone(), c.outcome.clone()))
         .collect();
     check_quarantine(out, &cfg.run_id, &outcomes, cfg.max_quarantined)?;
+    // The status line shows the chunks merged (their rows and bytes) while the commit writes.
+    let progress = crate::progress::global();
+    progress.set_chunks(outcomes.len());
+    for (_, o) in &outcomes {
+        progress.rows(o.files.iter().map(|f| f.rows).sum());
+        progress.chunk_done(o);
+    }
     let range = Range {
         from: crate::plan::parse_bound("plan.from", &combined.plan.from)?,
         to: crate::plan::parse_bound("plan.to", &combined.plan.to)?,

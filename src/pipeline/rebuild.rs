@@ -87,6 +87,7 @@ async fn rebuild_inner(
         ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false)
             .with_max_quarantined(cfg.max_quarantined),
     );
+    crate::progress::global().set_chunks(sources.len());
     let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
         .map(|(ds, chunk, _, pages)| {
             let (sink, output) = (sink.clone(), cfg.output.clone());
@@ -117,6 +118,7 @@ async fn rebuild_inner(
                 let (read, outcome) = tokio::join!(read, sink.clone().consume(*ds, chunk, rx));
                 let mut outcome = outcome?;
                 outcome.pages = read?;
+                crate::progress::global().chunk_done(&outcome);
                 Ok::<_, Error>((ds.spec().name.to_string(), outcome))
             }
         })
