@@ -29,6 +29,19 @@ const CHOICES: &[&[&str]] = &[
     &["client_secret_file", "client_secret_command"],
 ];
 
+/// Tables that name a family of settings whose keys are flag names as they are.
+const FAMILIES: &[&str] = &[
+    "snowflake",
+    "api",
+    "auth",
+    "output",
+    "jobs",
+    "fanout",
+    "aggregates",
+    "evaluations",
+    "wfm",
+];
+
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "GENESYS_CONFIG";
 
@@ -186,6 +199,14 @@ fn parse(text: &str) -> std::result::Result<Vec<Setting>, String> {
                 for (sk, sv) in section {
                     let path = format!("{k}.{sk}");
                     let prefixed = format!("{}_{}", k.replace('-', "_"), sk.replace('-', "_"));
+                    // `[evaluations] changed_since_days` is a flag's name; `[snowflake]
+                    // database` names a family; any other table is a typo, not a family.
+                    if !known.contains_key(prefixed.as_str()) && !FAMILIES.contains(&k.as_str()) {
+                        return Err(format!(
+                            "unknown table `[{k}]` (key `{path}`): tables are {}, or a flag's prefix",
+                            FAMILIES.join(", ")
+                        ));
+                    }
                     add(&path, &[prefixed, sk.replace('-', "_")], sv)?;
                 }
             }
@@ -306,6 +327,8 @@ mod tests {
         assert!(e.contains("unknown key `regoin`"), "{e}");
         let e = parse("[snowflake]\nwarehouse = \"W\"").unwrap_err();
         assert!(e.contains("unknown key `snowflake.warehouse`"), "{e}");
+        let e = parse("[snowflak]\ndatabase = \"RAW\"").unwrap_err();
+        assert!(e.contains("unknown table `[snowflak]`"), "{e}");
         let e = parse("client_secret = \"s\"").unwrap_err();
         assert!(e.contains("secrets do not belong"), "{e}");
         let e = parse("region = [[1]]").unwrap_err();
