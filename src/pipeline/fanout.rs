@@ -435,6 +435,14 @@ async fn run_one(
 }
 
 async fn read_chunk_manifest(output: &Output, path: &str) -> Result<ChunkManifest> {
+    // A chunk manifest named on the command line that is not there is bad input (a wrong
+    // path, a chunk not run yet), not a storage failure.
+    if !output.exists(path).await? {
+        return Err(Error::Input(format!(
+            "no chunk manifest at {}/{path}: run that chunk (extract --chunk) or check the path",
+            output.url
+        )));
+    }
     serde_json::from_slice(&output.get(path).await?).map_err(|e| Error::Storage {
         location: format!("{}/{path}", output.url),
         message: format!("not a chunk manifest: {e}"),
