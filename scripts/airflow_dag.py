@@ -56,9 +56,10 @@ SETTINGS = [
     "GENESYS_CONFIG",
     "GENESYS_JOB_POLL_MS",
 ]
-# Retries: a few, short by default; tests set GENESYS_DAG_RETRIES=0.
+# Retries: a few, 11 minutes apart by default (a killed task's lock is free after 10 minutes
+# without a heartbeat, when the retry lands on another host); tests set GENESYS_DAG_RETRIES=0.
 RETRIES = int(os.environ.get("GENESYS_DAG_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=int(os.environ.get("GENESYS_DAG_RETRY_DELAY_SECS", "300")))
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("GENESYS_DAG_RETRY_DELAY_SECS", "660")))
 # The OAuth client's request budget, shared by the backfill's parallel chunk tasks.
 CLIENT_BUDGET = int(os.environ.get("GENESYS_CLIENT_REQUESTS_PER_MINUTE", "240"))
 PARALLEL = max(1, int(os.environ.get("GENESYS_BACKFILL_PARALLEL", "4")))

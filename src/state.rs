@@ -8,8 +8,10 @@
 //! is removed when the run commits; `--force` ignores it.
 //!
 //! The lock is created with a conditional put, so two runs of the same command on the same
-//! output cannot both hold it. A lock left by a killed process on this host (its pid is gone)
-//! or older than [`STALE_LOCK`] is taken over.
+//! output cannot both hold it. Its holder rewrites it every [`HEARTBEAT`]; a lock left by a
+//! killed process on this host (its pid is gone), or whose heartbeat stopped [`LOCK_SILENCE`]
+//! ago (a task killed on another host: an Airflow retry lands on a new pod), is taken over. A
+//! lock without a heartbeat (written by an older version) goes stale after [`STALE_LOCK`].
 
 use std::collections::BTreeMap;
 
@@ -25,8 +27,14 @@ use crate::sink::{FileWritten, Output};
 
 pub const STATE_DIR: &str = "_state";
 
-/// A lock older than this is taken over whatever its owner (a run on another host that died).
+/// A lock without a heartbeat older than this is taken over whatever its owner.
 pub const STALE_LOCK: chrono::Duration = chrono::Duration::hours(12);
+
+/// How often the holder rewrites its lock.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A lock whose heartbeat is older than this belongs to a process that is gone.
+pub const LOCK_SILENCE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// What one finished chunk produced: enough to list its files in the final manifest.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -60,6 +68,9 @@ struct Lock {
     host: String,
     pid: u32,
     acquired_at: DateTime<Utc>,
+    /// The holder's last sign of life (absent in locks of versions without a heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    heartbeat_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,6 +90,18 @@ pub struct RunState {
     pub attempt: u32,
     pub started_at: DateTime<Utc>,
     pub done: BTreeMap<String, ChunkOutcome>,
+    /// Set (under its lock) when the run lets the lock go, so the heartbeat never writes it
+    /// again after it is deleted.
+    released: std::sync::Arc<tokio::sync::Mutex<bool>>,
+    heartbeat: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for RunState {
+    fn drop(&mut self) {
+        if let Some(h) = &self.heartbeat {
+            h.abort();
+        }
+    }
 }
 
 /// A stable key for "this command": FNV-1a over its defining arguments.
@@ -128,6 +151,7 @@ impl RunState {
             host: host(),
             pid: std::process::id(),
             acquired_at: now,
+            heartbeat_at: Some(now),
         };
         let body = Bytes::from(serde_json::to_vec(&mine).expect("lock serialises"));
         let create = PutOptions {
@@ -152,6 +176,10 @@ impl RunState {
                 let other: Option<Lock> = serde_json::from_slice(&bytes).ok();
                 let stale = match &other {
                     Some(l) if l.host == mine.host && !alive(l.pid) => true,
+                    Some(Lock {
+                        heartbeat_at: Some(beat),
+                        ..
+                    }) => now - *beat > LOCK_SILENCE,
                     Some(l) => now - l.acquired_at > STALE_LOCK,
                     None => true,
                 };
@@ -159,12 +187,13 @@ impl RunState {
                     let l = other.expect("not stale implies readable");
                     return Err(Error::Locked(format!(
                         "run {} (pid {} on {}, since {}) is extracting the same range into {}; \
-                         wait for it, or remove {} if it is gone",
+                         wait for it (its lock is free {} minutes after its last heartbeat), or remove {} if it is gone",
                         l.run_id,
                         l.pid,
                         l.host,
                         l.acquired_at.to_rfc3339(),
                         output.url,
+                        LOCK_SILENCE.num_minutes(),
                         loc(lock_path.as_ref())
                     )));
                 }
@@ -196,7 +225,9 @@ impl RunState {
                             tracing::warn!(
                                 "the store cannot update conditionally; took the stale lock over plainly"
                             );
-                            return Self::load(output, dir, force, new_run_id, now).await;
+                            return Self::load(output, dir, force, new_run_id, now)
+                                .await
+                                .map(|s| s.with_heartbeat(mine));
                         }
                         other => Error::storage(loc(lock_path.as_ref()), other),
                     });
@@ -205,7 +236,31 @@ impl RunState {
             }
             Err(e) => return Err(Error::storage(loc(lock_path.as_ref()), e)),
         }
-        Self::load(output, dir, force, new_run_id, now).await
+        Self::load(output, dir, force, new_run_id, now)
+            .await
+            .map(|s| s.with_heartbeat(mine))
+    }
+
+    /// Rewrites the lock every [`HEARTBEAT`] while the run holds it.
+    fn with_heartbeat(mut self, mut lock: Lock) -> Self {
+        let (output, released) = (self.output.clone(), self.released.clone());
+        let path = format!("{}/lock.json", self.dir);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let released = released.lock().await;
+                if *released {
+                    return;
+                }
+                lock.heartbeat_at = Some(Utc::now());
+                let body = Bytes::from(serde_json::to_vec(&lock).expect("lock serialises"));
+                if let Err(e) = output.put(&path, body).await {
+                    tracing::warn!(error = %e, "could not renew the run lock");
+                }
+            }
+        });
+        self.heartbeat = Some(task.abort_handle());
+        self
     }
 
     async fn load(
@@ -300,6 +355,8 @@ impl RunState {
             attempt: info.attempt,
             started_at: info.started_at,
             done,
+            released: Default::default(),
+            heartbeat: None,
         })
     }
 
@@ -318,11 +375,23 @@ impl RunState {
         // Checkpoints first, run.json and the lock last: a cleanup that dies half-way leaves
         // either a resumable run or nothing, never checkpoints without their run.
         delete_prefix(&self.output, &format!("{}/chunks", self.dir)).await?;
+        let _released = self.stop_heartbeat().await;
         delete_prefix(&self.output, &self.dir).await
+    }
+
+    /// Stops the heartbeat; the guard held keeps it from writing until the lock is gone.
+    async fn stop_heartbeat(&self) -> tokio::sync::MutexGuard<'_, bool> {
+        let mut released = self.released.lock().await;
+        *released = true;
+        if let Some(h) = &self.heartbeat {
+            h.abort();
+        }
+        released
     }
 
     /// The run failed: keep the checkpoints for a resume, release the lock.
     pub async fn release(self) {
+        let _released = self.stop_heartbeat().await;
         let lock = Path::from(format!("{}/lock.json", self.dir));
         if let Err(e) = self.output.store.delete(&lock).await {
             tracing::warn!(error = %e, "could not release the run lock");
@@ -386,6 +455,7 @@ mod tests {
             host: host(),
             pid: u32::MAX - 1,
             acquired_at: now(),
+            heartbeat_at: Some(now()),
         };
         out.put(
             "_state/k/lock.json",
@@ -402,6 +472,83 @@ mod tests {
         );
         assert_eq!(again.attempt, 1);
         drop(first);
+    }
+
+    /// A task killed on another host (an Airflow retry on a new pod): its pid cannot be
+    /// checked, so its lock is free once its heartbeat is older than LOCK_SILENCE; a lock
+    /// written by a version without a heartbeat only after STALE_LOCK.
+    #[tokio::test]
+    async fn a_lock_on_another_host_is_free_once_its_heartbeat_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::open(dir.path().to_str().unwrap()).unwrap();
+        let foreign = |beat: Option<DateTime<Utc>>, acquired: DateTime<Utc>| Lock {
+            run_id: "r1".into(),
+            host: "another-host".into(),
+            pid: 1,
+            acquired_at: acquired,
+            heartbeat_at: beat,
+        };
+        let minutes = chrono::Duration::minutes;
+        for (lock, free) in [
+            (
+                foreign(Some(now() - minutes(1)), now() - minutes(300)),
+                false,
+            ),
+            (
+                foreign(Some(now() - minutes(11)), now() - minutes(300)),
+                true,
+            ),
+            (foreign(None, now() - minutes(300)), false),
+            (foreign(None, now() - minutes(13 * 60)), true),
+        ] {
+            out.put(
+                "_state/k/lock.json",
+                Bytes::from(serde_json::to_vec(&lock).unwrap()),
+            )
+            .await
+            .unwrap();
+            let got = RunState::begin(&out, "k", false, "r2".into(), now()).await;
+            assert_eq!(got.is_ok(), free, "{lock:?}: {:?}", got.err());
+            if let Ok(state) = got {
+                state.release().await;
+            }
+        }
+    }
+
+    /// The holder's heartbeat rewrites the lock, and stops once the lock is released.
+    #[tokio::test(start_paused = true)]
+    async fn the_heartbeat_renews_the_lock_until_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::open(dir.path().to_str().unwrap()).unwrap();
+        let state = RunState::begin(&out, "k", false, "r1".into(), now())
+            .await
+            .unwrap();
+        let read = || async {
+            let bytes = out.get("_state/k/lock.json").await.ok()?;
+            serde_json::from_slice::<Lock>(&bytes).ok()
+        };
+        let first = read().await.unwrap().heartbeat_at.unwrap();
+        tokio::time::sleep(HEARTBEAT + std::time::Duration::from_secs(1)).await;
+        // The heartbeat's write runs on the blocking pool: give it real time to land.
+        let mut renewed = None;
+        for _ in 0..2000 {
+            tokio::task::yield_now().await;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            renewed = read()
+                .await
+                .and_then(|l| l.heartbeat_at)
+                .filter(|t| *t > first);
+            if renewed.is_some() {
+                break;
+            }
+        }
+        assert!(renewed.is_some(), "the lock was not renewed");
+        state.release().await;
+        tokio::time::sleep(HEARTBEAT * 3).await;
+        assert!(
+            read().await.is_none(),
+            "the heartbeat wrote a released lock"
+        );
     }
 
     #[tokio::test]
