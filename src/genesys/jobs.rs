@@ -79,12 +79,24 @@ impl JobQueue {
         q.order.extend(bodies.into_iter().map(|b| b.to_string()));
     }
 
-    /// Marks `key` started and hands over its job if one was submitted ahead.
-    fn start(&self, key: &str) -> Option<(String, Instant)> {
-        let mut q = self.inner.lock().expect("job queue");
-        match q.slots.insert(key.to_string(), Slot::Started) {
-            Some(Slot::Ahead(id, at)) => Some((id, at)),
-            _ => None,
+    /// Marks `key` started and hands over its job if one was submitted ahead. A job being
+    /// submitted ahead right now is waited for (a submission is one request), so it is not
+    /// submitted twice; a submission that never ends (its task was cancelled) is waited for
+    /// 30 seconds at most.
+    async fn start(&self, key: &str) -> Option<(String, Instant)> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let mut q = self.inner.lock().expect("job queue");
+                let claimed = matches!(q.slots.get(key), Some(Slot::Claimed));
+                if !claimed || Instant::now() >= deadline {
+                    return match q.slots.insert(key.to_string(), Slot::Started) {
+                        Some(Slot::Ahead(id, at)) => Some((id, at)),
+                        _ => None,
+                    };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -158,7 +170,10 @@ pub async fn run(
     // Pages sent before a resubmission were decoded too (their repeats are dropped downstream).
     let mut pages = 0;
     let key = body.to_string();
-    let mut ahead = queue.and_then(|q| q.start(&key));
+    let mut ahead = match queue {
+        Some(q) => q.start(&key).await,
+        None => None,
+    };
     'submit: loop {
         submissions += 1;
         let again = submissions < settings.max_submissions;
@@ -250,5 +265,35 @@ pub async fn run(
                 _ => return Ok(pages),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk that starts while its job is being submitted ahead takes that job instead of
+    /// submitting its own; a job submitted ahead is handed over once; unknown keys get none.
+    #[tokio::test]
+    async fn a_job_being_submitted_ahead_is_waited_for_and_handed_over() {
+        let q = std::sync::Arc::new(JobQueue::default());
+        q.expect([serde_json::json!({"day": 1}), serde_json::json!({"day": 2})]);
+        let (first, second) = (r#"{"day":1}"#, r#"{"day":2}"#.to_string());
+        assert!(q.start(first).await.is_none());
+        assert_eq!(q.claim_next(first).as_deref(), Some(second.as_str()));
+        let starting = tokio::spawn({
+            let (q, second) = (q.clone(), second.clone());
+            async move { q.start(&second).await }
+        });
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(
+            !starting.is_finished(),
+            "the start did not wait for the claim"
+        );
+        q.keep(second.clone(), "job-2".into(), Instant::now());
+        let handed = starting.await.unwrap();
+        assert_eq!(handed.map(|(id, _)| id).as_deref(), Some("job-2"));
+        assert!(q.start(&second).await.is_none(), "handed over twice");
+        assert!(q.claim_next(&second).is_none());
     }
 }
