@@ -146,6 +146,18 @@ pub fn day_chunks(
     out
 }
 
+/// The one chunk of a snapshot dataset (a dimension listed whole): partitioned by the run's
+/// snapshot date and covering that UTC day.
+pub fn snapshot_chunk(dataset: &'static str, day: NaiveDate) -> Chunk {
+    Chunk {
+        dataset,
+        partition: day,
+        start: day_start(day),
+        end: day_start(day + Days::new(1)),
+        method: "listing",
+    }
+}
+
 /// An instant as the API writes them (`2026-10-01T08:15:00.000Z`).
 pub fn fmt_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -22,13 +22,8 @@ pub fn tables_markdown() -> String {
     );
     for ds in datasets::registry() {
         let spec = ds.spec();
-        let _ = writeln!(
-            out,
-            "- [`{}`](#{}): {}",
-            spec.name,
-            anchor(spec.name),
-            spec.summary
-        );
+        // Dataset names are lower case with dashes: their own heading anchors.
+        let _ = writeln!(out, "- [`{0}`](#{0}): {1}", spec.name, spec.summary);
     }
     out.push('\n');
     for ds in datasets::registry() {
@@ -108,11 +103,6 @@ fn code_list(items: &[&str]) -> String {
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// GitHub's heading anchor for a dataset name (lower case; dashes kept).
-fn anchor(name: &str) -> String {
-    name.to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -9,18 +9,27 @@ use util::*;
 /// Clears the line and returns to its start: how the status line redraws itself.
 const CLEAR: &str = "\r\x1b[2K";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summary() {
+/// Whether `script` (util-linux) can make a pseudo-terminal here; where the test script requires
+/// every test to run, its absence fails instead of skipping.
+fn pseudo_terminal_available() -> bool {
     if std::process::Command::new("script")
         .arg("--version")
         .output()
-        .is_err()
+        .is_ok()
     {
-        assert!(
-            std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
-            "script (util-linux) is needed for the terminal test"
-        );
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return true;
+    }
+    assert!(
+        std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
+        "script (util-linux) is needed for the terminal test"
+    );
+    eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summary() {
+    if !pseudo_terminal_available() {
         return;
     }
     let sim = Sim::start(sim_config(utc(2026, 10, 2, 6))).await.unwrap();
@@ -147,16 +156,7 @@ async fn a_terminal_shows_the_status_line_and_the_summary_a_pipe_only_the_summar
 /// the demo's table on stdout) gives the rows the manifest lists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_in_a_terminal_shows_the_status_line_and_a_right_summary() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var("GENESYS_REQUIRE_PYTHON_TESTS").is_err(),
-            "script (util-linux) is needed for the terminal test"
-        );
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+    if !pseudo_terminal_available() {
         return;
     }
     // The org as of now, its jobs' data available up to 36 hours ago, as the demo's own.

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -19,7 +19,7 @@ use super::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec, entity
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};
-use crate::plan::{Range, day_start};
+use crate::plan::Range;
 
 /// Listing settings shared by the dimensions.
 #[derive(Debug, Clone, Default)]
@@ -295,14 +295,7 @@ impl Dataset for Listing {
     }
 
     fn plan<'a>(&'a self, run: &'a RunContext, _range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
-        let day = run.snapshot_date;
-        let chunk = Chunk {
-            dataset: self.spec().name,
-            partition: day,
-            start: day_start(day),
-            end: day_start(day + Days::new(1)),
-            method: "listing",
-        };
+        let chunk = crate::plan::snapshot_chunk(self.spec().name, run.snapshot_date);
         async move { Ok(vec![chunk]) }.boxed()
     }
 

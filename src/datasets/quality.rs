@@ -485,14 +485,7 @@ impl Dataset for EvaluationForms {
     }
 
     fn plan<'a>(&'a self, run: &'a RunContext, _range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
-        let day = run.snapshot_date;
-        let chunk = Chunk {
-            dataset: FORMS_SPEC.name,
-            partition: day,
-            start: day_start(day),
-            end: day_start(day + Days::new(1)),
-            method: "listing",
-        };
+        let chunk = crate::plan::snapshot_chunk(FORMS_SPEC.name, run.snapshot_date);
         async move { Ok(vec![chunk]) }.boxed()
     }
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -20,7 +20,7 @@ use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Sp
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
-use crate::plan::{Range, day_start};
+use crate::plan::Range;
 
 /// Any one of these lets a client read the management units' agents (and, as far as the
 /// platform documents it, the activity codes): genesys-api.md §11.
@@ -123,14 +123,7 @@ impl Dataset for WfmUnits {
     }
 
     fn plan<'a>(&'a self, run: &'a RunContext, _range: Range) -> BoxFuture<'a, Result<Vec<Chunk>>> {
-        let day = run.snapshot_date;
-        let chunk = Chunk {
-            dataset: SPEC.name,
-            partition: day,
-            start: day_start(day),
-            end: day_start(day + Days::new(1)),
-            method: "listing",
-        };
+        let chunk = crate::plan::snapshot_chunk(SPEC.name, run.snapshot_date);
         async move { Ok(vec![chunk]) }.boxed()
     }
 
