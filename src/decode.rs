@@ -15,12 +15,14 @@ use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::json::{Fields, Json, field, serialize_fields};
 use crate::schema::{Catalog, ColumnType, Source, TableSchema};
 
 /// Days from 0001-01-01 (CE) to 1970-01-01, to turn a `NaiveDate` into Arrow's Date32.
@@ -109,7 +111,7 @@ type Unknown<'a> = (usize, &'a str, bool);
 struct Rows<'a> {
     cells: Vec<Cell<'a>>,
     rows: Vec<(usize, usize)>,
-    slots: Vec<Option<(&'a str, &'a Value)>>,
+    slots: Vec<Option<(&'a str, &'a Json<'a>)>>,
     unknown: Vec<Unknown<'a>>,
 }
 
@@ -118,7 +120,9 @@ enum Cell<'a> {
     Null,
     Str(std::borrow::Cow<'a, str>),
     /// A value kept as JSON text, serialised straight into the column when appended.
-    Json(&'a Value),
+    Json(&'a Json<'a>),
+    /// The fields of an entity no column reads, written as one JSON object (`extra_fields`).
+    Extra(Vec<(&'a str, &'a Json<'a>)>),
     I64(i64),
     F64(f64),
     Bool(bool),
@@ -131,13 +135,16 @@ enum Cell<'a> {
 }
 
 /// Converts a JSON value to a column's type; JSON null is a null cell.
-fn convert(ty: ColumnType, v: &Value) -> std::result::Result<Cell<'_>, Mismatch> {
+fn convert<'a>(ty: ColumnType, v: &'a Json<'a>) -> std::result::Result<Cell<'a>, Mismatch> {
     if v.is_null() {
         return Ok(Cell::Null);
     }
     Ok(match ty {
         ColumnType::Json => Cell::Json(v),
-        ColumnType::String => Cell::Str(v.as_str().ok_or(Mismatch)?.into()),
+        ColumnType::String => match v {
+            Json::Str(s) => Cell::Str(std::borrow::Cow::Borrowed(s)),
+            _ => return Err(Mismatch),
+        },
         ColumnType::Int64 => Cell::I64(json_i64(v).ok_or(Mismatch)?),
         ColumnType::Float64 => Cell::F64(v.as_f64().ok_or(Mismatch)?),
         ColumnType::Boolean => Cell::Bool(v.as_bool().ok_or(Mismatch)?),
@@ -153,8 +160,8 @@ fn convert(ty: ColumnType, v: &Value) -> std::result::Result<Cell<'_>, Mismatch>
                 .ok_or(Mismatch)?
                 .iter()
                 .map(|i| match i {
-                    Value::Null => Ok(None),
-                    Value::String(s) => Ok(Some(s.as_str())),
+                    Json::Null => Ok(None),
+                    Json::Str(s) => Ok(Some(&**s)),
                     _ => Err(Mismatch),
                 })
                 .collect::<std::result::Result<_, _>>()?,
@@ -215,14 +222,14 @@ impl ColumnBuilder {
             (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
             (ColumnBuilder::Str(b), Cell::Json(v)) => {
                 scratch.clear();
-                // Writing a `Value` to memory cannot fail, and its text is UTF-8.
-                match serde_json::to_writer(&mut *scratch, v)
-                    .ok()
-                    .and_then(|()| std::str::from_utf8(scratch).ok())
-                {
-                    Some(text) => b.append_value(text),
-                    None => b.append_null(),
-                }
+                let written = serde_json::to_writer(&mut *scratch, v);
+                append_text(b, written, scratch);
+            }
+            (ColumnBuilder::Str(b), Cell::Extra(fields)) => {
+                scratch.clear();
+                let mut ser = serde_json::Serializer::new(&mut *scratch);
+                let written = serialize_fields(fields, &mut ser);
+                append_text(b, written, scratch);
             }
             (ColumnBuilder::I64(b), Cell::I64(n)) => b.append_value(n),
             (ColumnBuilder::F64(b), Cell::F64(x)) => b.append_value(x),
@@ -245,6 +252,24 @@ impl ColumnBuilder {
         }
     }
 
+    /// A builder of `ty` sized for `rows` values (and `bytes` of text): what the batch before
+    /// held, so the next one, much like it, grows no buffer.
+    fn with_capacity(ty: ColumnType, rows: usize, bytes: usize) -> Self {
+        match ty {
+            ColumnType::String | ColumnType::Json => {
+                ColumnBuilder::Str(StringBuilder::with_capacity(rows, bytes))
+            }
+            ColumnType::Int64 => ColumnBuilder::I64(Int64Builder::with_capacity(rows)),
+            ColumnType::Float64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
+            ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(rows)),
+            ColumnType::Timestamp => ColumnBuilder::Ts(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
+            ColumnType::Date => ColumnBuilder::Date(Date32Builder::with_capacity(rows)),
+            ColumnType::StringList | ColumnType::Int64List => ColumnBuilder::new(ty),
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::Str(b) => Arc::new(b.finish()),
@@ -259,8 +284,20 @@ impl ColumnBuilder {
     }
 }
 
+/// Appends JSON text written to `scratch`. Writing JSON to memory cannot fail, and its text
+/// is UTF-8; were either not so, the cell is null rather than wrong.
+fn append_text(b: &mut StringBuilder, written: serde_json::Result<()>, scratch: &[u8]) {
+    match written
+        .ok()
+        .and_then(|()| std::str::from_utf8(scratch).ok())
+    {
+        Some(text) => b.append_value(text),
+        None => b.append_null(),
+    }
+}
+
 /// An integer the API may serve as `12` or `12.0`.
-fn json_i64(v: &Value) -> Option<i64> {
+fn json_i64(v: &Json) -> Option<i64> {
     v.as_i64().or_else(|| {
         v.as_f64()
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
@@ -277,6 +314,12 @@ enum Plan {
     Parent(String, String),
     /// The list position of the enclosing entity of that name.
     ParentIndex(String),
+    /// A `Parent` column resolved against the tree: the value the enclosing entity at `depth`
+    /// exported in `slot` (see [`Node::exports`]); `None` when no enclosing entity has the
+    /// name, and the column is null.
+    ParentAt(Option<(usize, usize)>, String),
+    /// A `ParentIndex` column resolved against the tree: the enclosing entity's depth.
+    ParentIndexAt(Option<usize>),
     RunId,
     Date,
     Index,
@@ -286,15 +329,20 @@ enum Plan {
 /// The enclosing entities of the row being appended, outermost first.
 struct Context<'a> {
     /// The root record, for error messages.
-    root: Option<&'a Map<String, Value>>,
-    stack: Vec<Frame<'a>>,
+    root: Option<&'a Fields<'a>>,
+    /// One frame per enclosing entity, outermost first: an entity's depth in the tree is
+    /// its index here.
+    stack: Vec<Frame>,
+    /// The values the enclosing entities export to the rows below them, read once per
+    /// entity (each frame's run of them starts at its `values`).
+    values: Vec<Option<&'a Json<'a>>>,
     date: i32,
     run_id: &'a str,
 }
 
-struct Frame<'a> {
-    entity: &'a str,
-    object: &'a Map<String, Value>,
+struct Frame {
+    /// Where this entity's exported values start in [`Context::values`].
+    values: usize,
     index: usize,
 }
 
@@ -356,23 +404,22 @@ impl TableBuilder {
     fn row<'a>(
         &self,
         node: usize,
-        entity: &'a Map<String, Value>,
+        entity: &'a Fields<'a>,
         ctx: &Context<'a>,
         index: usize,
         cells: &mut Vec<Cell<'a>>,
-        slots: &mut Vec<Option<(&'a str, &'a Value)>>,
+        slots: &mut Vec<Option<(&'a str, &'a Json<'a>)>>,
         unknown: &mut Vec<Unknown<'a>>,
     ) -> Result<()> {
         slots.clear();
         slots.resize(self.plans.len(), None);
-        let mut extra: Option<Map<String, Value>> = None;
+        let mut extra: Vec<(&'a str, &'a Json<'a>)> = Vec::new();
         for (k, v) in entity {
-            if let Some(&i) = self.by_field.get(k.as_str()) {
-                slots[i] = Some((k.as_str(), v));
-            } else if !self.nested.contains(k.as_str()) {
-                extra
-                    .get_or_insert_with(Map::new)
-                    .insert(k.clone(), v.clone());
+            let k: &'a str = k;
+            if let Some(&i) = self.by_field.get(k) {
+                slots[i] = Some((k, v));
+            } else if !self.nested.contains(k) {
+                extra.push((k, v));
                 unknown.push((node, k, false));
             }
         }
@@ -386,9 +433,7 @@ impl TableBuilder {
                     Some((_, _, Ok(cell))) => cell,
                     Some((served, v, Err(Mismatch))) if column.nullable => {
                         // Keep the value as served; the column stays null for this row.
-                        extra
-                            .get_or_insert_with(Map::new)
-                            .insert(served.to_string(), v.clone());
+                        extra.push((served, v));
                         unknown.push((node, served, true));
                         Cell::Null
                     }
@@ -409,16 +454,21 @@ impl TableBuilder {
                 Plan::Path(steps) => nested(entity, steps)
                     .and_then(|v| convert(column.ty, v).ok())
                     .unwrap_or(Cell::Null),
-                Plan::ParentIndex(entity) => ctx
-                    .parent_index(entity)
-                    .map_or(Cell::Null, |i| Cell::I64(i as i64)),
-                Plan::Parent(entity, f) => match ctx.parent(entity).and_then(|m| m.get(f)) {
+                Plan::ParentIndexAt(depth) => depth
+                    .and_then(|d| ctx.stack.get(d))
+                    .map_or(Cell::Null, |f| Cell::I64(f.index as i64)),
+                Plan::ParentAt(at, f) => match at.and_then(|(d, slot)| {
+                    let frame = ctx.stack.get(d)?;
+                    ctx.values[frame.values + slot]
+                }) {
                     Some(v) => convert(column.ty, v).map_err(|Mismatch| Error::Payload {
                         path: self.schema.path.clone(),
                         message: format!("{f} has an unexpected type: {}", short(v)),
                     })?,
                     None => Cell::Null,
                 },
+                // Resolved by the tree before any row (see `TreeDecoder::new`).
+                Plan::ParentIndex(_) | Plan::Parent(..) => Cell::Null,
                 Plan::RunId => Cell::Str(ctx.run_id.into()),
                 Plan::Date => Cell::Date(ctx.date),
                 Plan::Index => Cell::I64(index as i64),
@@ -440,8 +490,10 @@ impl TableBuilder {
             }
             cells.push(cell);
         }
-        if let (Some(i), Some(m)) = (extra_at, extra) {
-            cells[first + i] = Cell::Str(Value::Object(m).to_string().into());
+        if let Some(i) = extra_at
+            && !extra.is_empty()
+        {
+            cells[first + i] = Cell::Extra(extra);
         }
         Ok(())
     }
@@ -455,11 +507,18 @@ impl TableBuilder {
     }
 
     fn finish(&mut self) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .map(ColumnBuilder::finish)
-            .collect();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.builders.len());
+        for (b, c) in self.builders.iter_mut().zip(&self.schema.columns) {
+            let array = b.finish();
+            let bytes = match b {
+                ColumnBuilder::Str(_) => {
+                    array.as_string_opt::<i32>().map_or(0, |a| a.values().len())
+                }
+                _ => 0,
+            };
+            *b = ColumnBuilder::with_capacity(c.ty, array.len(), bytes);
+            arrays.push(array);
+        }
         self.rows = 0;
         RecordBatch::try_new(self.schema.arrow_schema(), arrays).map_err(|e| Error::Encode {
             table: self.schema.table.clone(),
@@ -469,11 +528,11 @@ impl TableBuilder {
 }
 
 /// The value at `steps` below `entity` (`division` → `id`), if every step is an object field.
-fn nested<'a>(entity: &'a Map<String, Value>, steps: &[String]) -> Option<&'a Value> {
+fn nested<'a>(entity: &'a Fields<'a>, steps: &[String]) -> Option<&'a Json<'a>> {
     let (first, rest) = steps.split_first()?;
-    let mut at = entity.get(first)?;
+    let mut at = field(entity, first)?;
     for step in rest {
-        at = at.as_object()?.get(step)?;
+        at = at.get(step)?;
     }
     Some(at)
 }
@@ -484,25 +543,13 @@ impl<'a> Context<'a> {
         let Some(root) = self.root else {
             return "an entity".to_string();
         };
-        match root.get("conversationId").and_then(Value::as_str) {
+        match field(root, "conversationId").and_then(Json::as_str) {
             Some(id) => format!("conversation {id}"),
-            None => match root.get("id").and_then(Value::as_str) {
+            None => match field(root, "id").and_then(Json::as_str) {
                 Some(id) => format!("entity {id}"),
                 None => "an entity without an id".to_string(),
             },
         }
-    }
-
-    fn frame(&self, entity: &str) -> Option<&Frame<'a>> {
-        self.stack.iter().rev().find(|f| f.entity == entity)
-    }
-
-    fn parent(&self, entity: &str) -> Option<&'a Map<String, Value>> {
-        self.frame(entity).map(|f| f.object)
-    }
-
-    fn parent_index(&self, entity: &str) -> Option<usize> {
-        self.frame(entity).map(|f| f.index)
     }
 }
 
@@ -528,17 +575,22 @@ impl ConversationKey {
 
 /// Reads a conversation's id and start, the two fields everything else hangs on.
 pub fn conversation_key(conv: &Value) -> Result<ConversationKey> {
+    conversation_key_json(&Json::from_value(conv))
+}
+
+/// [`conversation_key`] of a record read as [`Json`].
+pub fn conversation_key_json(conv: &Json) -> Result<ConversationKey> {
     let fail = |message: String| Error::Payload {
         path: "conversations[]".into(),
         message,
     };
     let id = conv
         .get("conversationId")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| fail("a conversation has no conversationId".into()))?;
     let start = conv
         .get("conversationStart")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| fail(format!("conversation {id} has no conversationStart")))?;
     let start_micros = parse_instant(start).ok_or_else(|| {
         fail(format!(
@@ -559,6 +611,9 @@ struct Node {
     /// A list of entities (`segments[]`) or a single object (`flow`).
     list: bool,
     children: Vec<usize>,
+    /// The fields of this entity that rows below it read (`parent:session.sessionId`),
+    /// looked up once per entity rather than once per row.
+    exports: Vec<String>,
 }
 
 /// The entity name of a path step: `participants[]` → participant, `properties[]` → property,
@@ -593,9 +648,30 @@ pub struct TreeDecoder {
     nodes: Vec<Node>,
     /// The root tables (one-step paths), the first table first.
     roots: Vec<usize>,
-    /// Per node, the entity name `parent:` columns of descendants use (`session`, `flow`, ...).
-    entities: Vec<String>,
     unknown: BTreeMap<(String, String), u64>,
+    /// The walk's buffers, kept empty between records so that each record reuses their
+    /// allocations (growing them anew for every conversation cost 3% of `rebuild` in copies).
+    spare: Spare,
+}
+
+/// [`Rows`] between records: empty, holding only their allocations.
+#[derive(Default)]
+struct Spare {
+    cells: Vec<Cell<'static>>,
+    rows: Vec<(usize, usize)>,
+    slots: Vec<Option<(&'static str, &'static Json<'static>)>>,
+    unknown: Vec<Unknown<'static>>,
+    stack: Vec<Frame>,
+    values: Vec<Option<&'static Json<'static>>>,
+}
+
+/// An empty vector on `v`'s allocation, for elements of another lifetime: collecting from a
+/// vector's own iterator into elements of the same layout reuses its allocation.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
 }
 
 impl TreeDecoder {
@@ -613,15 +689,20 @@ impl TreeDecoder {
                 field,
                 list,
                 children: Vec::new(),
+                exports: Vec::new(),
             });
         }
         let mut roots = Vec::new();
+        let mut parents = vec![None; nodes.len()];
         for (i, path) in steps.iter().enumerate() {
             match steps
                 .iter()
                 .position(|p| p.len() + 1 == path.len() && path.starts_with(p))
             {
-                Some(parent) => nodes[parent].children.push(i),
+                Some(parent) => {
+                    nodes[parent].children.push(i);
+                    parents[i] = Some(parent);
+                }
                 None if path.len() == 1 => roots.push(i),
                 None => {
                     return Err(Error::Schema {
@@ -639,12 +720,52 @@ impl TreeDecoder {
                         .into(),
             });
         }
+        // Each `parent:` column reads the nearest enclosing entity of its name: found here
+        // once, as a depth and an exported value, instead of searched for by name per row.
+        let depth = |mut n: usize| {
+            let mut d = 0;
+            while let Some(p) = parents[n] {
+                (n, d) = (p, d + 1);
+            }
+            d
+        };
+        for n in 0..nodes.len() {
+            let enclosing = |name: &str| {
+                let mut at = parents[n];
+                while let Some(a) = at {
+                    if entities[a] == name {
+                        return Some(a);
+                    }
+                    at = parents[a];
+                }
+                None
+            };
+            for i in 0..nodes[n].table.plans.len() {
+                let resolved = match &nodes[n].table.plans[i] {
+                    Plan::ParentIndex(entity) => Plan::ParentIndexAt(enclosing(entity).map(depth)),
+                    Plan::Parent(entity, f) => {
+                        let f = f.clone();
+                        let at = enclosing(entity).map(|a| {
+                            let exports = &mut nodes[a].exports;
+                            let slot = exports.iter().position(|e| *e == f).unwrap_or_else(|| {
+                                exports.push(f.clone());
+                                exports.len() - 1
+                            });
+                            (depth(a), slot)
+                        });
+                        Plan::ParentAt(at, f)
+                    }
+                    _ => continue,
+                };
+                nodes[n].table.plans[i] = resolved;
+            }
+        }
         Ok(TreeDecoder {
             run_id: run_id.to_string(),
             nodes,
             roots,
-            entities,
             unknown: BTreeMap::new(),
+            spare: Spare::default(),
         })
     }
 
@@ -654,38 +775,40 @@ impl TreeDecoder {
     /// appended, so a record refused with an error leaves no row (and counts no unknown
     /// field), and the decoder goes on with the next record.
     pub fn push(&mut self, record: &Value, date: NaiveDate) -> Result<()> {
+        self.push_json(&Json::from_value(record), date)
+    }
+
+    /// [`TreeDecoder::push`] of a record read as [`Json`] (borrowed from its page).
+    pub fn push_json<'a>(&mut self, record: &'a Json<'a>, date: NaiveDate) -> Result<()> {
         let obj = record.as_object().ok_or_else(|| Error::Payload {
             path: self.nodes[0].table.schema.path.clone(),
             message: format!("an item is not a JSON object: {}", short(record)),
         })?;
         let mut ctx = Context {
             root: Some(obj),
-            stack: Vec::new(),
+            stack: std::mem::take(&mut self.spare.stack),
+            values: recycle(std::mem::take(&mut self.spare.values)),
             date: date32(date),
             run_id: &self.run_id,
         };
-        let id = obj
-            .get("conversationId")
-            .or_else(|| obj.get("id"))
-            .and_then(Value::as_str)
+        let id = field(obj, "conversationId")
+            .or_else(|| field(obj, "id"))
+            .and_then(Json::as_str)
             .unwrap_or("without an id");
-        let walk = Walk {
-            entities: &self.entities,
-            record_id: id,
-        };
+        let walk = Walk { record_id: id };
         let mut out = Rows {
-            cells: Vec::new(),
-            rows: Vec::new(),
-            slots: Vec::new(),
-            unknown: Vec::new(),
+            cells: recycle(std::mem::take(&mut self.spare.cells)),
+            rows: std::mem::take(&mut self.spare.rows),
+            slots: recycle(std::mem::take(&mut self.spare.slots)),
+            unknown: recycle(std::mem::take(&mut self.spare.unknown)),
         };
         if self.roots.len() == 1 {
             walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut out)?;
         } else {
             // An envelope: each field is one root's list.
-            if let Some(other) = obj
-                .keys()
-                .find(|k| !self.roots.iter().any(|&r| self.nodes[r].field == **k))
+            if let Some((other, _)) = obj
+                .iter()
+                .find(|(k, _)| !self.roots.iter().any(|&r| self.nodes[r].field == **k))
             {
                 return Err(Error::Payload {
                     path: self.nodes[0].table.schema.path.clone(),
@@ -693,19 +816,22 @@ impl TreeDecoder {
                 });
             }
             for &r in &self.roots {
-                for (i, o) in objects(obj, &self.nodes[r].field, id)? {
-                    ctx.root = Some(o);
-                    walk.visit(&self.nodes, r, o, i, &mut ctx, &mut out)?;
+                for (i, o) in objects(obj, &self.nodes[r].field, id)?.iter().enumerate() {
+                    if let Json::Object(o) = o {
+                        ctx.root = Some(o);
+                        walk.visit(&self.nodes, r, o, i, &mut ctx, &mut out)?;
+                    }
                 }
             }
         }
-        let mut cells = out.cells.into_iter();
-        for (node, _) in out.rows {
+        let mut cells = out.cells.drain(..);
+        for &(node, _) in &out.rows {
             let table = &mut self.nodes[node].table;
             let width = table.plans.len();
             table.append(cells.by_ref().take(width));
         }
-        for (node, field, mistyped) in out.unknown {
+        drop(cells);
+        for (node, field, mistyped) in out.unknown.drain(..) {
             let field = if mistyped {
                 format!("{field} (unexpected type)")
             } else {
@@ -714,6 +840,16 @@ impl TreeDecoder {
             let table = self.nodes[node].table.schema.table.clone();
             *self.unknown.entry((table, field)).or_default() += 1;
         }
+        out.rows.clear();
+        ctx.stack.clear();
+        self.spare = Spare {
+            cells: recycle(out.cells),
+            rows: out.rows,
+            slots: recycle(out.slots),
+            unknown: recycle(out.unknown),
+            stack: ctx.stack,
+            values: recycle(ctx.values),
+        };
         Ok(())
     }
 
@@ -737,7 +873,7 @@ impl TreeDecoder {
 }
 
 /// The start of a value's text, for error messages.
-fn short(v: &Value) -> String {
+fn short(v: &Json) -> String {
     let text = v.to_string();
     match text.char_indices().nth(120) {
         Some((at, _)) => format!("{}...", &text[..at]),
@@ -779,7 +915,6 @@ impl ConversationDecoder {
 
 /// What one walk over a record shares.
 struct Walk<'a> {
-    entities: &'a [String],
     /// The root record's id, for error messages.
     record_id: &'a str,
 }
@@ -790,7 +925,7 @@ impl<'a> Walk<'a> {
         &self,
         nodes: &[Node],
         idx: usize,
-        object: &'a Map<String, Value>,
+        object: &'a Fields<'a>,
         index: usize,
         ctx: &mut Context<'a>,
         out: &mut Rows<'a>,
@@ -809,21 +944,25 @@ impl<'a> Walk<'a> {
             return Ok(());
         }
         ctx.stack.push(Frame {
-            entity: &self.entities[idx],
-            object,
+            values: ctx.values.len(),
             index,
         });
+        for f in &nodes[idx].exports {
+            ctx.values.push(field(object, f));
+        }
         for c in 0..nodes[idx].children.len() {
             let child = nodes[idx].children[c];
             let (field, list) = (&nodes[child].field, nodes[child].list);
             if list {
-                for (i, o) in objects(object, field, self.record_id)? {
-                    self.visit(nodes, child, o, i, ctx, out)?;
+                for (i, o) in objects(object, field, self.record_id)?.iter().enumerate() {
+                    if let Json::Object(o) = o {
+                        self.visit(nodes, child, o, i, ctx, out)?;
+                    }
                 }
             } else {
-                match object.get(field.as_str()) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Object(o)) => self.visit(nodes, child, o, 0, ctx, out)?,
+                match self::field(object, field) {
+                    None | Some(Json::Null) => {}
+                    Some(Json::Object(o)) => self.visit(nodes, child, o, 0, ctx, out)?,
                     Some(other) => {
                         return Err(Error::Payload {
                             path: field.clone(),
@@ -836,29 +975,25 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        ctx.stack.pop();
+        if let Some(frame) = ctx.stack.pop() {
+            ctx.values.truncate(frame.values);
+        }
         Ok(())
     }
 }
 
-/// The objects of a list field, with their positions; an absent field is an empty list.
-fn objects<'a>(
-    parent: &'a Map<String, Value>,
-    field: &str,
-    record_id: &str,
-) -> Result<Vec<(usize, &'a Map<String, Value>)>> {
-    match parent.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.as_object().map(|o| (i, o)).ok_or_else(|| Error::Payload {
-                    path: format!("{field}[{i}]"),
-                    message: format!("record {record_id}: {field}[{i}] is not an object"),
-                })
-            })
-            .collect(),
+/// The items of a list field, every one checked to be an object (so the caller takes the
+/// objects in order); an absent field is an empty list.
+fn objects<'a>(parent: &'a Fields<'a>, field: &str, record_id: &str) -> Result<&'a [Json<'a>]> {
+    match self::field(parent, field) {
+        None | Some(Json::Null) => Ok(&[]),
+        Some(Json::Array(items)) => match items.iter().position(|v| v.as_object().is_none()) {
+            None => Ok(items),
+            Some(i) => Err(Error::Payload {
+                path: format!("{field}[{i}]"),
+                message: format!("record {record_id}: {field}[{i}] is not an object"),
+            }),
+        },
         Some(other) => Err(Error::Payload {
             path: field.to_string(),
             message: format!("record {record_id}: {field} is not a list but {other}"),

@@ -24,6 +24,7 @@ pub mod decode;
 pub mod error;
 pub mod gc;
 pub mod genesys;
+pub mod json;
 pub mod pipeline;
 pub mod plan;
 pub mod preflight;

@@ -370,6 +370,15 @@ impl Dataset for Listing {
         Ok(Admission::Rows(vec![(item, chunk.partition)]))
     }
 
+    fn admit_json<'a>(
+        &self,
+        item: crate::json::Json<'a>,
+        chunk: &Chunk,
+        seen: &mut HashSet<String>,
+    ) -> Result<super::Admitted<'a>> {
+        Ok(super::admit_listed(item, chunk, seen))
+    }
+
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
         let sep = if self.path.contains('?') { '&' } else { '?' };
         vec![("GET", format!("{}{sep}pageSize=1", self.path), None)]

@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::genesys::ApiClient;
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::PageSender;
+use crate::json::Json;
 use crate::plan::{Range, day_start};
 use crate::schema::TableSchema;
 
@@ -206,6 +207,15 @@ pub enum Admission {
     Outside,
 }
 
+/// What a served item read as [`Json`] becomes (see [`Dataset::admit_json`]).
+#[derive(Debug)]
+pub enum Admitted<'a> {
+    /// Root rows that borrow from the page, each with its partition date.
+    Rows(Vec<(Json<'a>, NaiveDate)>),
+    /// What [`Dataset::admit`] made of the item as an owned `Value`.
+    Owned(Admission),
+}
+
 /// A dataset: the one seam between the pipeline and what it extracts.
 pub trait Dataset: Send + Sync + 'static {
     fn spec(&self) -> &Spec;
@@ -225,6 +235,20 @@ pub trait Dataset: Send + Sync + 'static {
     /// Turns one served item (already parsed) into root rows. `seen` holds the keys admitted
     /// so far in the chunk, for de-duplication.
     fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission>;
+
+    /// [`Dataset::admit`] of an item read as [`Json`], borrowed from its page, so that the
+    /// decoder copies nothing out of it. Datasets whose admission only reads keys (the
+    /// conversations, the listings) take this path; the default converts the item and goes
+    /// through `admit`, for admissions that reshape their items.
+    fn admit_json<'a>(
+        &self,
+        item: Json<'a>,
+        chunk: &Chunk,
+        seen: &mut HashSet<String>,
+    ) -> Result<Admitted<'a>> {
+        self.admit(item.to_value(), chunk, seen)
+            .map(Admitted::Owned)
+    }
 
     /// The smallest requests that show whether the client can read the dataset: `(method,
     /// path, body)`, for `preflight`.
@@ -360,6 +384,21 @@ pub fn division_column(dataset: &dyn Dataset) -> Option<String> {
 /// The `id` of an entity, for de-duplicating listings that shift while paged.
 pub(crate) fn entity_id(item: &Value) -> Option<&str> {
     item.get("id").and_then(Value::as_str)
+}
+
+/// Admits a listed entity once per chunk (by `id`), into the chunk's partition: the
+/// admission of the listings, which read their items as served.
+pub(crate) fn admit_listed<'a>(
+    item: Json<'a>,
+    chunk: &Chunk,
+    seen: &mut HashSet<String>,
+) -> Admitted<'a> {
+    if let Some(id) = item.get("id").and_then(Json::as_str)
+        && !seen.insert(id.to_string())
+    {
+        return Admitted::Owned(Admission::Duplicate);
+    }
+    Admitted::Rows(vec![(item, chunk.partition)])
 }
 
 /// A served item's text, parsed.

@@ -553,6 +553,15 @@ impl Dataset for EvaluationForms {
         Ok(Admission::Rows(vec![(item, chunk.partition)]))
     }
 
+    fn admit_json<'a>(
+        &self,
+        item: crate::json::Json<'a>,
+        chunk: &Chunk,
+        seen: &mut HashSet<String>,
+    ) -> Result<super::Admitted<'a>> {
+        Ok(super::admit_listed(item, chunk, seen))
+    }
+
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
         vec![("GET", format!("{FORMS_PATH}?pageSize=1"), None)]
     }

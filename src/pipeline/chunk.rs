@@ -271,14 +271,19 @@ pub fn decode_page(
     // Items are parsed a slice at a time, so the parsed trees of a whole page (several times
     // its text) are never in memory at once.
     for slice in page.items.chunks(PARSE_SLICE) {
-        let parsed: Vec<Value> = slice
+        let parsed: Vec<Json<'_>> = slice
             .par_iter()
-            .map(|raw| datasets::parse_item(raw, &format!("{field}[]")))
+            .map(|raw| {
+                Json::parse(raw.get()).map_err(|e| Error::Payload {
+                    path: format!("{field}[]"),
+                    message: e.to_string(),
+                })
+            })
             .collect::<Result<_>>()?;
         for (raw_item, item) in slice.iter().zip(parsed) {
             // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
             // rest of the page goes on; the run decides whether that many is acceptable.
-            let admitted = match ds.admit(item, chunk, &mut seen) {
+            let admitted = match ds.admit_json(item, chunk, &mut seen) {
                 Ok(a) => a,
                 Err(e) => {
                     quarantined.push(quarantine_line(&e, raw_item.get()));
@@ -286,28 +291,43 @@ pub fn decode_page(
                     continue;
                 }
             };
-            match admitted {
-                Admission::Rows(rows) => {
-                    kept += 1;
-                    for (row, date) in rows {
-                        if date != chunk.partition {
-                            return Err(Error::Payload {
-                                path: format!("{field}[]"),
-                                message: format!(
-                                    "a {} row dated {date} was admitted into the chunk of {}",
-                                    ds.spec().name,
-                                    chunk.partition
-                                ),
-                            });
-                        }
-                        if let Err(e) = decoder.push(&row, date) {
-                            quarantined.push(quarantine_line(&e, &row.to_string()));
-                            kept_keys.extend(record_key(ds, &row.to_string()));
-                        }
-                    }
+            // Rows the dataset made as owned values are decoded through a borrowed view.
+            let owned: Vec<(Value, NaiveDate)>;
+            let rows: Vec<(Json<'_>, NaiveDate)> = match admitted {
+                Admitted::Rows(rows) => rows,
+                Admitted::Owned(Admission::Rows(rows)) => {
+                    owned = rows;
+                    owned
+                        .iter()
+                        .map(|(v, d)| (Json::from_value(v), *d))
+                        .collect()
                 }
-                Admission::Duplicate => duplicates += 1,
-                Admission::Outside => outside += 1,
+                Admitted::Owned(Admission::Duplicate) => {
+                    duplicates += 1;
+                    continue;
+                }
+                Admitted::Owned(Admission::Outside) => {
+                    outside += 1;
+                    continue;
+                }
+            };
+            kept += 1;
+            for (row, date) in &rows {
+                if *date != chunk.partition {
+                    return Err(Error::Payload {
+                        path: format!("{field}[]"),
+                        message: format!(
+                            "a {} row dated {date} was admitted into the chunk of {}",
+                            ds.spec().name,
+                            chunk.partition
+                        ),
+                    });
+                }
+                if let Err(e) = decoder.push_json(row, *date) {
+                    let text = row.to_string();
+                    quarantined.push(quarantine_line(&e, &text));
+                    kept_keys.extend(record_key(ds, &text));
+                }
             }
         }
     }

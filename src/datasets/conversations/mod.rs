@@ -18,11 +18,12 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
-use crate::decode::conversation_key;
+use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::decode::{ConversationKey, conversation_key, conversation_key_json};
 use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::PageSender;
+use crate::json::Json;
 use crate::plan::{Range, day_chunks};
 use details::ConversationApi;
 
@@ -129,16 +130,22 @@ impl Dataset for Conversations {
     /// Keeps conversations that started in the chunk, once each: jobs return every
     /// conversation overlapping their interval, and query pages shift while data is live.
     fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
-        let key = conversation_key(&item)?;
-        let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
-        if key.start_micros < start || key.start_micros >= end {
-            return Ok(Admission::Outside);
-        }
-        let day = key.day()?;
-        if !seen.insert(key.id) {
-            return Ok(Admission::Duplicate);
-        }
-        Ok(Admission::Rows(vec![(item, day)]))
+        Ok(match place(conversation_key(&item)?, chunk, seen)? {
+            Ok(day) => Admission::Rows(vec![(item, day)]),
+            Err(not) => not,
+        })
+    }
+
+    fn admit_json<'a>(
+        &self,
+        item: Json<'a>,
+        chunk: &Chunk,
+        seen: &mut HashSet<String>,
+    ) -> Result<Admitted<'a>> {
+        Ok(match place(conversation_key_json(&item)?, chunk, seen)? {
+            Ok(day) => Admitted::Rows(vec![(item, day)]),
+            Err(not) => Admitted::Owned(not),
+        })
     }
 
     fn probes(&self, yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
@@ -158,4 +165,22 @@ impl Dataset for Conversations {
             ),
         ]
     }
+}
+
+/// The partition of a conversation in `chunk` (its UTC start date), or why it has none there:
+/// it started outside the chunk, or was admitted before.
+fn place(
+    key: ConversationKey,
+    chunk: &Chunk,
+    seen: &mut HashSet<String>,
+) -> Result<std::result::Result<chrono::NaiveDate, Admission>> {
+    let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
+    if key.start_micros < start || key.start_micros >= end {
+        return Ok(Err(Admission::Outside));
+    }
+    let day = key.day()?;
+    if !seen.insert(key.id) {
+        return Ok(Err(Admission::Duplicate));
+    }
+    Ok(Ok(day))
 }

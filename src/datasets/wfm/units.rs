@@ -153,6 +153,15 @@ impl Dataset for WfmUnits {
         Ok(Admission::Rows(vec![(item, chunk.partition)]))
     }
 
+    fn admit_json<'a>(
+        &self,
+        item: crate::json::Json<'a>,
+        chunk: &Chunk,
+        seen: &mut HashSet<String>,
+    ) -> Result<crate::datasets::Admitted<'a>> {
+        Ok(crate::datasets::admit_listed(item, chunk, seen))
+    }
+
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
         vec![("GET", BUSINESS_UNITS.to_string(), None)]
     }
