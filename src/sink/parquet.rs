@@ -61,9 +61,10 @@ impl Default for WriterSettings {
 }
 
 impl WriterSettings {
-    /// Writer properties for `schema`: dictionary encoding only for strings (ids, names and
-    /// codes repeat; instants and measures rarely do), statistics per column chunk (what
-    /// Snowflake and engines prune with; page-level indexes cost more than they save here).
+    /// Writer properties for `schema`: dictionary encoding only for strings that repeat (codes,
+    /// names, dimension ids; not keys, instants or measures), statistics per column chunk
+    /// (what engines prune with; page-level indexes cost more than they save here) for keys,
+    /// instants and numbers, not for other text. Snowflake's COPY reads neither.
     fn properties(&self, schema: &TableSchema) -> Result<WriterProperties> {
         let level = ZstdLevel::try_new(self.zstd_level)
             .map_err(|e| Error::Input(format!("zstd level {}: {e}", self.zstd_level)))?;
@@ -81,9 +82,22 @@ impl WriterSettings {
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(concat!("genesys-loader ", env!("CARGO_PKG_VERSION")).to_string());
         for c in &schema.columns {
-            if !matches!(c.ty, ColumnType::String | ColumnType::StringList) {
-                props =
-                    props.set_column_dictionary_enabled(ColumnPath::from(c.name.as_str()), false);
+            let column = ColumnPath::from(c.name.as_str());
+            let text = matches!(
+                c.ty,
+                ColumnType::String | ColumnType::StringList | ColumnType::Json
+            );
+            let key = schema.primary_key.contains(&c.name);
+            // Keys are nearly unique per file: a dictionary only grows until the writer gives
+            // up on it (measured: 8% smaller files and 8% less CPU without). Other strings
+            // (codes, names, ids of dimensions) repeat, and a dictionary pays.
+            if key || !matches!(c.ty, ColumnType::String | ColumnType::StringList) {
+                props = props.set_column_dictionary_enabled(column.clone(), false);
+            }
+            // Min/max of free text and JSON prune nothing; they are a string comparison per
+            // value (5% of the CPU of `rebuild`). Keys, instants and numbers keep theirs.
+            if text && !key {
+                props = props.set_column_statistics_enabled(column, EnabledStatistics::None);
             }
         }
         Ok(props.build())
