@@ -60,6 +60,9 @@ pub struct JobQueue {
 struct QueueState {
     order: Vec<String>,
     slots: HashMap<String, Slot>,
+    /// How long the run's jobs take, as seen by their polls: the first poll of the next job
+    /// waits this long, so a job like the ones before costs one status poll.
+    took: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -120,6 +123,23 @@ impl JobQueue {
         if let Some(slot @ Slot::Claimed) = q.slots.get_mut(&key) {
             *slot = Slot::Ahead(job_id, at);
         }
+    }
+
+    /// The wait before a job's first poll, learned from the jobs before it (none yet: `None`).
+    fn first_wait(&self) -> Option<Duration> {
+        self.inner.lock().expect("job queue").took
+    }
+
+    /// Learns from a job found fulfilled `after` its submission, at its `polls`-th poll. Found
+    /// at the first poll, the job may have been done well before: the next first poll comes a
+    /// little sooner (a tenth), so the wait follows jobs that get faster; found later, the
+    /// next first poll waits as long as this job took to be seen done.
+    fn observe(&self, after: Duration, polls: u32) {
+        let mut q = self.inner.lock().expect("job queue");
+        q.took = Some(match (polls, q.took) {
+            (1, Some(took)) => took.mul_f64(0.9).min(after),
+            _ => after,
+        });
     }
 
     /// Gives a claimed job back to its chunk when submitting it ahead failed.
@@ -185,17 +205,27 @@ pub async fn run(
         tracing::debug!(%job_id, %what, "submitted a job");
         // Polls on a schedule from the submission, each wait longer than the one before: a
         // job submitted ahead is polled at once, and a slow job costs few polls.
-        let mut wait = settings.poll_interval;
+        let ceiling = settings.max_poll_interval.max(settings.poll_interval);
+        let mut wait = queue
+            .and_then(JobQueue::first_wait)
+            .map_or(settings.poll_interval, |w| {
+                w.clamp(settings.poll_interval, ceiling)
+            });
         let mut next_poll = submitted + wait;
+        let mut polls = 0u32;
         loop {
             tokio::time::sleep_until(next_poll.into()).await;
-            wait = wait
-                .mul_f64(settings.poll_backoff.max(1.0))
-                .min(settings.max_poll_interval.max(settings.poll_interval));
+            wait = wait.mul_f64(settings.poll_backoff.max(1.0)).min(ceiling);
             next_poll = next_poll.max(Instant::now()) + wait;
             let status: Status = parse(&status_path, &api.get(&status_path).await?.body)?;
+            polls += 1;
             match status.state.as_str() {
-                "FULFILLED" => break,
+                "FULFILLED" => {
+                    if let Some(q) = queue {
+                        q.observe(submitted.elapsed(), polls);
+                    }
+                    break;
+                }
                 "QUEUED" | "PENDING" | "RUNNING" => {}
                 // A failed or expired job is submitted again, a bounded number of times.
                 "EXPIRED" | "FAILED" if again => {
@@ -271,6 +301,22 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first poll of a job waits as long as the jobs before took to be seen done, and a
+    /// little less each time one is found done at its first poll.
+    #[test]
+    fn the_first_poll_waits_as_long_as_the_jobs_before_took() {
+        let q = JobQueue::default();
+        assert_eq!(q.first_wait(), None);
+        q.observe(Duration::from_millis(7500), 2);
+        assert_eq!(q.first_wait(), Some(Duration::from_millis(7500)));
+        q.observe(Duration::from_millis(7600), 1);
+        assert_eq!(q.first_wait(), Some(Duration::from_millis(6750)));
+        q.observe(Duration::from_millis(5000), 1);
+        assert_eq!(q.first_wait(), Some(Duration::from_millis(5000)));
+        q.observe(Duration::from_millis(9000), 3);
+        assert_eq!(q.first_wait(), Some(Duration::from_millis(9000)));
+    }
 
     /// A chunk that starts while its job is being submitted ahead takes that job instead of
     /// submitting its own; a job submitted ahead is handed over once; unknown keys get none.
