@@ -50,12 +50,24 @@ pub fn compress(page: &[u8]) -> Result<Bytes> {
         })
 }
 
+/// A page's text. Pages are written in one frame that records its size: read into one
+/// buffer of that size (a stream would grow its buffer and copy the page several times over).
+/// A size past what such a page could be (a damaged header) is read as a stream instead.
 pub fn decompress(location: &str, data: &[u8]) -> Result<Vec<u8>> {
-    zstd::stream::decode_all(data).map_err(|e| Error::Storage {
+    let fail = |e: std::io::Error| Error::Storage {
         location: location.to_string(),
         message: format!("not a zstd page: {e}"),
-    })
+    };
+    match zstd::zstd_safe::get_frame_content_size(data) {
+        Ok(Some(size)) if size <= MAX_PAGE_BYTES => {
+            zstd::bulk::decompress(data, size as usize).map_err(fail)
+        }
+        _ => zstd::stream::decode_all(data).map_err(fail),
+    }
 }
+
+/// The largest page [`decompress`] reads in one piece (1 GiB; a page is a few MB).
+const MAX_PAGE_BYTES: u64 = 1 << 30;
 
 /// Every run's pages for `day`, by run id, each run's pages in the order they were served.
 /// Which of them may be trusted is the caller's to decide: only committed runs (their
