@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -106,12 +106,12 @@ struct Mismatch;
 /// whether it is a known field of an unexpected type.
 type Unknown<'a> = (usize, &'a str, bool);
 
-/// What one record's walk produced before anything is appended: every row's cells in one
-/// buffer, each row as (node, first cell).
-struct Rows<'a> {
-    cells: Vec<Cell<'a>>,
-    rows: Vec<(usize, usize)>,
-    slots: Vec<Option<(&'a str, &'a Json<'a>)>>,
+/// Buffers of one record's append pass, shared by its rows (one row is appended at a time).
+struct Scratch<'a> {
+    /// The row's fields that columns read: (column, field as served, value).
+    touched: Vec<(usize, &'a str, &'a Json<'a>)>,
+    /// The row's fields kept in `extra_fields`.
+    extra: Vec<(&'a str, &'a Json<'a>)>,
     unknown: Vec<Unknown<'a>>,
 }
 
@@ -121,8 +121,6 @@ enum Cell<'a> {
     Str(std::borrow::Cow<'a, str>),
     /// A value kept as JSON text, serialised straight into the column when appended.
     Json(&'a Json<'a>),
-    /// The fields of an entity no column reads, written as one JSON object (`extra_fields`).
-    Extra(Vec<(&'a str, &'a Json<'a>)>),
     I64(i64),
     F64(f64),
     Bool(bool),
@@ -213,6 +211,51 @@ impl ColumnBuilder {
         }
     }
 
+    fn len(&self) -> usize {
+        match self {
+            ColumnBuilder::Str(b) => b.len(),
+            ColumnBuilder::I64(b) => b.len(),
+            ColumnBuilder::F64(b) => b.len(),
+            ColumnBuilder::Bool(b) => b.len(),
+            ColumnBuilder::Ts(b) => b.len(),
+            ColumnBuilder::Date(b) => b.len(),
+            ColumnBuilder::StrList(b) => b.len(),
+            ColumnBuilder::I64List(b) => b.len(),
+        }
+    }
+
+    /// Fills the rows before `row` this column has no value for with nulls. Columns are
+    /// written sparsely: a row appends only the values it has, and the gaps are filled in one
+    /// step when the column's next value (or the batch's end) comes. A session row sets about
+    /// a fifth of its table's 93 columns.
+    fn pad(&mut self, row: usize) {
+        let n = row.saturating_sub(self.len());
+        if n == 0 {
+            return;
+        }
+        match self {
+            ColumnBuilder::Str(b) => b.append_nulls(n),
+            ColumnBuilder::I64(b) => b.append_nulls(n),
+            ColumnBuilder::F64(b) => b.append_nulls(n),
+            ColumnBuilder::Bool(b) => b.append_nulls(n),
+            ColumnBuilder::Ts(b) => b.append_nulls(n),
+            ColumnBuilder::Date(b) => b.append_nulls(n),
+            ColumnBuilder::StrList(b) => b.append_nulls(n),
+            ColumnBuilder::I64List(b) => b.append_nulls(n),
+        }
+    }
+
+    /// Appends `fields` as one JSON object (`extra_fields`), written as a `Value` would be.
+    fn append_object(&mut self, fields: &[(&str, &Json<'_>)], scratch: &mut Vec<u8>) {
+        let ColumnBuilder::Str(b) = self else {
+            return self.append_null();
+        };
+        scratch.clear();
+        let mut ser = serde_json::Serializer::new(&mut *scratch);
+        let written = serialize_fields(fields.iter().copied(), &mut ser);
+        append_text(b, written, scratch);
+    }
+
     /// Appends a converted value. Cells are made for their column's type (see [`convert`]);
     /// one of another type would be a defect, and is appended as null so the row stays whole.
     /// `scratch` is a buffer reused for JSON text.
@@ -225,12 +268,7 @@ impl ColumnBuilder {
                 let written = serde_json::to_writer(&mut *scratch, v);
                 append_text(b, written, scratch);
             }
-            (ColumnBuilder::Str(b), Cell::Extra(fields)) => {
-                scratch.clear();
-                let mut ser = serde_json::Serializer::new(&mut *scratch);
-                let written = serialize_fields(fields, &mut ser);
-                append_text(b, written, scratch);
-            }
+
             (ColumnBuilder::I64(b), Cell::I64(n)) => b.append_value(n),
             (ColumnBuilder::F64(b), Cell::F64(x)) => b.append_value(x),
             (ColumnBuilder::Bool(b), Cell::Bool(x)) => b.append_value(x),
@@ -354,6 +392,14 @@ struct TableBuilder {
     /// JSON field name → column index, for `field:` columns.
     by_field: FxHashMap<String, usize>,
     nested: FxHashSet<String>,
+    /// The columns that can refuse a row (required ones, and keys read from enclosing
+    /// entities, which must have their type): what [`TableBuilder::check`] looks at.
+    checked: Vec<usize>,
+    /// The columns not read from a field of the row's own entity (nor `extra_fields`).
+    computed: Vec<usize>,
+    extra: Option<usize>,
+    /// Per column, the row number (+1) its field was last seen in, to find a repeated key.
+    seen: Vec<usize>,
     rows: usize,
     /// Reused for JSON text appended to string columns.
     scratch: Vec<u8>,
@@ -386,122 +432,169 @@ impl TableBuilder {
             .map(|c| ColumnBuilder::new(c.ty))
             .collect();
         let nested = schema.nested.iter().cloned().collect();
-        Ok(TableBuilder {
+        let mut table = TableBuilder {
             schema,
             plans,
             builders,
             by_field,
             nested,
+            checked: Vec::new(),
+            computed: Vec::new(),
+            extra: None,
+            seen: Vec::new(),
             rows: 0,
             scratch: Vec::new(),
-        })
+        };
+        table.classify();
+        Ok(table)
     }
 
-    /// Converts the row made from `entity`: every column's value, checked, with the fields no
-    /// column names kept in `extra_fields` and counted into `unknown`. Nothing is appended
-    /// here, so a row that fails leaves the builders as they were.
-    #[allow(clippy::too_many_arguments)]
-    fn row<'a>(
-        &self,
+    /// Sorts the columns into what [`TableBuilder::check`] and [`TableBuilder::append_row`]
+    /// visit; called again once `parent:` columns are resolved.
+    fn classify(&mut self) {
+        let (mut checked, mut computed, mut extra) = (Vec::new(), Vec::new(), None);
+        for (i, (plan, c)) in self.plans.iter().zip(&self.schema.columns).enumerate() {
+            match plan {
+                Plan::Extra => extra = Some(i),
+                Plan::Field => {}
+                _ => computed.push(i),
+            }
+            if (!c.nullable && !matches!(plan, Plan::Extra)) || matches!(plan, Plan::ParentAt(..)) {
+                checked.push(i);
+            }
+        }
+        self.seen = vec![0; self.plans.len()];
+        (self.checked, self.computed, self.extra) = (checked, computed, extra);
+    }
+
+    /// Fails the row made from `entity` if it would break a required column (absent, null or
+    /// of another type) or read a key of another type from an enclosing entity. Nothing is
+    /// appended: a record is checked whole before any of its rows is, so a record refused
+    /// leaves no row behind.
+    fn check<'a>(&self, entity: &'a Fields<'a>, ctx: &Context<'a>) -> Result<()> {
+        for &i in &self.checked {
+            let column = &self.schema.columns[i];
+            let fail = |what: String| Error::Payload {
+                path: self.schema.path.clone(),
+                message: format!("{} row of {} has {what}", self.schema.table, ctx.describe()),
+            };
+            let value = match &self.plans[i] {
+                Plan::Field => match &column.source {
+                    Source::Field(f) => match field(entity, f) {
+                        Some(v) if convert(column.ty, v).is_err() => {
+                            return Err(fail(format!(
+                                "{} of an unexpected type (required): {}",
+                                column.name,
+                                short(v)
+                            )));
+                        }
+                        v => v,
+                    },
+                    _ => None,
+                },
+                // A mistyped nested value stays in its whole field; this column is null.
+                Plan::Path(steps) => {
+                    nested(entity, steps).filter(|v| convert(column.ty, v).is_ok())
+                }
+                Plan::ParentAt(at, f) => match ctx.exported(*at) {
+                    Some(v) if convert(column.ty, v).is_err() => {
+                        return Err(Error::Payload {
+                            path: self.schema.path.clone(),
+                            message: format!("{f} has an unexpected type: {}", short(v)),
+                        });
+                    }
+                    v => v,
+                },
+                Plan::ParentIndexAt(depth) if depth.and_then(|d| ctx.stack.get(d)).is_some() => {
+                    continue;
+                }
+                Plan::RunId | Plan::Date | Plan::Index => continue,
+                _ => None,
+            };
+            if !column.nullable && value.is_none_or(Json::is_null) {
+                return Err(fail(format!("no {} (required)", column.name)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the row made from `entity` (checked before): the values it has, with the
+    /// fields no column names (or of an unexpected type) kept in `extra_fields` and counted
+    /// into `unknown`.
+    fn append_row<'a>(
+        &mut self,
         node: usize,
         entity: &'a Fields<'a>,
         ctx: &Context<'a>,
         index: usize,
-        cells: &mut Vec<Cell<'a>>,
-        slots: &mut Vec<Option<(&'a str, &'a Json<'a>)>>,
-        unknown: &mut Vec<Unknown<'a>>,
-    ) -> Result<()> {
-        slots.clear();
-        slots.resize(self.plans.len(), None);
-        let mut extra: Vec<(&'a str, &'a Json<'a>)> = Vec::new();
+        s: &mut Scratch<'a>,
+    ) {
+        let row = self.rows;
+        let Scratch {
+            touched,
+            extra,
+            unknown,
+        } = s;
+        touched.clear();
+        extra.clear();
         for (k, v) in entity {
             let k: &'a str = k;
             if let Some(&i) = self.by_field.get(k) {
-                slots[i] = Some((k, v));
+                if self.seen[i] == row + 1 {
+                    // A key served twice: the last one counts, as in a `Value`.
+                    if let Some(t) = touched.iter_mut().find(|t| t.0 == i) {
+                        *t = (i, k, v);
+                    }
+                } else {
+                    self.seen[i] = row + 1;
+                    touched.push((i, k, v));
+                }
             } else if !self.nested.contains(k) {
                 extra.push((k, v));
                 unknown.push((node, k, false));
             }
         }
-        let first = cells.len();
-        let mut extra_at = None;
-        for (i, plan) in self.plans.iter().enumerate() {
-            let column = &self.schema.columns[i];
-            let cell = match plan {
-                Plan::Field => match slots[i].map(|(k, v)| (k, v, convert(column.ty, v))) {
-                    None => Cell::Null,
-                    Some((_, _, Ok(cell))) => cell,
-                    Some((served, v, Err(Mismatch))) if column.nullable => {
-                        // Keep the value as served; the column stays null for this row.
-                        extra.push((served, v));
-                        unknown.push((node, served, true));
-                        Cell::Null
-                    }
-                    Some((_, v, Err(Mismatch))) => {
-                        return Err(Error::Payload {
-                            path: self.schema.path.clone(),
-                            message: format!(
-                                "{} row of {} has {} of an unexpected type (required): {}",
-                                self.schema.table,
-                                ctx.describe(),
-                                column.name,
-                                short(v)
-                            ),
-                        });
-                    }
-                },
-                // A mistyped nested value stays in its whole field; this column is null.
-                Plan::Path(steps) => nested(entity, steps)
-                    .and_then(|v| convert(column.ty, v).ok())
-                    .unwrap_or(Cell::Null),
+        for &(i, served, v) in touched.iter() {
+            match convert(self.schema.columns[i].ty, v) {
+                Ok(Cell::Null) => {}
+                Ok(cell) => {
+                    let b = &mut self.builders[i];
+                    b.pad(row);
+                    b.append(cell, &mut self.scratch);
+                }
+                // Keep the value as served; the column stays null for this row.
+                Err(Mismatch) => {
+                    extra.push((served, v));
+                    unknown.push((node, served, true));
+                }
+            }
+        }
+        for &i in &self.computed {
+            let ty = self.schema.columns[i].ty;
+            let cell = match &self.plans[i] {
+                Plan::Path(steps) => nested(entity, steps).and_then(|v| convert(ty, v).ok()),
                 Plan::ParentIndexAt(depth) => depth
                     .and_then(|d| ctx.stack.get(d))
-                    .map_or(Cell::Null, |f| Cell::I64(f.index as i64)),
-                Plan::ParentAt(at, f) => match at.and_then(|(d, slot)| {
-                    let frame = ctx.stack.get(d)?;
-                    ctx.values[frame.values + slot]
-                }) {
-                    Some(v) => convert(column.ty, v).map_err(|Mismatch| Error::Payload {
-                        path: self.schema.path.clone(),
-                        message: format!("{f} has an unexpected type: {}", short(v)),
-                    })?,
-                    None => Cell::Null,
-                },
+                    .map(|f| Cell::I64(f.index as i64)),
+                Plan::ParentAt(at, _) => ctx.exported(*at).and_then(|v| convert(ty, v).ok()),
+                Plan::RunId => Some(Cell::Str(ctx.run_id.into())),
+                Plan::Date => Some(Cell::Date(ctx.date)),
+                Plan::Index => Some(Cell::I64(index as i64)),
                 // Resolved by the tree before any row (see `TreeDecoder::new`).
-                Plan::ParentIndex(_) | Plan::Parent(..) => Cell::Null,
-                Plan::RunId => Cell::Str(ctx.run_id.into()),
-                Plan::Date => Cell::Date(ctx.date),
-                Plan::Index => Cell::I64(index as i64),
-                Plan::Extra => {
-                    extra_at = Some(i);
-                    Cell::Null
-                }
+                Plan::ParentIndex(_) | Plan::Parent(..) | Plan::Field | Plan::Extra => None,
             };
-            if matches!(cell, Cell::Null) && !column.nullable && extra_at != Some(i) {
-                return Err(Error::Payload {
-                    path: self.schema.path.clone(),
-                    message: format!(
-                        "{} row of {} has no {} (required)",
-                        self.schema.table,
-                        ctx.describe(),
-                        column.name
-                    ),
-                });
+            if let Some(cell) = cell.filter(|c| !matches!(c, Cell::Null)) {
+                let b = &mut self.builders[i];
+                b.pad(row);
+                b.append(cell, &mut self.scratch);
             }
-            cells.push(cell);
         }
-        if let Some(i) = extra_at
+        if let Some(i) = self.extra
             && !extra.is_empty()
         {
-            cells[first + i] = Cell::Extra(extra);
-        }
-        Ok(())
-    }
-
-    /// Appends a row [`TableBuilder::row`] made: one value to every column.
-    fn append<'a>(&mut self, cells: impl Iterator<Item = Cell<'a>>) {
-        for (b, cell) in self.builders.iter_mut().zip(cells) {
-            b.append(cell, &mut self.scratch);
+            let b = &mut self.builders[i];
+            b.pad(row);
+            b.append_object(extra, &mut self.scratch);
         }
         self.rows += 1;
     }
@@ -509,6 +602,7 @@ impl TableBuilder {
     fn finish(&mut self) -> Result<RecordBatch> {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.builders.len());
         for (b, c) in self.builders.iter_mut().zip(&self.schema.columns) {
+            b.pad(self.rows);
             let array = b.finish();
             let bytes = match b {
                 ColumnBuilder::Str(_) => {
@@ -520,6 +614,7 @@ impl TableBuilder {
             arrays.push(array);
         }
         self.rows = 0;
+        self.seen.fill(0);
         RecordBatch::try_new(self.schema.arrow_schema(), arrays).map_err(|e| Error::Encode {
             table: self.schema.table.clone(),
             message: e.to_string(),
@@ -538,6 +633,13 @@ fn nested<'a>(entity: &'a Fields<'a>, steps: &[String]) -> Option<&'a Json<'a>> 
 }
 
 impl<'a> Context<'a> {
+    /// The value an enclosing entity exported (see [`Plan::ParentAt`]).
+    fn exported(&self, at: Option<(usize, usize)>) -> Option<&'a Json<'a>> {
+        let (depth, slot) = at?;
+        let frame = self.stack.get(depth)?;
+        self.values[frame.values + slot]
+    }
+
     /// Names the record a row comes from, for error messages.
     fn describe(&self) -> String {
         let Some(root) = self.root else {
@@ -657,9 +759,8 @@ pub struct TreeDecoder {
 /// [`Rows`] between records: empty, holding only their allocations.
 #[derive(Default)]
 struct Spare {
-    cells: Vec<Cell<'static>>,
-    rows: Vec<(usize, usize)>,
-    slots: Vec<Option<(&'static str, &'static Json<'static>)>>,
+    touched: Vec<(usize, &'static str, &'static Json<'static>)>,
+    extra: Vec<(&'static str, &'static Json<'static>)>,
     unknown: Vec<Unknown<'static>>,
     stack: Vec<Frame>,
     values: Vec<Option<&'static Json<'static>>>,
@@ -760,6 +861,9 @@ impl TreeDecoder {
                 nodes[n].table.plans[i] = resolved;
             }
         }
+        for n in &mut nodes {
+            n.table.classify();
+        }
         Ok(TreeDecoder {
             run_id: run_id.to_string(),
             nodes,
@@ -796,14 +900,11 @@ impl TreeDecoder {
             .and_then(Json::as_str)
             .unwrap_or("without an id");
         let walk = Walk { record_id: id };
-        let mut out = Rows {
-            cells: recycle(std::mem::take(&mut self.spare.cells)),
-            rows: std::mem::take(&mut self.spare.rows),
-            slots: recycle(std::mem::take(&mut self.spare.slots)),
-            unknown: recycle(std::mem::take(&mut self.spare.unknown)),
-        };
+        // The record's rows, each with its node, entity and position: the envelope's roots,
+        // or the one root and (walked below) everything under it.
+        let mut roots: Vec<(usize, &'a Fields<'a>, usize)> = Vec::new();
         if self.roots.len() == 1 {
-            walk.visit(&self.nodes, 0, obj, 0, &mut ctx, &mut out)?;
+            roots.push((0, obj, 0));
         } else {
             // An envelope: each field is one root's list.
             if let Some((other, _)) = obj
@@ -818,20 +919,26 @@ impl TreeDecoder {
             for &r in &self.roots {
                 for (i, o) in objects(obj, &self.nodes[r].field, id)?.iter().enumerate() {
                     if let Json::Object(o) = o {
-                        ctx.root = Some(o);
-                        walk.visit(&self.nodes, r, o, i, &mut ctx, &mut out)?;
+                        roots.push((r, o, i));
                     }
                 }
             }
         }
-        let mut cells = out.cells.drain(..);
-        for &(node, _) in &out.rows {
-            let table = &mut self.nodes[node].table;
-            let width = table.plans.len();
-            table.append(cells.by_ref().take(width));
+        // All or nothing: the whole record is checked, then appended.
+        for &(r, o, i) in &roots {
+            ctx.root = Some(o);
+            walk.check(&self.nodes, r, o, i, &mut ctx)?;
         }
-        drop(cells);
-        for (node, field, mistyped) in out.unknown.drain(..) {
+        let mut scratch = Scratch {
+            touched: recycle(std::mem::take(&mut self.spare.touched)),
+            extra: recycle(std::mem::take(&mut self.spare.extra)),
+            unknown: recycle(std::mem::take(&mut self.spare.unknown)),
+        };
+        for &(r, o, i) in &roots {
+            ctx.root = Some(o);
+            walk.append(&mut self.nodes, r, o, i, &mut ctx, &mut scratch);
+        }
+        for (node, field, mistyped) in scratch.unknown.drain(..) {
             let field = if mistyped {
                 format!("{field} (unexpected type)")
             } else {
@@ -840,13 +947,11 @@ impl TreeDecoder {
             let table = self.nodes[node].table.schema.table.clone();
             *self.unknown.entry((table, field)).or_default() += 1;
         }
-        out.rows.clear();
         ctx.stack.clear();
         self.spare = Spare {
-            cells: recycle(out.cells),
-            rows: out.rows,
-            slots: recycle(out.slots),
-            unknown: recycle(out.unknown),
+            touched: recycle(scratch.touched),
+            extra: recycle(scratch.extra),
+            unknown: recycle(scratch.unknown),
             stack: ctx.stack,
             values: recycle(ctx.values),
         };
@@ -920,49 +1025,33 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    /// Converts the row `object` makes in node `idx` into `rows`, then walks its children.
-    fn visit(
+    /// Checks the row `object` makes in node `idx`, then everything under it
+    /// ([`TableBuilder::check`]); appends nothing.
+    fn check(
         &self,
         nodes: &[Node],
         idx: usize,
         object: &'a Fields<'a>,
         index: usize,
         ctx: &mut Context<'a>,
-        out: &mut Rows<'a>,
     ) -> Result<()> {
-        out.rows.push((idx, out.cells.len()));
-        nodes[idx].table.row(
-            idx,
-            object,
-            ctx,
-            index,
-            &mut out.cells,
-            &mut out.slots,
-            &mut out.unknown,
-        )?;
+        nodes[idx].table.check(object, ctx)?;
         if nodes[idx].children.is_empty() {
             return Ok(());
         }
-        ctx.stack.push(Frame {
-            values: ctx.values.len(),
-            index,
-        });
-        for f in &nodes[idx].exports {
-            ctx.values.push(field(object, f));
-        }
-        for c in 0..nodes[idx].children.len() {
-            let child = nodes[idx].children[c];
+        enter(ctx, &nodes[idx], object, index);
+        for &child in &nodes[idx].children {
             let (field, list) = (&nodes[child].field, nodes[child].list);
             if list {
                 for (i, o) in objects(object, field, self.record_id)?.iter().enumerate() {
                     if let Json::Object(o) = o {
-                        self.visit(nodes, child, o, i, ctx, out)?;
+                        self.check(nodes, child, o, i, ctx)?;
                     }
                 }
             } else {
                 match self::field(object, field) {
                     None | Some(Json::Null) => {}
-                    Some(Json::Object(o)) => self.visit(nodes, child, o, 0, ctx, out)?,
+                    Some(Json::Object(o)) => self.check(nodes, child, o, 0, ctx)?,
                     Some(other) => {
                         return Err(Error::Payload {
                             path: field.clone(),
@@ -975,10 +1064,60 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        if let Some(frame) = ctx.stack.pop() {
-            ctx.values.truncate(frame.values);
-        }
+        leave(ctx);
         Ok(())
+    }
+
+    /// Appends the row `object` makes in node `idx`, then everything under it, in the order
+    /// [`Walk::check`] checked them (which found nothing that could fail here).
+    fn append(
+        &self,
+        nodes: &mut [Node],
+        idx: usize,
+        object: &'a Fields<'a>,
+        index: usize,
+        ctx: &mut Context<'a>,
+        s: &mut Scratch<'a>,
+    ) {
+        nodes[idx].table.append_row(idx, object, ctx, index, s);
+        if nodes[idx].children.is_empty() {
+            return;
+        }
+        enter(ctx, &nodes[idx], object, index);
+        for c in 0..nodes[idx].children.len() {
+            let child = nodes[idx].children[c];
+            match self::field(object, &nodes[child].field) {
+                Some(Json::Array(items)) if nodes[child].list => {
+                    for (i, o) in items.iter().enumerate() {
+                        if let Json::Object(o) = o {
+                            self.append(nodes, child, o, i, ctx, s);
+                        }
+                    }
+                }
+                Some(Json::Object(o)) if !nodes[child].list => {
+                    self.append(nodes, child, o, 0, ctx, s);
+                }
+                _ => {}
+            }
+        }
+        leave(ctx);
+    }
+}
+
+/// Enters an entity with children: its frame, and the values its descendants read from it.
+fn enter<'a>(ctx: &mut Context<'a>, node: &Node, object: &'a Fields<'a>, index: usize) {
+    ctx.stack.push(Frame {
+        values: ctx.values.len(),
+        index,
+    });
+    for f in &node.exports {
+        ctx.values.push(field(object, f));
+    }
+}
+
+fn leave(ctx: &mut Context<'_>) {
+    if let Some(frame) = ctx.stack.pop() {
+        ctx.values.truncate(frame.values);
     }
 }
 
@@ -1189,6 +1328,61 @@ mod tests {
         assert!(
             err.contains("conversation c1") && err.contains("participant_id"),
             "{err}"
+        );
+        // The refused conversation left no row in any table, not even its root's.
+        d.push(&sample()).unwrap();
+        let rows: BTreeMap<String, usize> = d
+            .finish()
+            .unwrap()
+            .into_iter()
+            .map(|(s, b)| (s.table.clone(), b.num_rows()))
+            .collect();
+        assert_eq!((rows["conversations"], rows["participants"]), (1, 1));
+        assert_eq!((rows["sessions"], rows["segments"]), (1, 2));
+    }
+
+    /// Columns are written sparsely (a row appends the values it has, gaps are filled with
+    /// nulls later): rows with and without a value interleave correctly, a key served twice
+    /// reads as its last value, and a record refused half-way leaves no row in any table.
+    #[test]
+    fn sparse_rows_repeated_keys_and_refused_records_leave_whole_columns() {
+        let schema = Catalog::builtin().table("divisions").unwrap().clone();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut d = TreeDecoder::new(&[schema], "r").unwrap();
+        for text in [
+            r#"{"id": "d1"}"#,
+            r#"{"id": "d2", "name": "first", "name": "second"}"#,
+            r#"{"name": "no id"}"#,
+            r#"{"id": "d3", "homeDivision": "yes"}"#,
+            r#"{"id": "d4", "name": "Four", "homeDivision": true}"#,
+        ] {
+            let json = Json::parse(text).unwrap();
+            let _ = d.push_json(&json, day);
+        }
+        let b = d.finish().unwrap().remove(0).1;
+        let col = |name: &str| b.column_by_name(name).unwrap().clone();
+        let ids = col("id");
+        let ids = ids.as_string::<i32>();
+        assert_eq!(
+            (0..b.num_rows()).map(|i| ids.value(i)).collect::<Vec<_>>(),
+            ["d1", "d2", "d3", "d4"]
+        );
+        let names = col("name");
+        let names = names.as_string::<i32>();
+        assert!(names.is_null(0) && names.is_null(2));
+        assert_eq!((names.value(1), names.value(3)), ("second", "Four"));
+        let home = col("home_division");
+        let home = home.as_boolean();
+        assert!(home.is_null(0) && home.is_null(1) && home.is_null(2));
+        assert!(home.value(3));
+        let extra = col("extra_fields");
+        let extra = extra.as_string::<i32>();
+        assert_eq!(extra.value(2), r#"{"homeDivision":"yes"}"#);
+        assert!(extra.is_null(0) && extra.is_null(1) && extra.is_null(3));
+        let unknown = d.take_unknown_fields();
+        assert_eq!(
+            unknown.get(&("divisions".into(), "homeDivision (unexpected type)".into())),
+            Some(&1)
         );
     }
 
