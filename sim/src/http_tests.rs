@@ -1912,3 +1912,28 @@ async fn a_job_with_a_processing_time_finishes_by_time_not_by_polls() {
     let hour = Duration::from_secs(3600);
     assert_ne!(state_after_polls(hour, 5).await, "FULFILLED");
 }
+
+/// A job done by time says when it finished, not when it was first polled after: its
+/// completion date is its submission date plus the processing time, however late the poll.
+#[tokio::test]
+async fn a_job_done_by_time_dates_its_completion_when_it_finished() {
+    let processing = Duration::from_millis(50);
+    let client = Client::new(SimConfig {
+        job_processing_time: Some(processing),
+        ..config()
+    });
+    let token = client.token().await;
+    let body = json!({"interval": "2024-03-18T00:00:00Z/2024-03-19T00:00:00Z"});
+    let job = client.api(&token, Method::POST, JOBS, Some(body)).await;
+    let id = job.body["jobId"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let status = client
+        .api(&token, Method::GET, &format!("{JOBS}/{id}"), None)
+        .await;
+    assert_eq!(status.body["state"], "FULFILLED");
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(status.body[field].as_str().unwrap()).unwrap()
+    };
+    let took = at("completionDate") - at("submissionDate");
+    assert_eq!(took.num_milliseconds(), 50, "{:?}", status.body);
+}

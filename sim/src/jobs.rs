@@ -184,14 +184,17 @@ pub(crate) async fn status(
         .get_mut(&job_id)
         .ok_or_else(|| job_not_found(&job_id))?;
     job.polls = job.polls.saturating_add(1);
-    let done = match state.config.job_processing_time {
-        Some(processing) => {
-            Utc::now() - job.submitted >= TimeDelta::from_std(processing).unwrap_or(TimeDelta::MAX)
-        }
-        None => job.polls > state.config.job_polls_before_fulfilled,
+    // When the job finished: by time, as the platform's jobs do (its completion date is then
+    // when it finished, however late it is polled), or at the poll that ends it.
+    let finished = match state.config.job_processing_time {
+        Some(processing) => TimeDelta::from_std(processing)
+            .ok()
+            .and_then(|d| job.submitted.checked_add_signed(d))
+            .filter(|at| Utc::now() >= *at),
+        None => (job.polls > state.config.job_polls_before_fulfilled).then(Utc::now),
     };
-    if job.completed.is_none() && done {
-        job.completed = Some(Utc::now());
+    if job.completed.is_none() {
+        job.completed = finished;
     }
     let mut body = json!({
         "state": job.state().name(),

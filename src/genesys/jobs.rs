@@ -60,8 +60,9 @@ pub struct JobQueue {
 struct QueueState {
     order: Vec<String>,
     slots: HashMap<String, Slot>,
-    /// How long the run's jobs take, as seen by their polls: the first poll of the next job
-    /// waits this long, so a job like the ones before costs one status poll.
+    /// How long the run's last job took on the platform's clock (see [`JobQueue::observe`]):
+    /// the first poll of the next job waits a little longer, so a job like the ones before
+    /// costs one status poll.
     took: Option<Duration>,
 }
 
@@ -125,21 +126,28 @@ impl JobQueue {
         }
     }
 
-    /// The wait before a job's first poll, learned from the jobs before it (none yet: `None`).
+    /// The wait before a job's first poll, learned from the jobs before it (none yet: `None`):
+    /// a tenth more than the last one took.
     fn first_wait(&self) -> Option<Duration> {
-        self.inner.lock().expect("job queue").took
+        self.inner
+            .lock()
+            .expect("job queue")
+            .took
+            .map(|t| t.mul_f64(1.1))
     }
 
-    /// Learns from a job found fulfilled `after` its submission, at its `polls`-th poll. Found
-    /// at the first poll, the job may have been done well before: the next first poll comes a
-    /// little sooner (a tenth), so the wait follows jobs that get faster; found later, the
-    /// next first poll waits as long as this job took to be seen done.
-    fn observe(&self, after: Duration, polls: u32) {
-        let mut q = self.inner.lock().expect("job queue");
-        q.took = Some(match (polls, q.took) {
-            (1, Some(took)) => took.mul_f64(0.9).min(after),
-            _ => after,
-        });
+    /// Learns from a job the platform says took `took` (completion minus submission, both its
+    /// own timestamps) and that was seen done `after` its submission (this client's clock).
+    ///
+    /// Only a job that was done well before the poll that found it says how long jobs take:
+    /// one done at the moment it was polled may have been waiting for that poll (a platform
+    /// that finishes jobs when polled), and learning from it would lengthen every next wait
+    /// by the wait before it, without end.
+    fn observe(&self, took: Duration, after: Duration) {
+        let margin = (after / 10).max(Duration::from_millis(250));
+        if after.saturating_sub(took) > margin {
+            self.inner.lock().expect("job queue").took = Some(took);
+        }
     }
 
     /// Gives a claimed job back to its chunk when submitting it ahead failed.
@@ -163,6 +171,19 @@ struct Status {
     state: String,
     #[serde(default)]
     error_message: Option<String>,
+    #[serde(default)]
+    submission_date: Option<String>,
+    #[serde(default)]
+    completion_date: Option<String>,
+}
+
+impl Status {
+    /// How long the job took by the platform's clock, when it says.
+    fn took(&self) -> Option<Duration> {
+        let at = |d: &Option<String>| d.as_deref().and_then(crate::decode::parse_instant);
+        let micros = at(&self.completion_date)? - at(&self.submission_date)?;
+        u64::try_from(micros).ok().map(Duration::from_micros)
+    }
 }
 
 /// Submits a job; returns its id.
@@ -212,17 +233,15 @@ pub async fn run(
                 w.clamp(settings.poll_interval, ceiling)
             });
         let mut next_poll = submitted + wait;
-        let mut polls = 0u32;
         loop {
             tokio::time::sleep_until(next_poll.into()).await;
             wait = wait.mul_f64(settings.poll_backoff.max(1.0)).min(ceiling);
             next_poll = next_poll.max(Instant::now()) + wait;
             let status: Status = parse(&status_path, &api.get(&status_path).await?.body)?;
-            polls += 1;
             match status.state.as_str() {
                 "FULFILLED" => {
-                    if let Some(q) = queue {
-                        q.observe(submitted.elapsed(), polls);
+                    if let (Some(q), Some(took)) = (queue, status.took()) {
+                        q.observe(took, submitted.elapsed());
                     }
                     break;
                 }
@@ -302,20 +321,28 @@ pub async fn run(
 mod tests {
     use super::*;
 
-    /// The first poll of a job waits as long as the jobs before took to be seen done, and a
-    /// little less each time one is found done at its first poll.
+    /// The first poll of a job waits a tenth longer than the last job took on the platform's
+    /// clock, learned only from jobs that were done well before the poll that found them.
     #[test]
     fn the_first_poll_waits_as_long_as_the_jobs_before_took() {
         let q = JobQueue::default();
+        let ms = Duration::from_millis;
         assert_eq!(q.first_wait(), None);
-        q.observe(Duration::from_millis(7500), 2);
-        assert_eq!(q.first_wait(), Some(Duration::from_millis(7500)));
-        q.observe(Duration::from_millis(7600), 1);
-        assert_eq!(q.first_wait(), Some(Duration::from_millis(6750)));
-        q.observe(Duration::from_millis(5000), 1);
-        assert_eq!(q.first_wait(), Some(Duration::from_millis(5000)));
-        q.observe(Duration::from_millis(9000), 3);
-        assert_eq!(q.first_wait(), Some(Duration::from_millis(9000)));
+        // Done at the moment it was polled: nothing learned (it may have waited for the poll).
+        q.observe(ms(7400), ms(7500));
+        assert_eq!(q.first_wait(), None);
+        q.observe(ms(5000), ms(7500));
+        assert_eq!(q.first_wait(), Some(ms(5500)));
+        // Seen done at the first poll, a little after it was: the estimate stands.
+        q.observe(ms(5200), ms(5500));
+        assert_eq!(q.first_wait(), Some(ms(5500)));
+        q.observe(ms(2000), ms(5500));
+        assert_eq!(q.first_wait(), Some(ms(2200)));
+        let status: Status = serde_json::from_str(
+            r#"{"state":"FULFILLED","submissionDate":"2026-11-30T10:00:00.000Z","completionDate":"2026-11-30T10:00:05.250Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(status.took(), Some(ms(5250)));
     }
 
     /// A chunk that starts while its job is being submitted ahead takes that job instead of
