@@ -17,7 +17,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genesys_loader::datasets::{self, Chunk};
 use genesys_loader::decode::TreeDecoder;
-use genesys_loader::genesys::paging::{self, Page};
+use genesys_loader::genesys::paging::Page;
 use genesys_loader::pipeline::decode_page;
 use genesys_loader::plan::day_start;
 use genesys_loader::schema::TableSchema;
@@ -74,11 +74,7 @@ fn decode(pages: &[Bytes]) -> Vec<Vec<(Arc<TableSchema>, RecordBatch)>> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(pages.len());
     for body in pages {
-        let items = paging::items("bench", body, "conversations").unwrap();
-        let page = Page {
-            items,
-            raw: body.clone(),
-        };
+        let page = Page::cut("bench", body.clone(), "conversations", Bytes::new()).unwrap();
         let d = decode_page(ds, &chunk, page, decoder, seen, false).unwrap();
         assert!(d.quarantined.is_empty());
         decoder = d.decoder;

@@ -301,9 +301,9 @@ async fn one_get_per_key_skips_what_is_not_there() {
         while let Some(page) = rx.recv().await {
             pages += 1;
             let body: serde_json::Value = serde_json::from_slice(&page.raw).unwrap();
-            assert_eq!(body["entities"].as_array().unwrap().len(), page.items.len());
-            for item in &page.items {
-                let v: serde_json::Value = serde_json::from_str(item.get()).unwrap();
+            assert_eq!(body["entities"].as_array().unwrap().len(), page.len());
+            for item in page.items().unwrap() {
+                let v: serde_json::Value = serde_json::from_str(item).unwrap();
                 ids.push(v["id"].as_str().unwrap().to_string());
             }
         }

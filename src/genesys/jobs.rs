@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::client::ApiClient;
-use super::paging::{PageSender, RawEnvelope, items_of, parse, send};
+use super::paging::{Page, PageSender, parse, send_page};
 use crate::error::{Error, Result};
 
 /// Polling and paging settings of one kind of job.
@@ -303,12 +303,12 @@ pub async fn run(
                 }) if again => continue 'submit,
                 other => other?,
             };
-            let mut page: RawEnvelope = parse(&status_path, &resp.body)?;
+            let page = Page::cut(&status_path, resp.body.clone(), field, resp.body.clone())?;
             let next = page
-                .get("cursor")
-                .and_then(|c| serde_json::from_str::<Option<String>>(c.get()).ok())
+                .field("cursor")
+                .and_then(|c| serde_json::from_str::<Option<String>>(c).ok())
                 .flatten();
-            pages += send(tx, items_of(&status_path, &mut page, field)?, &resp.body).await?;
+            pages += send_page(tx, page).await?;
             match next {
                 Some(c) if !c.is_empty() => cursor = Some(c),
                 _ => return Ok(pages),

@@ -7,6 +7,7 @@
 //! served, for the raw zone), so fetching runs ahead of decoding by a few pages at most.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -19,13 +20,89 @@ use crate::error::{Error, Result};
 /// Stops a listing that never ends (a server bug) instead of paging forever.
 const MAX_PAGES: u64 = 100_000;
 
-/// One page of items, still undecoded.
+/// One page of items, still undecoded: each item's JSON text as served, without a copy when
+/// the page was cut from its body ([`Page::cut`]).
 #[derive(Debug)]
 pub struct Page {
-    /// The items of the page's list field (`entities`, `conversations`, `results`).
-    pub items: Vec<Box<RawValue>>,
-    /// The response body as served, for the raw zone.
+    /// UTF-8 text holding the items (the body they were cut from, or the items one after
+    /// another).
+    text: Bytes,
+    /// Where each item of the page's list field (`entities`, `conversations`, `results`)
+    /// lies in `text`.
+    spans: Vec<Range<usize>>,
+    /// The page's other top-level fields (`cursor`, `pageCount`): where each key (between
+    /// its quotes) and its value lie in `text`. Empty for a page built from items.
+    fields: Vec<(Range<usize>, Range<usize>)>,
+    /// The response body as served, for the raw zone (empty when it is not kept).
     pub raw: Bytes,
+}
+
+impl Page {
+    /// The items of the list in `field` of a page `body`, read in place (see
+    /// [`item_spans`]); `raw` is what the raw zone keeps of the page (the body itself, or
+    /// nothing).
+    pub fn cut(path: &str, body: Bytes, field: &str, raw: Bytes) -> Result<Page> {
+        let (spans, fields) = scan_page(&body, field).map_err(|message| Error::Payload {
+            path: path.to_string(),
+            message,
+        })?;
+        Ok(Page {
+            text: body,
+            spans,
+            fields,
+            raw,
+        })
+    }
+
+    /// A page of items already cut apart (each copied once, one after another).
+    pub fn from_items(items: &[Box<RawValue>], raw: Bytes) -> Page {
+        let mut text = String::with_capacity(items.iter().map(|i| i.get().len()).sum());
+        let mut spans = Vec::with_capacity(items.len());
+        for item in items {
+            let start = text.len();
+            text.push_str(item.get());
+            spans.push(start..text.len());
+        }
+        Page {
+            text: Bytes::from(text),
+            spans,
+            fields: Vec::new(),
+            raw,
+        }
+    }
+
+    /// The JSON text of the page's top-level field `name` (not its list), as served.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        let (_, value) = self
+            .fields
+            .iter()
+            .rev()
+            .find(|(k, _)| key_is(&self.text[k.clone()], name))?;
+        std::str::from_utf8(&self.text[value.clone()]).ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The items' JSON texts, in the order served; the page's text is checked to be UTF-8
+    /// here, once.
+    pub fn items(&self) -> Result<impl ExactSizeIterator<Item = &str> + '_> {
+        let text = std::str::from_utf8(&self.text).map_err(|e| Error::Payload {
+            path: "a page".into(),
+            message: format!("the page is not UTF-8: {e}"),
+        })?;
+        // Every span starts and ends at an ASCII byte (a bracket, quote or literal), so it
+        // falls on character boundaries.
+        Ok(self
+            .spans
+            .iter()
+            .map(move |r| text.get(r.clone()).unwrap_or_default()))
+    }
 }
 
 /// Where pages go: the decode stage's bounded queue.
@@ -33,17 +110,212 @@ pub type PageSender = mpsc::Sender<Page>;
 
 /// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
 pub async fn send(tx: &PageSender, items: Vec<Box<RawValue>>, raw: &Bytes) -> Result<u64> {
-    if items.is_empty() {
+    send_page(tx, Page::from_items(&items, raw.clone())).await
+}
+
+/// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
+pub async fn send_page(tx: &PageSender, page: Page) -> Result<u64> {
+    if page.is_empty() {
         return Ok(0);
     }
-    let page = Page {
-        items,
-        raw: raw.clone(),
-    };
     tx.send(page)
         .await
         .map_err(|_| Error::Input("the page consumer stopped".into()))?;
     Ok(1)
+}
+
+/// Where the items of the list in `field` of the JSON object `body` lie (none when the field
+/// is absent or null; the last list when it repeats).
+///
+/// A structural scan: strings are skipped with `memchr`, brackets counted, every byte read
+/// once and nothing copied. It checks the page's shape (an object, the field a list, nothing
+/// after the object); each item's own JSON is checked when it is parsed. Pages come from the
+/// API (whose client has already checked the body is JSON) or from the raw zone.
+pub fn item_spans(body: &[u8], field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
+    scan_page(body, field).map(|(spans, _)| spans)
+}
+
+/// The page's top-level fields other than its list: (key between its quotes, value).
+type Fields = Vec<(Range<usize>, Range<usize>)>;
+
+/// [`item_spans`], with where the page's other top-level fields lie.
+fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>, Fields), String> {
+    let mut s = Scan { b: body, i: 0 };
+    let mut spans = Vec::new();
+    let mut fields = Vec::new();
+    s.expect(b'{')?;
+    if s.peek() == Some(b'}') {
+        s.i += 1;
+    } else {
+        loop {
+            s.ws();
+            let key = s.string()?;
+            s.expect(b':')?;
+            if key_is(&body[key.start + 1..key.end - 1], field) {
+                spans.clear();
+                match s.peek() {
+                    Some(b'[') => {
+                        s.i += 1;
+                        if s.peek() == Some(b']') {
+                            s.i += 1;
+                        } else {
+                            loop {
+                                spans.push(s.value()?);
+                                match s.peek() {
+                                    Some(b',') => s.i += 1,
+                                    Some(b']') => {
+                                        s.i += 1;
+                                        break;
+                                    }
+                                    _ => return Err(s.unexpected("',' or ']'")),
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        let v = s.value()?;
+                        if &body[v.clone()] != b"null" {
+                            return Err(format!(
+                                "{field} is not a list: {}",
+                                String::from_utf8_lossy(&body[v.start..v.end.min(v.start + 40)])
+                            ));
+                        }
+                    }
+                }
+            } else {
+                let value = s.value()?;
+                fields.push((key.start + 1..key.end - 1, value));
+            }
+            match s.peek() {
+                Some(b',') => s.i += 1,
+                Some(b'}') => {
+                    s.i += 1;
+                    break;
+                }
+                _ => return Err(s.unexpected("',' or '}'")),
+            }
+        }
+    }
+    s.ws();
+    if s.i != body.len() {
+        return Err(s.unexpected("the end of the page"));
+    }
+    Ok((spans, fields))
+}
+
+/// Whether a served key (its text between the quotes) is `field`.
+fn key_is(raw: &[u8], field: &str) -> bool {
+    if raw.contains(&b'\\') {
+        // An escaped key: compare what it means.
+        let quoted = [b"\"".as_slice(), raw, b"\"".as_slice()].concat();
+        serde_json::from_slice::<String>(&quoted).is_ok_and(|k| k == field)
+    } else {
+        raw == field.as_bytes()
+    }
+}
+
+/// A cursor over a page's bytes, for [`item_spans`].
+struct Scan<'b> {
+    b: &'b [u8],
+    i: usize,
+}
+
+impl Scan<'_> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after whitespace.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn unexpected(&self, wanted: &str) -> String {
+        match self.b.get(self.i) {
+            Some(c) => format!(
+                "expected {wanted} at byte {}, found {:?}",
+                self.i,
+                char::from(*c)
+            ),
+            None => format!("expected {wanted} at byte {}, found the end", self.i),
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("{:?}", char::from(c))))
+        }
+    }
+
+    /// A string at the cursor, quotes included.
+    fn string(&mut self) -> std::result::Result<Range<usize>, String> {
+        let start = self.i;
+        if self.b.get(start) != Some(&b'"') {
+            return Err(self.unexpected("a string"));
+        }
+        self.i += 1;
+        loop {
+            match memchr::memchr2(b'"', b'\\', self.b.get(self.i..).unwrap_or_default()) {
+                Some(k) if self.b[self.i + k] == b'\\' => self.i += k + 2,
+                Some(k) => {
+                    self.i += k + 1;
+                    return Ok(start..self.i);
+                }
+                None => {
+                    self.i = self.b.len();
+                    return Err(format!("a string starting at byte {start} does not end"));
+                }
+            }
+        }
+    }
+
+    /// A value at the cursor (after whitespace): a string, an object or list (brackets
+    /// counted, strings skipped), or a literal up to the next delimiter.
+    fn value(&mut self) -> std::result::Result<Range<usize>, String> {
+        self.ws();
+        let start = self.i;
+        match self.b.get(start) {
+            Some(b'"') => self.string(),
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                while let Some(&c) = self.b.get(self.i) {
+                    match c {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return Ok(start..self.i);
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                Err(format!("a value starting at byte {start} does not end"))
+            }
+            Some(_) => {
+                while let Some(c) = self.b.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                Ok(start..self.i)
+            }
+            None => Err(self.unexpected("a value")),
+        }
+    }
 }
 
 /// Parses a JSON body into `T`, naming the endpoint on failure.
@@ -114,22 +386,6 @@ impl<'de> serde::de::Visitor<'de> for ListField<'_> {
     }
 }
 
-/// A page's top-level fields, each still raw: one scan of the body serves its list and its
-/// paging fields alike.
-pub type RawEnvelope = std::collections::HashMap<String, Box<RawValue>>;
-
-/// Takes the list in `field` out of a parsed envelope (absent or null: empty).
-pub fn items_of(path: &str, envelope: &mut RawEnvelope, field: &str) -> Result<Vec<Box<RawValue>>> {
-    match envelope.remove(field) {
-        None => Ok(Vec::new()),
-        Some(raw) if raw.get() == "null" => Ok(Vec::new()),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::Payload {
-            path: path.to_string(),
-            message: format!("{field} is not a list: {e}"),
-        }),
-    }
-}
-
 /// How a listing pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
@@ -180,9 +436,9 @@ pub async fn list(
         }
         let resp = api.get(&url).await?;
         let envelope: Envelope = parse(path, &resp.body)?;
-        let items = items(path, &resp.body, field)?;
-        let n = items.len();
-        pages += send(tx, items, &resp.body).await?;
+        let page = Page::cut(path, resp.body.clone(), field, resp.body.clone())?;
+        let n = page.len();
+        pages += send_page(tx, page).await?;
         next = match envelope.next_uri.filter(|u| !u.is_empty()) {
             Some(uri) => Some(api.relative(&uri).ok_or_else(|| Error::Payload {
                 path: path.to_string(),
@@ -222,14 +478,32 @@ pub async fn collect(
     };
     let gather = async {
         let mut out = Vec::new();
+        let mut bad = None;
         while let Some(page) = rx.recv().await {
-            out.extend(page.items);
+            let items = match page.items() {
+                Ok(items) => items,
+                Err(e) => {
+                    bad.get_or_insert(e);
+                    continue;
+                }
+            };
+            for item in items {
+                match RawValue::from_string(item.to_string()) {
+                    Ok(raw) => out.push(raw),
+                    Err(e) => {
+                        bad.get_or_insert(Error::Payload {
+                            path: format!("{path} {field}[]"),
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
         }
-        out
+        bad.map_or(Ok(out), Err)
     };
     let (fetched, items) = tokio::join!(fetch, gather);
     fetched?;
-    Ok(items)
+    items
 }
 
 /// How often a long fan-out says how far it is.
@@ -365,6 +639,103 @@ mod tests {
         );
         let e = items("/x", br#"{"entities":{}}"#, "entities").unwrap_err();
         assert!(e.to_string().contains("entities is not a list"), "{e}");
+    }
+
+    /// The structural scan cuts exactly the items serde's parser cuts, on pages compact and
+    /// pretty, with strings full of quotes, backslashes, brackets and non-ASCII text.
+    #[test]
+    fn the_scan_cuts_items_as_serde_does() {
+        fn value(rng: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+            use serde_json::json;
+            let text = |rng: &mut fastrand::Rng| {
+                let parts = [
+                    "a", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "é", "😀", "\n", "\u{1}",
+                ];
+                (0..rng.usize(0..8))
+                    .map(|_| parts[rng.usize(..parts.len())])
+                    .collect::<String>()
+            };
+            match (depth, rng.u8(0..7)) {
+                (0, _) | (_, 0) => json!(text(rng)),
+                (_, 1) => json!(rng.i64(..)),
+                (_, 2) => json!(rng.f64() * 1e6),
+                (_, 3) => match rng.u8(0..3) {
+                    0 => json!(true),
+                    1 => json!(false),
+                    _ => serde_json::Value::Null,
+                },
+                (_, 4) => serde_json::Value::Array(
+                    (0..rng.usize(0..4))
+                        .map(|_| value(rng, depth - 1))
+                        .collect(),
+                ),
+                _ => serde_json::Value::Object(
+                    (0..rng.usize(0..5))
+                        .map(|_| (text(rng), value(rng, depth - 1)))
+                        .collect(),
+                ),
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(11);
+        for round in 0..300 {
+            let list: Vec<serde_json::Value> =
+                (0..rng.usize(0..6)).map(|_| value(&mut rng, 4)).collect();
+            let page = serde_json::json!({
+                "before": value(&mut rng, 3),
+                "conversations": list,
+                "cursor": "c\"}]",
+            });
+            for text in [
+                page.to_string(),
+                serde_json::to_string_pretty(&page).unwrap(),
+            ] {
+                let body = text.as_bytes();
+                let ours: Vec<&str> = item_spans(body, "conversations")
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| &text[r])
+                    .collect();
+                let serde: Vec<String> = items("/x", body, "conversations")
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get().to_string())
+                    .collect();
+                assert_eq!(ours, serde, "round {round}: {text}");
+                let page = Page::cut(
+                    "/x",
+                    Bytes::from(text.clone()),
+                    "conversations",
+                    Bytes::new(),
+                )
+                .unwrap();
+                assert_eq!(page.field("cursor"), Some(r#""c\"}]""#));
+                assert_eq!(page.items().unwrap().collect::<Vec<_>>(), ours);
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_of_the_wrong_shape_is_refused_by_the_scan() {
+        for (body, why) in [
+            (r#"{"entities":[{"id":"a"}"#, "expected"),
+            (r#"{"entities":[{"id":"a}]}"#, "does not end"),
+            (r#"{"entities":[]} x"#, "the end of the page"),
+            ("{\"entities\":[\"a\\", "does not end"),
+            (r#"{"entities":{"id":"a"}}"#, "entities is not a list"),
+            (r#"[{"id":"a"}]"#, "expected '{'"),
+            ("", "expected '{'"),
+        ] {
+            let e = item_spans(body.as_bytes(), "entities").unwrap_err();
+            assert!(e.contains(why), "{body}: {e}");
+        }
+        assert_eq!(
+            item_spans(br#"{"entities":null,"n":1}"#, "entities"),
+            Ok(vec![])
+        );
+        assert_eq!(item_spans(br#"{}"#, "entities"), Ok(vec![]));
+        // An escaped key is compared by what it means.
+        let spans = item_spans(br#"{"ent\u0069ties":[1, 2]}"#, "entities").unwrap();
+        assert_eq!(spans.len(), 2);
     }
 
     #[test]

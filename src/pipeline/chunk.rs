@@ -270,24 +270,25 @@ pub fn decode_page(
     let mut kept_keys = Vec::new();
     // Items are parsed a slice at a time, so the parsed trees of a whole page (several times
     // its text) are never in memory at once.
-    for slice in page.items.chunks(PARSE_SLICE) {
+    let texts: Vec<&str> = page.items()?.collect();
+    for slice in texts.chunks(PARSE_SLICE) {
         let parsed: Vec<Json<'_>> = slice
             .par_iter()
             .map(|raw| {
-                Json::parse(raw.get()).map_err(|e| Error::Payload {
+                Json::parse(raw).map_err(|e| Error::Payload {
                     path: format!("{field}[]"),
                     message: e.to_string(),
                 })
             })
             .collect::<Result<_>>()?;
-        for (raw_item, item) in slice.iter().zip(parsed) {
+        for (&raw_item, item) in slice.iter().zip(parsed) {
             // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
             // rest of the page goes on; the run decides whether that many is acceptable.
             let admitted = match ds.admit_json(item, chunk, &mut seen) {
                 Ok(a) => a,
                 Err(e) => {
-                    quarantined.push(quarantine_line(&e, raw_item.get()));
-                    kept_keys.extend(record_key(ds, raw_item.get()));
+                    quarantined.push(quarantine_line(&e, raw_item));
+                    kept_keys.extend(record_key(ds, raw_item));
                     continue;
                 }
             };

@@ -106,12 +106,10 @@ async fn rebuild_inner(
                                     location: path.clone(),
                                     message: e.to_string(),
                                 })??;
-                        let body = Bytes::from(body);
-                        let items = paging::items(path, &body, field)?;
-                        // The body is not kept again (a rebuild writes no raw pages): only the
-                        // items travel on, so a queued page holds its text once.
-                        drop(body);
-                        n += paging::send(&tx, items, &Bytes::new()).await?;
+                        // The items are read in place; the page keeps no second copy for
+                        // the raw zone (a rebuild writes no raw pages).
+                        let page = Page::cut(path, Bytes::from(body), field, Bytes::new())?;
+                        n += paging::send_page(&tx, page).await?;
                     }
                     Ok::<u64, Error>(n)
                 };

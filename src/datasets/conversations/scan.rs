@@ -135,8 +135,15 @@ pub async fn conversations(
         let mut by_id: HashMap<String, Seen> = HashMap::new();
         let mut failure = None;
         while let Some(page) = rx.recv().await {
-            for item in page.items {
-                let parsed = serde_json::from_str::<Conversation>(item.get())
+            let items = match page.items() {
+                Ok(items) => items,
+                Err(e) => {
+                    failure = failure.or(Some(e));
+                    continue;
+                }
+            };
+            for item in items {
+                let parsed = serde_json::from_str::<Conversation>(item)
                     .map_err(|e| Error::Payload {
                         path: "conversations[]".into(),
                         message: e.to_string(),
