@@ -17,17 +17,18 @@ use genesys_loader::progress::{StatusLine, StatusWriter};
 use genesys_loader::{Error, Result};
 use tracing_subscriber::EnvFilter;
 
-/// jemalloc: a decode allocates many small short-lived values (a JSON tree per record), which
-/// glibc's malloc served at a fifth of the CPU (benches/profile.md).
+/// jemalloc: a decode allocates many short-lived values (each record's parsed fields, each
+/// page's builders), which glibc's malloc served at a fifth of the CPU (benches/profile.md).
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Two arenas (the pipeline decodes on a few threads, not many) and freed pages returned after
-/// half a second: lower peak RSS than glibc's per-thread arenas at less CPU (measured by
-/// `scripts/bench.sh`). jemalloc reads this C string (`malloc_conf`) at start;
-/// `_RJEM_MALLOC_CONF` in the environment still overrides it.
+/// five seconds: each page's builders and Parquet buffers reuse the memory of the page before
+/// instead of faulting in fresh zeroed pages (half a second cost 12% more CPU and 40% more
+/// page faults on `rebuild`, for 25 MB less peak RSS). jemalloc reads this C string
+/// (`malloc_conf`) at start; `_RJEM_MALLOC_CONF` in the environment still overrides it.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static MALLOC_CONF: &[u8; 46] = b"narenas:2,dirty_decay_ms:500,muzzy_decay_ms:0\0";
+static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:5000,muzzy_decay_ms:0\0";
 
 fn main() -> ExitCode {
     // The config file's settings join the command line under the flags and the environment.
