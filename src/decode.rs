@@ -756,7 +756,8 @@ pub struct TreeDecoder {
     spare: Spare,
 }
 
-/// [`Rows`] between records: empty, holding only their allocations.
+/// The buffers of [`Scratch`] and of the walk's [`Context`] between records: empty, holding
+/// only their allocations.
 #[derive(Default)]
 struct Spare {
     touched: Vec<(usize, &'static str, &'static Json<'static>)>,
