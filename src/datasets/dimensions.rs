@@ -15,10 +15,11 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec, entity_id};
+use super::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};
+use crate::json::Json;
 use crate::plan::Range;
 
 /// Listing settings shared by the dimensions.
@@ -361,22 +362,13 @@ impl Dataset for Listing {
 
     /// Keeps each entity once (listings shift while paged, and split listings overlap the
     /// part of the whole listing that was read before the cap).
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
-        if let Some(id) = entity_id(&item)
-            && !seen.insert(id.to_string())
-        {
-            return Ok(Admission::Duplicate);
-        }
-        Ok(Admission::Rows(vec![(item, chunk.partition)]))
-    }
-
     fn admit_json<'a>(
         &self,
-        item: crate::json::Json<'a>,
+        item: Json<'a>,
         chunk: &Chunk,
         seen: &mut HashSet<String>,
-    ) -> Result<super::Admitted<'a>> {
-        Ok(super::admit_listed(item, chunk, seen))
+    ) -> Result<Admitted<'a>> {
+        Ok(admit_listed(item, chunk, seen))
     }
 
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {

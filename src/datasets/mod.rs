@@ -216,6 +216,20 @@ pub enum Admitted<'a> {
     Owned(Admission),
 }
 
+impl Admitted<'_> {
+    /// The same admission with its rows owned.
+    pub fn into_owned(self) -> Admission {
+        match self {
+            Admitted::Rows(rows) => Admission::Rows(
+                rows.into_iter()
+                    .map(|(row, day)| (row.to_value(), day))
+                    .collect(),
+            ),
+            Admitted::Owned(admission) => admission,
+        }
+    }
+}
+
 /// A dataset: the one seam between the pipeline and what it extracts.
 pub trait Dataset: Send + Sync + 'static {
     fn spec(&self) -> &Spec;
@@ -234,12 +248,17 @@ pub trait Dataset: Send + Sync + 'static {
 
     /// Turns one served item (already parsed) into root rows. `seen` holds the keys admitted
     /// so far in the chunk, for de-duplication.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission>;
+    ///
+    /// A dataset implements this or [`Dataset::admit_json`] (each defaults to the other):
+    /// `admit` when its admission reshapes items (it gets them as owned values), `admit_json`
+    /// when it only reads keys (the decoder then copies nothing out of the page).
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+        self.admit_json(Json::from_value(&item), chunk, seen)
+            .map(Admitted::into_owned)
+    }
 
-    /// [`Dataset::admit`] of an item read as [`Json`], borrowed from its page, so that the
-    /// decoder copies nothing out of it. Datasets whose admission only reads keys (the
-    /// conversations, the listings) take this path; the default converts the item and goes
-    /// through `admit`, for admissions that reshape their items.
+    /// [`Dataset::admit`] of an item read as [`Json`], borrowed from its page: what the
+    /// pipeline calls.
     fn admit_json<'a>(
         &self,
         item: Json<'a>,
@@ -412,6 +431,37 @@ pub(crate) fn parse_item(raw: &RawValue, what: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `admit` and `admit_json` default to each other: every dataset implements one of them
+    /// (one implementing neither would recurse here without end), and both paths agree.
+    #[test]
+    fn every_dataset_admits_through_both_paths_alike() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let item = r#"{"id": "e1", "conversationId": "c1", "conversationStart": "2026-11-02T10:00:00.000Z", "conversationDate": "2026-11-02T10:00:00.000Z"}"#;
+        for ds in registry() {
+            let chunk = Chunk {
+                dataset: ds.spec().name,
+                partition: day,
+                start: day_start(day),
+                end: day_start(day) + chrono::Duration::days(1),
+                method: "raw",
+            };
+            let owned = ds.admit(
+                serde_json::from_str(item).unwrap(),
+                &chunk,
+                &mut HashSet::new(),
+            );
+            let borrowed = ds
+                .admit_json(Json::parse(item).unwrap(), &chunk, &mut HashSet::new())
+                .map(Admitted::into_owned);
+            assert_eq!(
+                format!("{owned:?}"),
+                format!("{borrowed:?}"),
+                "{}",
+                ds.spec().name
+            );
+        }
+    }
 
     #[test]
     fn names_are_unique_and_groups_expand() {

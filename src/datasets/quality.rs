@@ -23,11 +23,15 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
-use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec, entity_id};
+use super::{
+    Admission, Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec, admit_listed,
+    entity_id,
+};
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};
+use crate::json::Json;
 use crate::plan::{Range, day_chunks, day_start};
 
 const SEARCH_PATH: &str = "/api/v2/quality/evaluations/search";
@@ -544,22 +548,13 @@ impl Dataset for EvaluationForms {
         .boxed()
     }
 
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
-        if let Some(id) = entity_id(&item)
-            && !seen.insert(id.to_string())
-        {
-            return Ok(Admission::Duplicate);
-        }
-        Ok(Admission::Rows(vec![(item, chunk.partition)]))
-    }
-
     fn admit_json<'a>(
         &self,
-        item: crate::json::Json<'a>,
+        item: Json<'a>,
         chunk: &Chunk,
         seen: &mut HashSet<String>,
-    ) -> Result<super::Admitted<'a>> {
-        Ok(super::admit_listed(item, chunk, seen))
+    ) -> Result<Admitted<'a>> {
+        Ok(admit_listed(item, chunk, seen))
     }
 
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {

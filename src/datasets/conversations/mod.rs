@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
-use crate::decode::{ConversationKey, conversation_key, conversation_key_json};
+use crate::decode::{ConversationKey, conversation_key_json};
 use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::PageSender;
@@ -129,13 +129,6 @@ impl Dataset for Conversations {
 
     /// Keeps conversations that started in the chunk, once each: jobs return every
     /// conversation overlapping their interval, and query pages shift while data is live.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
-        Ok(match place(conversation_key(&item)?, chunk, seen)? {
-            Ok(day) => Admission::Rows(vec![(item, day)]),
-            Err(not) => not,
-        })
-    }
-
     fn admit_json<'a>(
         &self,
         item: Json<'a>,

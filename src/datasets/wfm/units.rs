@@ -16,10 +16,13 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{BUSINESS_UNITS, entities, management_units, send_items};
-use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec, entity_id};
+use crate::datasets::{
+    Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id,
+};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
+use crate::json::Json;
 use crate::plan::Range;
 
 /// Any one of these lets a client read the management units' agents (and, as far as the
@@ -144,22 +147,13 @@ impl Dataset for WfmUnits {
         .boxed()
     }
 
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
-        if let Some(id) = entity_id(&item)
-            && !seen.insert(id.to_string())
-        {
-            return Ok(Admission::Duplicate);
-        }
-        Ok(Admission::Rows(vec![(item, chunk.partition)]))
-    }
-
     fn admit_json<'a>(
         &self,
-        item: crate::json::Json<'a>,
+        item: Json<'a>,
         chunk: &Chunk,
         seen: &mut HashSet<String>,
-    ) -> Result<crate::datasets::Admitted<'a>> {
-        Ok(crate::datasets::admit_listed(item, chunk, seen))
+    ) -> Result<Admitted<'a>> {
+        Ok(admit_listed(item, chunk, seen))
     }
 
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
