@@ -39,7 +39,7 @@ pub struct Page {
 
 impl Page {
     /// The items of the list in `field` of a page `body`, read in place (see
-    /// [`item_spans`]); `raw` is what the raw zone keeps of the page (the body itself, or
+    /// [`scan_page`]); `raw` is what the raw zone keeps of the page (the body itself, or
     /// nothing).
     pub fn cut(path: &str, body: Bytes, field: &str, raw: Bytes) -> Result<Page> {
         let (spans, fields) = scan_page(&body, field).map_err(|message| Error::Payload {
@@ -124,77 +124,32 @@ pub async fn send_page(tx: &PageSender, page: Page) -> Result<u64> {
     Ok(1)
 }
 
+/// The page's top-level fields other than its list: (key between its quotes, value).
+type Fields = Vec<(Range<usize>, Range<usize>)>;
+
 /// Where the items of the list in `field` of the JSON object `body` lie (none when the field
-/// is absent or null; the last list when it repeats).
+/// is absent or null; the last list when it repeats), and where the page's other top-level
+/// fields lie.
 ///
 /// A structural scan: strings are skipped with `memchr`, brackets counted, every byte read
 /// once and nothing copied. It checks the page's shape (an object, the field a list, nothing
 /// after the object); each item's own JSON is checked when it is parsed. Pages come from the
 /// API (whose client has already checked the body is JSON) or from the raw zone.
-pub fn item_spans(body: &[u8], field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
-    scan_page(body, field).map(|(spans, _)| spans)
-}
-
-/// The page's top-level fields other than its list: (key between its quotes, value).
-type Fields = Vec<(Range<usize>, Range<usize>)>;
-
-/// [`item_spans`], with where the page's other top-level fields lie.
 fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>, Fields), String> {
     let mut s = Scan { b: body, i: 0 };
-    let mut spans = Vec::new();
-    let mut fields = Vec::new();
+    let (mut spans, mut fields) = (Vec::new(), Vec::new());
     s.expect(b'{')?;
-    if s.peek() == Some(b'}') {
-        s.i += 1;
-    } else {
-        loop {
-            s.ws();
-            let key = s.string()?;
-            s.expect(b':')?;
-            if key_is(&body[key.start + 1..key.end - 1], field) {
-                spans.clear();
-                match s.peek() {
-                    Some(b'[') => {
-                        s.i += 1;
-                        if s.peek() == Some(b']') {
-                            s.i += 1;
-                        } else {
-                            loop {
-                                spans.push(s.value()?);
-                                match s.peek() {
-                                    Some(b',') => s.i += 1,
-                                    Some(b']') => {
-                                        s.i += 1;
-                                        break;
-                                    }
-                                    _ => return Err(s.unexpected("',' or ']'")),
-                                }
-                            }
-                        }
-                    }
-                    _ => {
-                        let v = s.value()?;
-                        if &body[v.clone()] != b"null" {
-                            return Err(format!(
-                                "{field} is not a list: {}",
-                                String::from_utf8_lossy(&body[v.start..v.end.min(v.start + 40)])
-                            ));
-                        }
-                    }
-                }
-            } else {
-                let value = s.value()?;
-                fields.push((key.start + 1..key.end - 1, value));
-            }
-            match s.peek() {
-                Some(b',') => s.i += 1,
-                Some(b'}') => {
-                    s.i += 1;
-                    break;
-                }
-                _ => return Err(s.unexpected("',' or '}'")),
-            }
+    let mut more = !s.closes(b'}');
+    while more {
+        s.ws();
+        let key = s.string()?;
+        s.expect(b':')?;
+        if key_is(&body[key.start + 1..key.end - 1], field) {
+            spans = s.list(field)?;
+        } else {
+            fields.push((key.start + 1..key.end - 1, s.value()?));
         }
+        more = s.next_element(b'}')?;
     }
     s.ws();
     if s.i != body.len() {
@@ -214,7 +169,7 @@ fn key_is(raw: &[u8], field: &str) -> bool {
     }
 }
 
-/// A cursor over a page's bytes, for [`item_spans`].
+/// A cursor over a page's bytes, for [`scan_page`].
 struct Scan<'b> {
     b: &'b [u8],
     i: usize,
@@ -251,6 +206,54 @@ impl Scan<'_> {
         } else {
             Err(self.unexpected(&format!("{:?}", char::from(c))))
         }
+    }
+
+    /// At the start of a list or object (its opening bracket read): whether it is empty, its
+    /// `close` then read too.
+    fn closes(&mut self, close: u8) -> bool {
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.i += 1;
+        }
+        empty
+    }
+
+    /// After an element of a list or object: whether another follows (a `,`, read), or the
+    /// list ends (its `close`, read).
+    fn next_element(&mut self, close: u8) -> std::result::Result<bool, String> {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(self.unexpected(&format!("',' or '{}'", char::from(close)))),
+        }
+    }
+
+    /// The list `field` at the cursor: where its items lie (none for `null`).
+    fn list(&mut self, field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
+        let mut items = Vec::new();
+        if self.peek() != Some(b'[') {
+            let v = self.value()?;
+            return match &self.b[v.clone()] {
+                b"null" => Ok(items),
+                other => Err(format!(
+                    "{field} is not a list: {}",
+                    String::from_utf8_lossy(&other[..other.len().min(40)])
+                )),
+            };
+        }
+        self.i += 1;
+        let mut more = !self.closes(b']');
+        while more {
+            items.push(self.value()?);
+            more = self.next_element(b']')?;
+        }
+        Ok(items)
     }
 
     /// A string at the cursor, quotes included.
@@ -639,6 +642,10 @@ mod tests {
         );
         let e = items("/x", br#"{"entities":{}}"#, "entities").unwrap_err();
         assert!(e.to_string().contains("entities is not a list"), "{e}");
+    }
+
+    fn item_spans(body: &[u8], field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
+        scan_page(body, field).map(|(spans, _)| spans)
     }
 
     /// The structural scan cuts exactly the items serde's parser cuts, on pages compact and
