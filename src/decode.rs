@@ -348,15 +348,12 @@ enum Plan {
     Field,
     /// A value nested in a field (`division.id`), read without claiming the field.
     Path(Vec<String>),
-    /// A field of the enclosing entity of that name.
-    Parent(String, String),
-    /// The list position of the enclosing entity of that name.
-    ParentIndex(String),
-    /// A `Parent` column resolved against the tree: the value the enclosing entity at `depth`
-    /// exported in `slot` (see [`Node::exports`]); `None` when no enclosing entity has the
-    /// name, and the column is null.
+    /// A field of an enclosing entity (`parent:session.sessionId`): the value the entity at
+    /// `depth` exported in `slot` (see [`Node::exports`]), and the field's name. `None` when
+    /// no enclosing entity has the name (the column is null), and until the tree resolves it
+    /// ([`TreeDecoder::new`]).
     ParentAt(Option<(usize, usize)>, String),
-    /// A `ParentIndex` column resolved against the tree: the enclosing entity's depth.
+    /// The list position of an enclosing entity: its depth, resolved as `ParentAt`.
     ParentIndexAt(Option<usize>),
     RunId,
     Date,
@@ -416,8 +413,8 @@ impl TableBuilder {
                     Plan::Field
                 }
                 Source::Path(steps) => Plan::Path(steps.clone()),
-                Source::Parent { entity, field } => Plan::Parent(entity.clone(), field.clone()),
-                Source::ParentIndex(entity) => Plan::ParentIndex(entity.clone()),
+                Source::Parent { field, .. } => Plan::ParentAt(None, field.clone()),
+                Source::ParentIndex(_) => Plan::ParentIndexAt(None),
                 Source::RunId => Plan::RunId,
                 Source::ConversationDate | Source::SnapshotDate | Source::PartitionDate => {
                     Plan::Date
@@ -450,7 +447,7 @@ impl TableBuilder {
     }
 
     /// Sorts the columns into what [`TableBuilder::check`] and [`TableBuilder::append_row`]
-    /// visit; called again once `parent:` columns are resolved.
+    /// visit.
     fn classify(&mut self) {
         let (mut checked, mut computed, mut extra) = (Vec::new(), Vec::new(), None);
         for (i, (plan, c)) in self.plans.iter().zip(&self.schema.columns).enumerate() {
@@ -580,8 +577,8 @@ impl TableBuilder {
                 Plan::RunId => Some(Cell::Str(ctx.run_id.into())),
                 Plan::Date => Some(Cell::Date(ctx.date)),
                 Plan::Index => Some(Cell::I64(index as i64)),
-                // Resolved by the tree before any row (see `TreeDecoder::new`).
-                Plan::ParentIndex(_) | Plan::Parent(..) | Plan::Field | Plan::Extra => None,
+                // Not in `computed`: read from the row's own fields, or `extra_fields`.
+                Plan::Field | Plan::Extra => None,
             };
             if let Some(cell) = cell.filter(|c| !matches!(c, Cell::Null)) {
                 let b = &mut self.builders[i];
@@ -842,10 +839,13 @@ impl TreeDecoder {
                 }
                 None
             };
-            for i in 0..nodes[n].table.plans.len() {
-                let resolved = match &nodes[n].table.plans[i] {
-                    Plan::ParentIndex(entity) => Plan::ParentIndexAt(enclosing(entity).map(depth)),
-                    Plan::Parent(entity, f) => {
+            let schema = nodes[n].table.schema.clone();
+            for (i, column) in schema.columns.iter().enumerate() {
+                let resolved = match &column.source {
+                    Source::ParentIndex(entity) => {
+                        Plan::ParentIndexAt(enclosing(entity).map(depth))
+                    }
+                    Source::Parent { entity, field: f } => {
                         let f = f.clone();
                         let at = enclosing(entity).map(|a| {
                             let exports = &mut nodes[a].exports;
@@ -861,9 +861,6 @@ impl TreeDecoder {
                 };
                 nodes[n].table.plans[i] = resolved;
             }
-        }
-        for n in &mut nodes {
-            n.table.classify();
         }
         Ok(TreeDecoder {
             run_id: run_id.to_string(),
