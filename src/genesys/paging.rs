@@ -593,14 +593,25 @@ pub async fn send_envelope(tx: &PageSender, field: &str, items: Vec<Box<RawValue
     body.push_str("{\"");
     body.push_str(field);
     body.push_str("\":[");
+    // The page's items are read where the body holds them: no second copy.
+    let mut spans = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
+        let start = body.len();
         body.push_str(item.get());
+        spans.push(start..body.len());
     }
     body.push_str("]}");
-    send(tx, items, &Bytes::from(body)).await
+    let body = Bytes::from(body);
+    let page = Page {
+        text: body.clone(),
+        spans,
+        fields: Vec::new(),
+        raw: body,
+    };
+    send_page(tx, page).await
 }
 
 /// Whether an error is the platform refusing to page past its result cap ("Paging may not
