@@ -251,11 +251,15 @@ impl ChunkSink {
     }
 }
 
-/// Items parsed at once (in parallel) before they are admitted and appended.
-const PARSE_SLICE: usize = 64;
-
-/// Decodes one page (call it on the blocking pool): items parsed in parallel, admitted by the
-/// dataset in the order served, appended to the builders. Public for the benches.
+/// Decodes one page (call it on the blocking pool): each item parsed, admitted by the dataset
+/// in the order served, and appended to the builders, one at a time. Public for the benches.
+///
+/// Items are parsed one by one on this thread, not in parallel: the chunks of a run already
+/// keep both cores busy, and the other stages (reading pages, writing Parquet) run beside
+/// this one, so parsing a page's items on rayon workers only added their hand-offs. A parsed
+/// item is decoded while it is still in cache, and only one item's tree is ever held. Against
+/// parsing slices of 64 items in parallel, `rebuild` took 6% less CPU and less wall time for
+/// both one day and four (benches/profile.md, "Third round").
 pub fn decode_page(
     ds: &'static dyn Dataset,
     chunk: &Chunk,
@@ -268,67 +272,57 @@ pub fn decode_page(
     let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
     let mut quarantined = Vec::new();
     let mut kept_keys = Vec::new();
-    // Items are parsed a slice at a time, so the parsed trees of a whole page (several times
-    // its text) are never in memory at once.
-    let texts: Vec<&str> = page.items()?.collect();
-    for slice in texts.chunks(PARSE_SLICE) {
-        let parsed: Vec<Json<'_>> = slice
-            .par_iter()
-            .map(|raw| {
-                Json::parse(raw).map_err(|e| Error::Payload {
+    for raw_item in page.items()? {
+        let item = Json::parse(raw_item).map_err(|e| Error::Payload {
+            path: format!("{field}[]"),
+            message: e.to_string(),
+        })?;
+        // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
+        // rest of the page goes on; the run decides whether that many is acceptable.
+        let admitted = match ds.admit_json(item, chunk, &mut seen) {
+            Ok(a) => a,
+            Err(e) => {
+                quarantined.push(quarantine_line(&e, raw_item));
+                kept_keys.extend(record_key(ds, raw_item));
+                continue;
+            }
+        };
+        // Rows the dataset made as owned values are decoded through a borrowed view.
+        let owned: Vec<(Value, NaiveDate)>;
+        let rows: Vec<(Json<'_>, NaiveDate)> = match admitted {
+            Admitted::Rows(rows) => rows,
+            Admitted::Owned(Admission::Rows(rows)) => {
+                owned = rows;
+                owned
+                    .iter()
+                    .map(|(v, d)| (Json::from_value(v), *d))
+                    .collect()
+            }
+            Admitted::Owned(Admission::Duplicate) => {
+                duplicates += 1;
+                continue;
+            }
+            Admitted::Owned(Admission::Outside) => {
+                outside += 1;
+                continue;
+            }
+        };
+        kept += 1;
+        for (row, date) in &rows {
+            if *date != chunk.partition {
+                return Err(Error::Payload {
                     path: format!("{field}[]"),
-                    message: e.to_string(),
-                })
-            })
-            .collect::<Result<_>>()?;
-        for (&raw_item, item) in slice.iter().zip(parsed) {
-            // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
-            // rest of the page goes on; the run decides whether that many is acceptable.
-            let admitted = match ds.admit_json(item, chunk, &mut seen) {
-                Ok(a) => a,
-                Err(e) => {
-                    quarantined.push(quarantine_line(&e, raw_item));
-                    kept_keys.extend(record_key(ds, raw_item));
-                    continue;
-                }
-            };
-            // Rows the dataset made as owned values are decoded through a borrowed view.
-            let owned: Vec<(Value, NaiveDate)>;
-            let rows: Vec<(Json<'_>, NaiveDate)> = match admitted {
-                Admitted::Rows(rows) => rows,
-                Admitted::Owned(Admission::Rows(rows)) => {
-                    owned = rows;
-                    owned
-                        .iter()
-                        .map(|(v, d)| (Json::from_value(v), *d))
-                        .collect()
-                }
-                Admitted::Owned(Admission::Duplicate) => {
-                    duplicates += 1;
-                    continue;
-                }
-                Admitted::Owned(Admission::Outside) => {
-                    outside += 1;
-                    continue;
-                }
-            };
-            kept += 1;
-            for (row, date) in &rows {
-                if *date != chunk.partition {
-                    return Err(Error::Payload {
-                        path: format!("{field}[]"),
-                        message: format!(
-                            "a {} row dated {date} was admitted into the chunk of {}",
-                            ds.spec().name,
-                            chunk.partition
-                        ),
-                    });
-                }
-                if let Err(e) = decoder.push_json(row, *date) {
-                    let text = row.to_string();
-                    quarantined.push(quarantine_line(&e, &text));
-                    kept_keys.extend(record_key(ds, &text));
-                }
+                    message: format!(
+                        "a {} row dated {date} was admitted into the chunk of {}",
+                        ds.spec().name,
+                        chunk.partition
+                    ),
+                });
+            }
+            if let Err(e) = decoder.push_json(row, *date) {
+                let text = row.to_string();
+                quarantined.push(quarantine_line(&e, &text));
+                kept_keys.extend(record_key(ds, &text));
             }
         }
     }

@@ -3,9 +3,9 @@
 //!
 //! Each dataset turns the range into chunks; chunks run a few at a time under one API client
 //! (one token, one request budget). Within a chunk, the dataset's fetcher streams pages into a
-//! bounded channel; the [`ChunkSink`] parses each page on the blocking pool (items in parallel
-//! with rayon), lets the dataset admit each item as rows (dropping repeats and items that belong
-//! to another chunk), appends them to the Arrow builders of the dataset's tables, and streams
+//! bounded channel; the [`ChunkSink`] parses each page on the blocking pool (item by item),
+//! lets the dataset admit each item as rows (dropping repeats and items that belong to another
+//! chunk), appends them to the Arrow builders of the dataset's tables, and streams
 //! the batches into one Parquet writer per table. A finished chunk is checkpointed (see
 //! [`crate::state`]), so a killed run started again does only what is left; a dataset that
 //! fails is reported by name while the others finish their chunks. When every chunk is done
@@ -30,7 +30,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
-use rayon::prelude::*;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
