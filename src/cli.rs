@@ -299,7 +299,8 @@ pub struct ExtractArgs {
     #[arg(long, env = "GENESYS_JOB_PAGE_SIZE", default_value_t = 1000)]
     pub job_page_size: u32,
     /// Milliseconds before the first job status poll; later waits grow 1.5× up to 30 s. Once
-    /// a job of the run has finished, the next one's first poll waits as long as it took.
+    /// a job of the run has finished, the next one's first poll waits a tenth longer than it
+    /// took.
     #[arg(long, env = "GENESYS_JOB_POLL_MS", default_value_t = 3000)]
     pub job_poll_ms: u64,
     /// Roll Parquet files at about this many MiB.

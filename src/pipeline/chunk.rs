@@ -254,12 +254,11 @@ impl ChunkSink {
 /// Decodes one page (call it on the blocking pool): each item parsed, admitted by the dataset
 /// in the order served, and appended to the builders, one at a time. Public for the benches.
 ///
-/// Items are parsed one by one on this thread, not in parallel: the chunks of a run already
-/// keep both cores busy, and the other stages (reading pages, writing Parquet) run beside
-/// this one, so parsing a page's items on rayon workers only added their hand-offs. A parsed
-/// item is decoded while it is still in cache, and only one item's tree is ever held. Against
-/// parsing slices of 64 items in parallel, `rebuild` took 6% less CPU and less wall time for
-/// both one day and four (benches/profile.md, "Third round").
+/// Items are parsed on this thread, not in parallel: a run's chunks already keep both cores
+/// busy and the read and write stages run beside this one, so parsing on rayon workers only
+/// added hand-offs. Each item is decoded while its tree is still in cache, and only one tree
+/// is held. Against parsing slices of 64 in parallel: 3–5% less CPU and 8–14% less wall time
+/// for `rebuild` of one day and of four (benches/profile.md, "Third round").
 pub fn decode_page(
     ds: &'static dyn Dataset,
     chunk: &Chunk,
