@@ -7,6 +7,13 @@
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
         ratios to the others, warns when the loader is more than 15% slower than the recorded
         figures, and records this run's figures with --record (or when none are recorded yet).
+        A tool run several times (alternating with the others) is reported by its median run.
+
+Why medians of alternating runs, and why the ratios are checked too: on a shared VM the same
+binary's CPU time moves by 10-20% within minutes and by up to 2x from one day to the next.
+Alternating the tools exposes them to the same drift, the median drops a run caught by a
+neighbour's burst, and the loader's ratio to DuckDB and Python (which drift alike) tells a
+slower machine from a slower loader.
 """
 import json
 import os
@@ -42,11 +49,30 @@ def figures(r):
     return {"wall_mb_s": mb / r["wall"], "mb_per_cpu_s": mb / r["cpu"], "peak_rss_mb": r["rss_mb"]}
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def medians(runs):
+    """One record per label, in first-seen order: the median wall and CPU of its runs (each
+    on its own), the largest peak RSS, and how many runs there were."""
+    by = {}
+    for r in runs:
+        by.setdefault(r["label"], []).append(r)
+    return [{"label": label, "bytes": rs[0]["bytes"], "runs": len(rs),
+             "wall": median([r["wall"] for r in rs]), "cpu": median([r["cpu"] for r in rs]),
+             "rss_mb": max(r["rss_mb"] for r in rs)} for label, rs in by.items()]
+
+
 def table(log, results, record):
     runs = [json.loads(l) for l in pathlib.Path(log).read_text().splitlines() if l.strip()]
-    tools = [r for r in runs if not r["label"].startswith("rss:")]
+    tools = medians([r for r in runs if not r["label"].startswith("rss:")])
     mb = tools[0]["bytes"] / 1e6
-    print(f"\n{mb:.1f} MB of job-result page JSON\n")
+    n = min(t["runs"] for t in tools)
+    each = f", each tool the median of {n} runs, alternating" if n > 1 else ""
+    print(f"\n{mb:.1f} MB of job-result page JSON{each}\n")
     print("| tool | wall MB/s | MB per CPU-second | peak RSS |")
     print("|---|---|---|---|")
     figs = {r["label"]: figures(r) for r in tools}
@@ -57,23 +83,47 @@ def table(log, results, record):
         print(f"\nloader vs {label}: {loader['mb_per_cpu_s'] / f['mb_per_cpu_s']:.1f}x per CPU-second, "
               f"{loader['wall_mb_s'] / f['wall_mb_s']:.1f}x wall", end="")
     print()
-    rss = [r for r in runs if r["label"].startswith("rss:")]
+    rss = medians([r for r in runs if r["label"].startswith("rss:")])
     if rss:
         print("\n| rebuild memory case | page JSON | peak RSS | MB per CPU-second |")
         print("|---|---|---|---|")
         for r in rss:
             f = figures(r)
             print(f"| {r['label'][4:]} | {r['bytes'] / 1e6:.0f} MB | {f['peak_rss_mb']:.0f} MB | {f['mb_per_cpu_s']:.1f} |")
+        top = max(rss, key=lambda r: r["rss_mb"])
+        low = min(rss, key=lambda r: r["rss_mb"])
+        print(f"\npeak RSS from {low['rss_mb']:.0f} MB ({low['label'][4:]}) to {top['rss_mb']:.0f} MB "
+              f"({top['label'][4:]}); the target is under 300 MB in every case"
+              + ("" if top["rss_mb"] < 300 else ": OVER"))
     path = pathlib.Path(results)
     first = list(figs)[0]
     if path.exists():
         old = json.loads(path.read_text())
         prev = old["tools"].get(first)
         if prev:
+            slower = False
             for key in ("mb_per_cpu_s", "wall_mb_s"):
                 if loader[key] < prev[key] * (1 - SLOWER):
+                    slower = True
                     print(f"\nWARNING: {first} {key} {loader[key]:.1f} is more than 15% below the recorded "
                           f"{prev[key]:.1f} ({old['recorded_at']}, {results})")
+            # The same comparison against the tools run beside it: a slower machine slows
+            # them alike and leaves the ratio; a slower loader moves the ratio.
+            relative_ok = True
+            for label, f in list(figs.items())[1:]:
+                then = old["tools"].get(label)
+                if not then:
+                    continue
+                now_ratio = loader["mb_per_cpu_s"] / f["mb_per_cpu_s"]
+                then_ratio = prev["mb_per_cpu_s"] / then["mb_per_cpu_s"]
+                if now_ratio < then_ratio * (1 - SLOWER):
+                    relative_ok = False
+                    print(f"\nWARNING: per CPU-second the loader is {now_ratio:.1f}x {label}, more than 15% "
+                          f"below the recorded {then_ratio:.1f}x: the loader itself is slower")
+            if slower and relative_ok:
+                print("\nThe reference tools slowed alike (the loader's ratios to them are within 15% of "
+                      "the recorded ones): the machine ran slower than when the figures were recorded, "
+                      "not the loader.")
             print(f"\nrecorded ({old['recorded_at']}): {first} {prev['wall_mb_s']:.1f} MB/s wall, "
                   f"{prev['mb_per_cpu_s']:.1f} MB per CPU-second, {prev['peak_rss_mb']:.0f} MB")
     if record or not path.exists():
@@ -81,6 +131,7 @@ def table(log, results, record):
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end",
             "page_json_mb": round(mb, 1),
+            "runs_per_tool": n,
             "tools": {k: {kk: round(vv, 1) for kk, vv in v.items()} for k, v in figs.items()},
             "rss": {r["label"][4:]: {"page_json_mb": round(r["bytes"] / 1e6, 1), "peak_rss_mb": round(r["rss_mb"])}
                     for r in rss},
