@@ -20,6 +20,7 @@ import os
 import pathlib
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -49,12 +50,6 @@ def figures(r):
     return {"wall_mb_s": mb / r["wall"], "mb_per_cpu_s": mb / r["cpu"], "peak_rss_mb": r["rss_mb"]}
 
 
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def medians(runs):
     """One record per label, in first-seen order: the median wall and CPU of its runs (each
     on its own), the largest peak RSS, and how many runs there were."""
@@ -62,7 +57,7 @@ def medians(runs):
     for r in runs:
         by.setdefault(r["label"], []).append(r)
     return [{"label": label, "bytes": rs[0]["bytes"], "runs": len(rs),
-             "wall": median([r["wall"] for r in rs]), "cpu": median([r["cpu"] for r in rs]),
+             "wall": statistics.median(r["wall"] for r in rs), "cpu": statistics.median(r["cpu"] for r in rs),
              "rss_mb": max(r["rss_mb"] for r in rs)} for label, rs in by.items()]
 
 
