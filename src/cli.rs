@@ -16,13 +16,16 @@ use crate::genesys::{ApiConfig, Credentials, RateLimitPolicy, RetryPolicy, Secre
 use crate::pipeline::{ExtractConfig, RebuildConfig};
 use crate::plan::Range;
 use crate::preflight::PreflightConfig;
-use crate::sink::{Output, WriterSettings};
+use crate::sink::{Output, WriteBudget, WriterSettings};
 use crate::snowflake::ddl::{self, DdlOptions, StageOptions, StageTemplate};
 use crate::snowflake::load::{Names, identifier, stage_reference};
 use crate::snowflake::manifest::SnowflakeTarget;
 
 /// The variable holding the client secret when no file or command is given.
 pub const SECRET_ENV: &str = "GENESYS_CLIENT_SECRET";
+
+/// `--write-buffer-mb`'s default: see [`crate::sink::DEFAULT_BUDGET_BYTES`].
+pub const DEFAULT_WRITE_BUFFER_MB: usize = crate::sink::DEFAULT_BUDGET_BYTES / (1024 * 1024);
 
 #[derive(Debug, Parser)]
 #[command(name = "genesys-loader", version, about = "Genesys Cloud history → partitioned Parquet → Snowflake", long_about = None)]
@@ -306,6 +309,10 @@ pub struct ExtractArgs {
     /// Roll Parquet files at about this many MiB.
     #[arg(long, env = "GENESYS_TARGET_FILE_MB", default_value_t = 128)]
     pub target_file_mb: usize,
+    /// Memory, in MiB, that all open Parquet files may hold at once in row groups and upload
+    /// buffers; past it, files close row groups early and send what they buffered.
+    #[arg(long, env = "GENESYS_WRITE_BUFFER_MB", default_value_t = DEFAULT_WRITE_BUFFER_MB)]
+    pub write_buffer_mb: usize,
     /// The details query's result cap (the platform's is 100,000); an interval with more
     /// results is split. For tests and orgs with a different cap.
     #[arg(long, hide = true, default_value_t = QUERY_RESULT_CAP)]
@@ -566,6 +573,7 @@ impl ExtractArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
+        check_write_buffer(self.write_buffer_mb)?;
         if self.fanout_concurrency == 0 || self.fanout_concurrency > 32 {
             return Err(Error::Input(format!(
                 "--fanout-concurrency {} must be between 1 and 32",
@@ -620,6 +628,7 @@ impl ExtractArgs {
             },
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
+                budget: WriteBudget::new(self.write_buffer_mb * 1024 * 1024),
                 ..WriterSettings::default()
             },
             keep_raw: self.keep_raw,
@@ -654,6 +663,9 @@ pub struct RebuildArgs {
     pub concurrency: usize,
     #[arg(long, default_value_t = 128)]
     pub target_file_mb: usize,
+    /// As for extract.
+    #[arg(long, env = "GENESYS_WRITE_BUFFER_MB", default_value_t = DEFAULT_WRITE_BUFFER_MB)]
+    pub write_buffer_mb: usize,
     /// Records that cannot be decoded to tolerate (as for extract).
     #[arg(long, env = "GENESYS_MAX_QUARANTINED", default_value_t = 10)]
     pub max_quarantined: u64,
@@ -671,6 +683,7 @@ impl RebuildArgs {
         if self.target_file_mb == 0 {
             return Err(Error::Input("--target-file-mb must be at least 1".into()));
         }
+        check_write_buffer(self.write_buffer_mb)?;
         let datasets = datasets::resolve_named("--dataset", &self.datasets)?
             .iter()
             .map(|d| d.spec().name.to_string())
@@ -685,6 +698,7 @@ impl RebuildArgs {
             concurrency: self.concurrency,
             writer: WriterSettings {
                 target_file_bytes: self.target_file_mb * 1024 * 1024,
+                budget: WriteBudget::new(self.write_buffer_mb * 1024 * 1024),
                 ..WriterSettings::default()
             },
             max_quarantined: self.max_quarantined,
@@ -827,6 +841,17 @@ impl DdlArgs {
 
 /// Checks dataset and group names (`all`, `dimensions`) and expands them into dataset names,
 /// each once, in the registry's order.
+/// The write budget is checked, not clamped: zero would close a row group after every batch,
+/// and more than 64 GiB is a typo.
+fn check_write_buffer(mb: usize) -> Result<()> {
+    if !(1..=65_536).contains(&mb) {
+        return Err(Error::Input(format!(
+            "--write-buffer-mb {mb} must be between 1 and 65536"
+        )));
+    }
+    Ok(())
+}
+
 fn dataset_names(flag: &str, given: &[String]) -> Result<Vec<String>> {
     Ok(datasets::resolve(flag, given)?
         .iter()
@@ -975,6 +1000,28 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_write_buffer_is_checked_not_clamped() {
+        for bad in ["0", "65537"] {
+            let e = args(&[
+                "--region",
+                "mypurecloud.ie",
+                "--client-id",
+                "c",
+                "--client-secret-command",
+                "echo s",
+                "--write-buffer-mb",
+                bad,
+            ])
+            .into_config()
+            .unwrap_err();
+            assert!(e.to_string().contains("--write-buffer-mb"), "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+        assert!(check_write_buffer(1).is_ok() && check_write_buffer(65_536).is_ok());
+        assert_eq!(args(&[]).write_buffer_mb, DEFAULT_WRITE_BUFFER_MB);
     }
 
     #[test]

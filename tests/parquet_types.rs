@@ -170,3 +170,51 @@ fn assert_data_pages_are_v1(reader: &SerializedFileReader<std::fs::File>, path: 
     }
     assert!(v1 > 0, "{path}: no data page read");
 }
+
+/// Every row of a file, in one batch (the reader's batches span row groups).
+fn read_all(path: &std::path::Path) -> (arrow_array::RecordBatch, usize) {
+    let file = std::fs::File::open(path).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let groups = builder.metadata().num_row_groups();
+    let mut batches = builder.with_batch_size(1 << 20).build().unwrap();
+    let batch = batches.next().unwrap().unwrap();
+    assert!(batches.next().is_none(), "{} fits one batch", path.display());
+    (batch, groups)
+}
+
+/// A write budget smaller than one table's row group makes files close row groups early and
+/// send what they buffered, and changes nothing else: the same rows in the same order, every
+/// byte it counted given back when the files are done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_budget_passed_closes_row_groups_early_and_changes_no_row() {
+    let unbounded = WriterSettings {
+        budget: genesys_loader::sink::WriteBudget::new(usize::MAX),
+        ..WriterSettings::default()
+    };
+    let tight = WriterSettings {
+        budget: genesys_loader::sink::WriteBudget::new(64 * 1024),
+        row_group_min_bytes: 16 * 1024,
+        ..WriterSettings::default()
+    };
+    let (dir_a, files_a) = write_day(&unbounded).await;
+    let (dir_b, files_b) = write_day(&tight).await;
+    assert_eq!(tight.budget.held(), 0, "closed files hold nothing");
+    assert_eq!(unbounded.budget.held(), 0);
+    assert_eq!(files_a.len(), files_b.len());
+    let mut split = 0;
+    for (a, b) in files_a.iter().zip(&files_b) {
+        assert_eq!((&a.table, a.rows), (&b.table, b.rows));
+        let (rows_a, groups_a) = read_all(&dir_a.path().join(&a.path));
+        let (rows_b, groups_b) = read_all(&dir_b.path().join(&b.path));
+        assert_eq!(rows_a, rows_b, "{}: the same rows in the same order", a.table);
+        assert_eq!(groups_a, 1, "{}: one day is one row group unbounded", a.table);
+        if groups_b > 1 {
+            split += 1;
+        }
+    }
+    assert!(
+        split >= 3,
+        "the large tables close row groups early under a tight budget ({split} did)"
+    );
+}

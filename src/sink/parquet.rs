@@ -1,7 +1,9 @@
 //! Parquet files for one (table, partition), streamed to the object store.
 //!
-//! Files are written through multipart uploads as batches arrive, so memory stays bounded by
-//! the row-group buffer, and roll over to a new file near a target size. Each file gets a name
+//! Files are written through multipart uploads as batches arrive, and roll over to a new file
+//! near a target size. Memory is bounded per file by the row-group and part sizes, and over
+//! all the files a process has open by a shared [`WriteBudget`]: a file that finds the budget
+//! passed closes its row group early and sends its buffered bytes as a part. Each file gets a name
 //! unique to the run (`part-<run_id>-<seq>.parquet`) and is never overwritten; nothing points
 //! at it until the run's manifest is written.
 //!
@@ -14,13 +16,15 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
+use super::budget::{Charge, WriteBudget};
 use super::store::Output;
 use super::upload::ObjectUpload;
 use crate::error::{Error, Result};
@@ -43,10 +47,23 @@ pub struct WriterSettings {
     /// a smaller file goes up in one put (default 10 MiB, as object_store's `BufWriter`; at
     /// least 5 MiB, S3's smallest part but the last).
     pub upload_part_bytes: usize,
+    /// The memory all open files of the process may hold in row groups and upload buffers
+    /// (default 16 MiB, `--write-buffer-mb`). Every clone of these settings shares it, so one
+    /// budget covers every chunk of a run.
+    pub budget: Arc<WriteBudget>,
+    /// A file over budget closes its row group early only once the group holds this much
+    /// (default 2 MiB), so row groups stay large enough to read well.
+    pub row_group_min_bytes: usize,
 }
 
 /// S3's smallest part, but for the last one.
 pub const MIN_UPLOAD_PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// The write budget's default. Measured on two days of 50,000 conversations rebuilt at once
+/// (benches/profile.md, "Fifth round"): peak RSS 417 MB without a budget, about 320 with
+/// 64 MiB, 275 with 32 and 231–245 with 16, for files 2–3% larger (more, smaller row groups)
+/// and no CPU that the runs could tell apart.
+pub const DEFAULT_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for WriterSettings {
     fn default() -> Self {
@@ -56,6 +73,8 @@ impl Default for WriterSettings {
             row_group_bytes: 8 * 1024 * 1024,
             zstd_level: 1,
             upload_part_bytes: 10 * 1024 * 1024,
+            budget: WriteBudget::new(DEFAULT_BUDGET_BYTES),
+            row_group_min_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -119,11 +138,34 @@ pub struct FileWritten {
     pub e_tag: Option<String>,
 }
 
-/// The file being written: its encoder, its path (relative to the output root) and its rows.
+/// The file being written: its encoder, its upload, its path (relative to the output root),
+/// its rows, and what it holds on the write budget.
+///
+/// The encoder writes into a `Vec` that is moved into the upload after every row group (what
+/// `parquet`'s `AsyncArrowWriter` does); holding the upload here, not inside that writer, is
+/// what lets a file over budget send its buffered bytes early.
 struct OpenFile {
-    writer: AsyncArrowWriter<ObjectUpload>,
+    encoder: ArrowWriter<Vec<u8>>,
+    upload: ObjectUpload,
     path: String,
     rows: u64,
+    charge: Charge,
+}
+
+impl OpenFile {
+    /// Moves what the encoder has written (whole row groups, the footer) into the upload.
+    async fn drain(&mut self) -> object_store::Result<()> {
+        let bytes = std::mem::take(self.encoder.inner_mut());
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.upload.put(Bytes::from(bytes)).await
+    }
+
+    /// What this file holds now: its open row group and its upload's buffer.
+    fn held(&self) -> usize {
+        self.encoder.memory_size() + self.upload.buffered()
+    }
 }
 
 /// Writes one table's rows for one partition.
@@ -192,48 +234,84 @@ impl PartitionWriter {
             });
         }
         if self.current.is_none() {
-            let path = format!(
-                "{}/part-{}-{:05}.parquet",
-                self.directory(),
-                self.run_id,
-                self.next_seq
-            );
-            self.next_seq += 1;
-            let object = ObjectUpload::new(
-                self.output.store.clone(),
-                Path::from(path.as_str()),
-                self.settings.upload_part_bytes,
-            );
-            let writer = AsyncArrowWriter::try_new(
-                object,
-                self.schema.arrow_schema(),
-                Some(self.props.clone()),
-            )
-            .map_err(|e| self.encode_error(e))?;
-            self.current = Some(OpenFile {
-                writer,
-                path,
-                rows: 0,
-            });
+            self.open()?;
         }
         let file = self.current.as_mut().expect("opened above");
-        if let Err(e) = file.writer.write(batch).await {
-            let location = format!("{}/{}", self.output.url, file.path);
+        let written = file.encoder.write(batch).map_err(|e| e.to_string());
+        let result = match written {
+            Ok(()) => {
+                file.rows += batch.num_rows() as u64;
+                self.settle().await
+            }
+            Err(e) => Err(self.encode_error(e)),
+        };
+        if result.is_err() {
             self.abort_current().await;
-            return Err(Error::storage(location, e));
         }
-        file.rows += batch.num_rows() as u64;
-        if file.writer.in_progress_size() >= self.settings.row_group_bytes
-            && let Err(e) = file.writer.flush().await
-        {
-            let location = format!("{}/{}", self.output.url, file.path);
-            self.abort_current().await;
-            return Err(Error::storage(location, e));
-        }
-        let size = file.writer.bytes_written() + file.writer.in_progress_size();
+        result?;
+        let file = self.current.as_ref().expect("still open");
+        let size = file.encoder.bytes_written() + file.encoder.in_progress_size();
         if size >= self.settings.target_file_bytes {
             self.close_current().await?;
         }
+        Ok(())
+    }
+
+    /// After a batch: moves finished row groups to the upload, closes the row group at its
+    /// size, and, when the process's files hold more than the write budget, gives memory back:
+    /// the row group is closed early (from `row_group_min_bytes`), then the upload's buffer is
+    /// sent as a part (from the store's smallest part). Each file does this for itself after
+    /// its own writes; the files that hold the most are the ones written to most, so they are
+    /// the ones that give back.
+    async fn settle(&mut self) -> Result<()> {
+        let min_part = self.output.smallest_part();
+        let file = self.current.as_mut().expect("settled while open");
+        let location = format!("{}/{}", self.output.url, file.path);
+        let stored = |e| Error::storage(&location, e);
+        file.drain().await.map_err(stored)?;
+        let full = file.encoder.in_progress_size() >= self.settings.row_group_bytes;
+        let mut passed = file.charge.set(file.held());
+        if full || (passed && file.encoder.memory_size() >= self.settings.row_group_min_bytes) {
+            file.encoder.flush().map_err(|e| Error::Encode {
+                table: self.schema.table.clone(),
+                message: e.to_string(),
+            })?;
+            file.drain().await.map_err(stored)?;
+            passed = file.charge.set(file.held());
+        }
+        if passed && file.upload.send_buffered(min_part).await.map_err(stored)? {
+            file.charge.set(file.held());
+        }
+        Ok(())
+    }
+
+    /// Opens the next file of this partition, under a name no attempt has used.
+    fn open(&mut self) -> Result<()> {
+        let path = format!(
+            "{}/part-{}-{:05}.parquet",
+            self.directory(),
+            self.run_id,
+            self.next_seq
+        );
+        self.next_seq += 1;
+        let upload = ObjectUpload::new(
+            self.output.store.clone(),
+            Path::from(path.as_str()),
+            self.settings.upload_part_bytes,
+        );
+        let encoder = ArrowWriter::try_new(
+            Vec::new(),
+            self.schema.arrow_schema(),
+            Some(self.props.clone()),
+        )
+        .map_err(|e| self.encode_error(e))?;
+        self.current = Some(OpenFile {
+            encoder,
+            upload,
+            path,
+            rows: 0,
+            charge: self.settings.budget.charge(),
+        });
         Ok(())
     }
 
@@ -257,11 +335,10 @@ impl PartitionWriter {
     }
 
     async fn abort_current(&mut self) {
-        let Some(file) = self.current.take() else {
+        let Some(mut file) = self.current.take() else {
             return;
         };
-        let mut upload = file.writer.into_inner();
-        if let Err(e) = upload.abort().await {
+        if let Err(e) = file.upload.abort().await {
             tracing::warn!(
                 location = %format!("{}/{}", self.output.url, file.path),
                 error = %e,
@@ -294,16 +371,26 @@ impl PartitionWriter {
             return Ok(());
         };
         let location = format!("{}/{}", self.output.url, file.path);
-        // `finish` (not `close`) keeps the writer, so its upload can still be aborted when
+        // The upload stays in hand until it completes, so it can still be aborted when
         // encoding the footer fails before the upload is reached. (A failed upload aborts
         // itself; aborting again does nothing.)
-        if let Err(e) = file.writer.finish().await {
-            let mut upload = file.writer.into_inner();
-            if let Err(abort) = upload.abort().await {
+        let finished = match file.encoder.finish() {
+            Ok(_) => match file.drain().await {
+                Ok(()) => file.upload.finish().await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(object_store::Error::Generic {
+                store: "parquet",
+                source: Box::new(e),
+            }),
+        };
+        if let Err(e) = finished {
+            if let Err(abort) = file.upload.abort().await {
                 tracing::warn!(location = %location, error = %abort, "could not abort the file's multipart upload; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it");
             }
             return Err(Error::storage(&location, e));
         }
+        drop(file.charge);
         // The store's own view of the object: its size and ETag are what Snowflake will see.
         let meta = self
             .output

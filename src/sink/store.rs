@@ -48,6 +48,17 @@ impl Output {
         }
     }
 
+    /// The smallest part an upload to this store may send before its last: S3's 5 MiB for
+    /// `s3://`; any size for a local folder, where a part is a write at an offset of a staging
+    /// file.
+    pub fn smallest_part(&self) -> usize {
+        if self.url.starts_with("s3") {
+            super::parquet::MIN_UPLOAD_PART_BYTES
+        } else {
+            1
+        }
+    }
+
     /// The location's name without opening it: a store in memory stands in, so whatever uses
     /// it (planning, a dry run) provably writes nothing, and no folder is created.
     pub fn detached(location: &str) -> Result<Output> {

@@ -103,6 +103,27 @@ impl ObjectUpload {
         Ok(())
     }
 
+    /// Bytes held in memory, waiting for a part to fill (or for the one put of a small object).
+    pub fn buffered(&self) -> usize {
+        self.buffer.content_length()
+    }
+
+    /// Sends the buffered bytes now as a part of their own, if there are at least `min_part`
+    /// of them (S3 takes parts under 5 MiB only as the last): how a file gives memory back to
+    /// the write budget before its part fills. Returns whether a part was sent.
+    pub async fn send_buffered(&mut self, min_part: usize) -> StoreResult<bool> {
+        if matches!(self.state, State::Closed) {
+            return Err(self.closed());
+        }
+        let n = self.buffer.content_length();
+        if n == 0 || n < min_part {
+            return Ok(false);
+        }
+        let part = std::mem::take(&mut self.buffer).freeze();
+        self.send_part(part).await?;
+        Ok(true)
+    }
+
     async fn send_part(&mut self, part: PutPayload) -> StoreResult<()> {
         if matches!(self.state, State::Buffering) {
             let upload = self.store.put_multipart(&self.path).await?;
@@ -274,6 +295,28 @@ mod tests {
         assert_eq!(got.bytes().await.unwrap().as_ref(), sent.as_slice());
         let got = store.get(&Path::from("a/small")).await.unwrap();
         assert_eq!(got.bytes().await.unwrap(), bytes(999, 1));
+    }
+
+    #[tokio::test]
+    async fn buffered_bytes_go_early_as_a_part_of_their_own_only_from_the_minimum() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let mut upload = ObjectUpload::new(store.clone(), Path::from("c"), 1000);
+        let (first, second) = (bytes(300, 1), bytes(500, 2));
+        upload.put(first.clone()).await.unwrap();
+        assert_eq!(upload.buffered(), 300);
+        assert!(!upload.send_buffered(301).await.unwrap());
+        assert!(!upload.is_multipart());
+        assert!(upload.send_buffered(300).await.unwrap());
+        assert!(upload.is_multipart());
+        assert_eq!(upload.buffered(), 0);
+        upload.put(second.clone()).await.unwrap();
+        upload.finish().await.unwrap();
+        let got = store.get(&Path::from("c")).await.unwrap();
+        assert_eq!(
+            got.bytes().await.unwrap().as_ref(),
+            [first.as_ref(), second.as_ref()].concat().as_slice()
+        );
+        assert!(upload.send_buffered(0).await.is_err(), "a finished upload takes nothing");
     }
 
     #[tokio::test]
