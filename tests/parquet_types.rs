@@ -201,6 +201,14 @@ async fn a_write_budget_passed_closes_row_groups_early_and_changes_no_row() {
     let (dir_b, files_b) = write_day(&tight).await;
     assert_eq!(tight.budget.held(), 0, "closed files hold nothing");
     assert_eq!(unbounded.budget.held(), 0);
+    // Unbounded, every table's whole day is held at once; under the budget, files give back
+    // (row groups closed, buffers sent to the folder) as soon as they pass it.
+    assert!(
+        tight.budget.peak() * 4 < unbounded.budget.peak(),
+        "held at most {} bytes under the budget against {} without",
+        tight.budget.peak(),
+        unbounded.budget.peak()
+    );
     assert_eq!(files_a.len(), files_b.len());
     let mut split = 0;
     for (a, b) in files_a.iter().zip(&files_b) {

@@ -8,11 +8,16 @@
 //! (benches/profile.md, "Fourth round"). A [`WriteBudget`] caps the sum. Each file keeps a
 //! [`Charge`] on the budget up to date after every batch; a file that finds the budget passed
 //! gives back what it can (closes its row group early, sends its buffered bytes as a part), so
-//! memory stays near the budget however many days and tables are open and however large a
-//! day is.
+//! the data held stays near the budget however many days and tables are open and however
+//! large a day is.
 //!
-//! The budget counts data, not the fixed cost of an open column writer (its compression
-//! context and page buffers' capacity), which depends on the tables' width, not on volume.
+//! The budget counts what a file can give back. It leaves out:
+//! - the fixed cost of an open column writer (its compression context and the capacity of its
+//!   page buffers), which depends on the tables' width, not on volume;
+//! - parts in flight to the store (at most a few per file, and quick for a local folder);
+//! - on S3, the upload buffer, which cannot be sent before it makes a full part (S3 takes parts
+//!   from 5 MiB, and some compatible stores want equal parts), so it is bounded per file by
+//!   one part instead.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +27,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct WriteBudget {
     limit: usize,
     held: AtomicUsize,
+    /// The most ever held at once: what a run can report, and what tests pin.
+    peak: AtomicUsize,
 }
 
 impl WriteBudget {
@@ -30,6 +37,7 @@ impl WriteBudget {
         Arc::new(WriteBudget {
             limit: limit.max(1),
             held: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
         })
     }
 
@@ -40,6 +48,12 @@ impl WriteBudget {
     /// Bytes charged now, over all open files.
     pub fn held(&self) -> usize {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// The most the files held at once so far (it can pass the limit by what one batch adds
+    /// before its file gives back).
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
     }
 
     /// Whether the files hold more than the budget.
@@ -68,9 +82,9 @@ impl Charge {
     /// Sets this holder's bytes, and returns whether the budget is passed.
     pub fn set(&mut self, bytes: usize) -> bool {
         if bytes > self.bytes {
-            self.budget
-                .held
-                .fetch_add(bytes - self.bytes, Ordering::Relaxed);
+            let added = bytes - self.bytes;
+            let held = self.budget.held.fetch_add(added, Ordering::Relaxed) + added;
+            self.budget.peak.fetch_max(held, Ordering::Relaxed);
         } else {
             self.budget
                 .held
@@ -105,6 +119,7 @@ mod tests {
         assert_eq!(budget.held(), 100);
         assert!(b.set(41), "101 bytes pass a budget of 100");
         assert!(!a.set(10));
+        assert_eq!(budget.peak(), 101);
         assert_eq!(budget.held(), 51);
         drop(a);
         assert_eq!(budget.held(), 41);

@@ -44,8 +44,9 @@ pub struct WriterSettings {
     /// zstd level (default 1: about 60% of level 3's CPU for nearly the same size).
     pub zstd_level: i32,
     /// A file is sent as a multipart upload in parts of this size once it outgrows one part;
-    /// a smaller file goes up in one put (default 10 MiB, as object_store's `BufWriter`; at
-    /// least 5 MiB, S3's smallest part but the last).
+    /// a smaller file goes up in one put (default 5 MiB, S3's smallest part but the last: on
+    /// S3 a file's upload buffer is outside the write budget, so it is kept as small as S3
+    /// allows; a 128 MiB file is 26 parts of S3's 10,000).
     pub upload_part_bytes: usize,
     /// The memory all open files of the process may hold in row groups and upload buffers
     /// (default 16 MiB, `--write-buffer-mb`). Every clone of these settings shares it, so one
@@ -72,7 +73,7 @@ impl Default for WriterSettings {
             row_group_rows: 128 * 1024,
             row_group_bytes: 8 * 1024 * 1024,
             zstd_level: 1,
-            upload_part_bytes: 10 * 1024 * 1024,
+            upload_part_bytes: MIN_UPLOAD_PART_BYTES,
             budget: WriteBudget::new(DEFAULT_BUDGET_BYTES),
             row_group_min_bytes: 2 * 1024 * 1024,
         }
@@ -141,19 +142,23 @@ pub struct FileWritten {
 /// The file being written: its encoder, its upload, its path (relative to the output root),
 /// its rows, and what it holds on the write budget.
 ///
-/// The encoder writes into a `Vec` that is moved into the upload after every row group (what
-/// `parquet`'s `AsyncArrowWriter` does); holding the upload here, not inside that writer, is
-/// what lets a file over budget send its buffered bytes early.
+/// The encoder writes into a `Vec` whose bytes are moved into the upload after every batch
+/// (what `parquet`'s `AsyncArrowWriter` does inside; the encoder's own write buffer of a few
+/// KiB keeps the rest, in order); holding the upload here, not inside that writer, is what
+/// lets a file over budget send its buffered bytes early.
 struct OpenFile {
     encoder: ArrowWriter<Vec<u8>>,
     upload: ObjectUpload,
     path: String,
     rows: u64,
     charge: Charge,
+    /// Whether the store takes early parts of any size, so the upload buffer can be given back
+    /// and is counted on the budget.
+    early_parts: bool,
 }
 
 impl OpenFile {
-    /// Moves what the encoder has written (whole row groups, the footer) into the upload.
+    /// Moves what the encoder has written (row groups, the footer) into the upload.
     async fn drain(&mut self) -> object_store::Result<()> {
         let bytes = std::mem::take(self.encoder.inner_mut());
         if bytes.is_empty() {
@@ -162,9 +167,15 @@ impl OpenFile {
         self.upload.put(Bytes::from(bytes)).await
     }
 
-    /// What this file holds now: its open row group and its upload's buffer.
+    /// What this file holds that it can give back: its open row group, and its upload's
+    /// buffer where the store takes early parts.
     fn held(&self) -> usize {
-        self.encoder.memory_size() + self.upload.buffered()
+        let buffered = if self.early_parts {
+            self.upload.buffered()
+        } else {
+            0
+        };
+        self.encoder.memory_size() + buffered
     }
 }
 
@@ -257,14 +268,13 @@ impl PartitionWriter {
         Ok(())
     }
 
-    /// After a batch: moves finished row groups to the upload, closes the row group at its
+    /// After a batch: moves what the encoder wrote to the upload, closes the row group at its
     /// size, and, when the process's files hold more than the write budget, gives memory back:
-    /// the row group is closed early (from `row_group_min_bytes`), then the upload's buffer is
-    /// sent as a part (from the store's smallest part). Each file does this for itself after
-    /// its own writes; the files that hold the most are the ones written to most, so they are
-    /// the ones that give back.
+    /// the row group is closed early (from `row_group_min_bytes`), then, where the store takes
+    /// parts of any size, the upload's buffer is sent as a part. Each file does this for itself
+    /// after its own writes; the files that hold the most are the ones written to most, so they
+    /// are the ones that give back.
     async fn settle(&mut self) -> Result<()> {
-        let min_part = self.output.smallest_part();
         let file = self.current.as_mut().expect("settled while open");
         let location = format!("{}/{}", self.output.url, file.path);
         let stored = |e| Error::storage(&location, e);
@@ -279,7 +289,7 @@ impl PartitionWriter {
             file.drain().await.map_err(stored)?;
             passed = file.charge.set(file.held());
         }
-        if passed && file.upload.send_buffered(min_part).await.map_err(stored)? {
+        if passed && file.early_parts && file.upload.send_buffered().await.map_err(stored)? {
             file.charge.set(file.held());
         }
         Ok(())
@@ -311,6 +321,7 @@ impl PartitionWriter {
             path,
             rows: 0,
             charge: self.settings.budget.charge(),
+            early_parts: self.output.takes_any_part(),
         });
         Ok(())
     }
@@ -392,12 +403,18 @@ impl PartitionWriter {
         }
         drop(file.charge);
         // The store's own view of the object: its size and ETag are what Snowflake will see.
-        let meta = self
-            .output
-            .store
-            .head(&Path::from(file.path.as_str()))
-            .await
-            .map_err(|e| Error::storage(&location, e))?;
+        // Without it the file cannot be listed, so it is deleted like the chunk's other files
+        // (best effort): nothing refers to it.
+        let object = Path::from(file.path.as_str());
+        let meta = match self.output.store.head(&object).await {
+            Ok(meta) => meta,
+            Err(e) => {
+                if let Err(delete) = self.output.store.delete(&object).await {
+                    tracing::warn!(location = %location, error = %delete, "could not delete a file whose size could not be read; no manifest refers to it");
+                }
+                return Err(Error::storage(&location, e));
+            }
+        };
         self.done.push(FileWritten {
             table: self.schema.table.clone(),
             path: file.path,

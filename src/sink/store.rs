@@ -48,15 +48,12 @@ impl Output {
         }
     }
 
-    /// The smallest part an upload to this store may send before its last: S3's 5 MiB for
-    /// `s3://`; any size for a local folder, where a part is a write at an offset of a staging
-    /// file.
-    pub fn smallest_part(&self) -> usize {
-        if self.url.starts_with("s3") {
-            super::parquet::MIN_UPLOAD_PART_BYTES
-        } else {
-            1
-        }
+    /// Whether an upload to this store may send a part of any size before its last: yes for
+    /// a local folder, where a part is a write at an offset of a staging file. Not for S3,
+    /// which takes parts from 5 MiB, and whose compatible stores (R2, for one) want every
+    /// part but the last of one size: there, parts are always full.
+    pub fn takes_any_part(&self) -> bool {
+        self.url.starts_with("file://")
     }
 
     /// The location's name without opening it: a store in memory stands in, so whatever uses
@@ -227,6 +224,18 @@ mod tests {
         let a = Output::open(dir.path().to_str().unwrap()).unwrap();
         let b = Output::open(&format!("file://{}", dir.path().display())).unwrap();
         assert_eq!(a.url, b.url);
+    }
+
+    /// Only a local folder takes parts of any size: S3 and its compatible stores get full,
+    /// equal parts.
+    #[test]
+    fn only_a_local_folder_takes_parts_of_any_size() {
+        for url in ["s3://bucket/lake", "s3a://bucket/lake"] {
+            assert!(!Output::detached(url).unwrap().takes_any_part(), "{url}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let local = Output::open(dir.path().to_str().unwrap()).unwrap();
+        assert!(local.takes_any_part());
     }
 
     #[test]

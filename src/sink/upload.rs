@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use object_store::path::Path;
 use object_store::{
     MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, PutPayloadMut, PutResult,
@@ -108,15 +107,14 @@ impl ObjectUpload {
         self.buffer.content_length()
     }
 
-    /// Sends the buffered bytes now as a part of their own, if there are at least `min_part`
-    /// of them (S3 takes parts under 5 MiB only as the last): how a file gives memory back to
-    /// the write budget before its part fills. Returns whether a part was sent.
-    pub async fn send_buffered(&mut self, min_part: usize) -> StoreResult<bool> {
+    /// Sends the buffered bytes now as a part of their own, however few: how a file gives
+    /// memory back to the write budget before its part fills. Only for a store that takes
+    /// parts of any size ([`super::Output::takes_any_part`]). Returns whether a part was sent.
+    pub async fn send_buffered(&mut self) -> StoreResult<bool> {
         if matches!(self.state, State::Closed) {
             return Err(self.closed());
         }
-        let n = self.buffer.content_length();
-        if n == 0 || n < min_part {
+        if self.buffer.content_length() == 0 {
             return Ok(false);
         }
         let part = std::mem::take(&mut self.buffer).freeze();
@@ -241,26 +239,6 @@ impl Drop for ObjectUpload {
     }
 }
 
-/// Lets `parquet`'s `AsyncArrowWriter` write into an upload.
-impl parquet::arrow::async_writer::AsyncFileWriter for ObjectUpload {
-    fn write(&mut self, bytes: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        Box::pin(async move {
-            self.put(bytes)
-                .await
-                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
-        })
-    }
-
-    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        Box::pin(async move {
-            self.finish()
-                .await
-                .map(|_| ())
-                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,15 +276,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn buffered_bytes_go_early_as_a_part_of_their_own_only_from_the_minimum() {
+    async fn buffered_bytes_go_early_as_a_part_of_their_own() {
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         let mut upload = ObjectUpload::new(store.clone(), Path::from("c"), 1000);
         let (first, second) = (bytes(300, 1), bytes(500, 2));
+        assert!(!upload.send_buffered().await.unwrap(), "nothing to send");
+        assert!(!upload.is_multipart());
         upload.put(first.clone()).await.unwrap();
         assert_eq!(upload.buffered(), 300);
-        assert!(!upload.send_buffered(301).await.unwrap());
-        assert!(!upload.is_multipart());
-        assert!(upload.send_buffered(300).await.unwrap());
+        assert!(upload.send_buffered().await.unwrap());
         assert!(upload.is_multipart());
         assert_eq!(upload.buffered(), 0);
         upload.put(second.clone()).await.unwrap();
@@ -316,7 +294,7 @@ mod tests {
             got.bytes().await.unwrap().as_ref(),
             [first.as_ref(), second.as_ref()].concat().as_slice()
         );
-        assert!(upload.send_buffered(0).await.is_err(), "a finished upload takes nothing");
+        assert!(upload.send_buffered().await.is_err(), "a finished upload takes nothing");
     }
 
     #[tokio::test]
