@@ -179,7 +179,11 @@ fn read_all(path: &std::path::Path) -> (arrow_array::RecordBatch, usize) {
     let groups = builder.metadata().num_row_groups();
     let mut batches = builder.with_batch_size(1 << 20).build().unwrap();
     let batch = batches.next().unwrap().unwrap();
-    assert!(batches.next().is_none(), "{} fits one batch", path.display());
+    assert!(
+        batches.next().is_none(),
+        "{} fits one batch",
+        path.display()
+    );
     (batch, groups)
 }
 
@@ -215,8 +219,16 @@ async fn a_write_budget_passed_closes_row_groups_early_and_changes_no_row() {
         assert_eq!((&a.table, a.rows), (&b.table, b.rows));
         let (rows_a, groups_a) = read_all(&dir_a.path().join(&a.path));
         let (rows_b, groups_b) = read_all(&dir_b.path().join(&b.path));
-        assert_eq!(rows_a, rows_b, "{}: the same rows in the same order", a.table);
-        assert_eq!(groups_a, 1, "{}: one day is one row group unbounded", a.table);
+        assert_eq!(
+            rows_a, rows_b,
+            "{}: the same rows in the same order",
+            a.table
+        );
+        assert_eq!(
+            groups_a, 1,
+            "{}: one day is one row group unbounded",
+            a.table
+        );
         if groups_b > 1 {
             split += 1;
         }

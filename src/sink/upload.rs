@@ -294,7 +294,10 @@ mod tests {
             got.bytes().await.unwrap().as_ref(),
             [first.as_ref(), second.as_ref()].concat().as_slice()
         );
-        assert!(upload.send_buffered().await.is_err(), "a finished upload takes nothing");
+        assert!(
+            upload.send_buffered().await.is_err(),
+            "a finished upload takes nothing"
+        );
     }
 
     #[tokio::test]
