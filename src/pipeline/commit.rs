@@ -21,6 +21,10 @@ pub(super) struct Commit<'a> {
     pub(super) api: crate::genesys::stats::ApiStatsSnapshot,
     /// Seconds the run worked (wall time of one process, or the chunks' sum for a merge).
     pub(super) seconds: f64,
+    /// The write budget of the process that wrote the run's files (none for a merge, which
+    /// writes none): its peak is logged, so an operator sizing `--write-buffer-mb` sees how
+    /// much of it the run used.
+    pub(super) write_budget: Option<&'a crate::sink::WriteBudget>,
 }
 
 /// Totals, the load script, then the manifest, written last.
@@ -156,6 +160,8 @@ pub(super) async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         api_requests = manifest.stats.api.requests,
         token_requests = manifest.stats.api.token_requests,
         retries = manifest.stats.api.retries,
+        write_buffer_peak_mb = c.write_budget.map(|b| mib(b.peak())),
+        write_buffer_mb = c.write_budget.map(|b| mib(b.limit())),
         "run committed"
     );
     Ok(RunSummary {
@@ -163,4 +169,9 @@ pub(super) async fn commit(c: Commit<'_>) -> Result<RunSummary> {
         script_url: format!("{}/{}", c.output.url, Manifest::script_path(c.run_id)),
         manifest,
     })
+}
+
+/// Bytes as MiB with one decimal, for logs.
+fn mib(bytes: usize) -> f64 {
+    (bytes as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0
 }

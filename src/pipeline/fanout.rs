@@ -543,6 +543,7 @@ pub async fn merge(cfg: MergeConfig) -> Result<RunSummary> {
         divisions: combined.divisions,
         api: combined.api,
         seconds: combined.seconds,
+        write_budget: None,
     })
     .await
 }

@@ -490,6 +490,7 @@ async fn extract_locked(
         divisions: division_report,
         api: stats.snapshot(),
         seconds: clock.elapsed().as_secs_f64(),
+        write_budget: Some(&cfg.writer.budget),
     })
     .await
 }

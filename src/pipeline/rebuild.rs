@@ -147,6 +147,7 @@ async fn rebuild_inner(
         divisions,
         api: Default::default(),
         seconds: clock.elapsed().as_secs_f64(),
+        write_budget: Some(&cfg.writer.budget),
     })
     .await
 }

@@ -234,27 +234,26 @@ impl PartitionWriter {
             return Ok(());
         }
         if batch.schema() != self.schema.arrow_schema() {
-            return Err(Error::Encode {
-                table: self.schema.table.clone(),
-                message: format!(
+            return Err(encode_error(
+                &self.schema,
+                format_args!(
                     "batch schema differs from schemas/{}.json:\n batch: {:?}\n table: {:?}",
                     self.schema.table,
                     batch.schema(),
                     self.schema.arrow_schema()
                 ),
-            });
+            ));
         }
         if self.current.is_none() {
             self.open()?;
         }
         let file = self.current.as_mut().expect("opened above");
-        let written = file.encoder.write(batch).map_err(|e| e.to_string());
-        let result = match written {
+        let result = match file.encoder.write(batch) {
             Ok(()) => {
                 file.rows += batch.num_rows() as u64;
                 self.settle().await
             }
-            Err(e) => Err(self.encode_error(e)),
+            Err(e) => Err(encode_error(&self.schema, e)),
         };
         if result.is_err() {
             self.abort_current().await;
@@ -275,22 +274,25 @@ impl PartitionWriter {
     /// after its own writes; the files that hold the most are the ones written to most, so they
     /// are the ones that give back.
     async fn settle(&mut self) -> Result<()> {
+        let url = &self.output.url;
         let file = self.current.as_mut().expect("settled while open");
-        let location = format!("{}/{}", self.output.url, file.path);
-        let stored = |e| Error::storage(&location, e);
-        file.drain().await.map_err(stored)?;
+        // The location is formatted only on failure: this runs after every batch.
+        let stored = |path: &str, e| Error::storage(format_args!("{url}/{path}"), e);
+        file.drain().await.map_err(|e| stored(&file.path, e))?;
         let full = file.encoder.in_progress_size() >= self.settings.row_group_bytes;
         let mut passed = file.charge.set(file.held());
         if full || (passed && file.encoder.memory_size() >= self.settings.row_group_min_bytes) {
-            file.encoder.flush().map_err(|e| Error::Encode {
-                table: self.schema.table.clone(),
-                message: e.to_string(),
-            })?;
-            file.drain().await.map_err(stored)?;
+            file.encoder
+                .flush()
+                .map_err(|e| encode_error(&self.schema, e))?;
+            file.drain().await.map_err(|e| stored(&file.path, e))?;
             passed = file.charge.set(file.held());
         }
-        if passed && file.early_parts && file.upload.send_buffered().await.map_err(stored)? {
-            file.charge.set(file.held());
+        if passed && file.early_parts {
+            let sent = file.upload.send_buffered().await;
+            if sent.map_err(|e| stored(&file.path, e))? {
+                file.charge.set(file.held());
+            }
         }
         Ok(())
     }
@@ -314,7 +316,7 @@ impl PartitionWriter {
             self.schema.arrow_schema(),
             Some(self.props.clone()),
         )
-        .map_err(|e| self.encode_error(e))?;
+        .map_err(|e| encode_error(&self.schema, e))?;
         self.current = Some(OpenFile {
             encoder,
             upload,
@@ -385,21 +387,21 @@ impl PartitionWriter {
         // The upload stays in hand until it completes, so it can still be aborted when
         // encoding the footer fails before the upload is reached. (A failed upload aborts
         // itself; aborting again does nothing.)
-        let finished = match file.encoder.finish() {
-            Ok(_) => match file.drain().await {
-                Ok(()) => file.upload.finish().await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(object_store::Error::Generic {
-                store: "parquet",
-                source: Box::new(e),
-            }),
-        };
+        let finished = async {
+            file.encoder
+                .finish()
+                .map_err(|e| encode_error(&self.schema, e))?;
+            let stored = |e| Error::storage(&location, e);
+            file.drain().await.map_err(stored)?;
+            file.upload.finish().await.map_err(stored)?;
+            Ok::<_, Error>(())
+        }
+        .await;
         if let Err(e) = finished {
             if let Err(abort) = file.upload.abort().await {
                 tracing::warn!(location = %location, error = %abort, "could not abort the file's multipart upload; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it");
             }
-            return Err(Error::storage(&location, e));
+            return Err(e);
         }
         drop(file.charge);
         // The store's own view of the object: its size and ETag are what Snowflake will see.
@@ -425,11 +427,12 @@ impl PartitionWriter {
         });
         Ok(())
     }
+}
 
-    fn encode_error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Encode {
-            table: self.schema.table.clone(),
-            message: e.to_string(),
-        }
+/// An encoding failure of `schema`'s table (the Parquet writer's, not the store's).
+fn encode_error(schema: &TableSchema, e: impl std::fmt::Display) -> Error {
+    Error::Encode {
+        table: schema.table.clone(),
+        message: e.to_string(),
     }
 }
