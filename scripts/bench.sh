@@ -10,7 +10,8 @@
 #    2 threads) and a plain Python json + pyarrow ETL (the same 5 tables), the last two reading
 #    the pages decompressed. CPU = user + system time (getrusage); peak RSS = max resident set.
 # 3. Peak RSS of `rebuild` for 1 vs 30 days (1,000 conversations a day), for 1,000 vs 50,000
-#    conversations in a day, and for 2 days of 50,000 (two large days rebuilt at once).
+#    conversations in a day, and for 2 days of 50,000 (two large days rebuilt at once), into a
+#    local folder and into S3 (moto, an S3-compatible server on 127.0.0.1, from PyPI).
 # 4. API requests per 1,000 conversations on the job and the query path, and the wall time of
 #    a 7-day backfill against a simulator enforcing 300 requests a minute; jobs there finish
 #    BENCH_JOB_MS (default 5,000) after submission, polled as the loader does by default.
@@ -39,8 +40,8 @@ LOG="$B/runs.jsonl"
 echo "building release binaries..." >&2
 cargo build --release --locked --quiet -p genesys-loader -p genesys-sim --bins
 # Pinned, so the comparison is with the same tools from run to run.
-PINS="duckdb==2.0.1 pyarrow==26.0.1"
-if ! "$PY" -c 'import duckdb, pyarrow' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "$PINS" ]; then
+PINS="duckdb==2.0.1 pyarrow==26.0.1 moto[s3,server]==5.2.5"
+if ! "$PY" -c 'import duckdb, pyarrow, moto' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "$PINS" ]; then
   echo "installing $PINS into $VENV..." >&2
   rm -rf "$VENV"
   python3 -m venv "$VENV"
@@ -52,7 +53,26 @@ mkdir -p "$B"
 
 SIM_PID=""
 stop_sim() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""; }
-trap 'stop_sim; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$B"' EXIT
+MOTO_PID=""
+stop_moto() { [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null || true; MOTO_PID=""; }
+trap 'stop_sim; stop_moto; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$B"' EXIT
+# An S3-compatible server on a free loopback port, with a bucket `bench`; sets S3_URL.
+start_moto() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$PY" -m moto.server -H 127.0.0.1 -p "$port" >"$B/moto.log" 2>&1 &
+  MOTO_PID=$!
+  S3_URL="http://127.0.0.1:$port"
+  # The AWS variables that point the loader at it.
+  S3ENV=(AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+    "AWS_ENDPOINT_URL=$S3_URL" AWS_ALLOW_HTTP=true)
+  for _ in $(seq 1 100); do
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/bench", method="PUT"))' \
+      "$S3_URL" 2>/dev/null && return
+    sleep 0.2
+  done
+  echo "the S3 server did not start:" >&2; cat "$B/moto.log" >&2; exit 1
+}
 start_sim() { # per-day [sim flags...]
   local log="$B/sim.log"
   target/release/genesys-sim --port 0 --client-id bench --client-secret bench --per-day "$@" >"$log" 2>&1 &
@@ -140,12 +160,20 @@ rm -rf "$B/mem1k"
 start_sim 50000
 D50=$(day 5)
 extract "$B/mem50k" "$D50" "$(day 3)" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null
+# The same two days into S3, whose raw zone the S3 rebuild below reads.
+start_moto
+(export "${S3ENV[@]}"; extract "s3://bench/mem50k" "$D50" "$(day 3)" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null)
 stop_sim
 python3 $M run "$LOG" "rss:1 day × 50,000 conversations" "$(page_bytes "$B/mem50k" "$D50")" -- \
   target/release/genesys-loader rebuild --dataset conversations --date "$D50" --out "$B/mem50k"
 # Two such days: the default --concurrency 2 rebuilds them at once.
-python3 $M run "$LOG" "rss:2 days × 50,000 conversations" "$(page_bytes "$B/mem50k" '*')" -- \
+BYTES50=$(page_bytes "$B/mem50k" '*')
+python3 $M run "$LOG" "rss:2 days × 50,000 conversations" "$BYTES50" -- \
   target/release/genesys-loader rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "$B/mem50k"
+# On S3 parts must be full (5 MiB), so upload buffers cannot be sent early: they wait on disk.
+python3 $M run "$LOG" "rss:2 days × 50,000 conversations, into S3" "$BYTES50" -- \
+  env "${S3ENV[@]}" target/release/genesys-loader rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "s3://bench/mem50k"
+stop_moto
 rm -rf "$B/mem50k"
 
 echo "7-day backfill against 300 requests a minute..." >&2

@@ -16,8 +16,8 @@
 //!   page buffers), which depends on the tables' width, not on volume;
 //! - parts in flight to the store (at most a few per file, and quick for a local folder);
 //! - on S3, the upload buffer, which cannot be sent before it makes a full part (S3 takes parts
-//!   from 5 MiB, and some compatible stores want equal parts), so it is bounded per file by
-//!   one part instead.
+//!   from 5 MiB, and some compatible stores want equal parts): it waits in a temporary file,
+//!   not in memory ([`super::upload`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

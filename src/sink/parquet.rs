@@ -3,7 +3,8 @@
 //! Files are written through multipart uploads as batches arrive, and roll over to a new file
 //! near a target size. Memory is bounded per file by the row-group and part sizes, and over
 //! all the files a process has open by a shared [`WriteBudget`]: a file that finds the budget
-//! passed closes its row group early and sends its buffered bytes as a part. Each file gets a name
+//! passed closes its row group early and, where the store takes parts of any size, sends its
+//! buffered bytes as a part (on S3 they wait on disk instead). Each file gets a name
 //! unique to the run (`part-<run_id>-<seq>.parquet`) and is never overwritten; nothing points
 //! at it until the run's manifest is written.
 //!
@@ -44,9 +45,9 @@ pub struct WriterSettings {
     /// zstd level (default 1: about 60% of level 3's CPU for nearly the same size).
     pub zstd_level: i32,
     /// A file is sent as a multipart upload in parts of this size once it outgrows one part;
-    /// a smaller file goes up in one put (default 5 MiB, S3's smallest part but the last: on
-    /// S3 a file's upload buffer is outside the write budget, so it is kept as small as S3
-    /// allows; a 128 MiB file is 26 parts of S3's 10,000).
+    /// a smaller file goes up in one put (default 5 MiB, S3's smallest part but the last: a
+    /// part is in memory while it is sent, so parts are kept as small as S3 allows; a 128 MiB
+    /// file is 26 parts of S3's 10,000).
     pub upload_part_bytes: usize,
     /// The memory all open files of the process may hold in row groups and upload buffers
     /// (default 16 MiB, `--write-buffer-mb`). Every clone of these settings shares it, so one
@@ -152,8 +153,8 @@ struct OpenFile {
     path: String,
     rows: u64,
     charge: Charge,
-    /// Whether the store takes early parts of any size, so the upload buffer can be given back
-    /// and is counted on the budget.
+    /// Whether the store takes early parts of any size, so the upload buffer (in memory, and
+    /// counted on the budget) can be given back; otherwise it waits on disk.
     early_parts: bool,
 }
 
@@ -167,15 +168,10 @@ impl OpenFile {
         self.upload.put(Bytes::from(bytes)).await
     }
 
-    /// What this file holds that it can give back: its open row group, and its upload's
-    /// buffer where the store takes early parts.
+    /// What this file holds in memory: its open row group, and its upload's buffer unless
+    /// that waits on disk (where the store takes only full parts).
     fn held(&self) -> usize {
-        let buffered = if self.early_parts {
-            self.upload.buffered()
-        } else {
-            0
-        };
-        self.encoder.memory_size() + buffered
+        self.encoder.memory_size() + self.upload.buffered_in_memory()
     }
 }
 
@@ -306,11 +302,16 @@ impl PartitionWriter {
             self.next_seq
         );
         self.next_seq += 1;
-        let upload = ObjectUpload::new(
+        let early_parts = self.output.takes_any_part();
+        let mut upload = ObjectUpload::new(
             self.output.store.clone(),
             Path::from(path.as_str()),
             self.settings.upload_part_bytes,
         );
+        // Where parts must be full, the buffer cannot be given back early: it waits on disk.
+        if !early_parts {
+            upload = upload.buffer_on_disk();
+        }
         let encoder = ArrowWriter::try_new(
             Vec::new(),
             self.schema.arrow_schema(),
@@ -323,7 +324,7 @@ impl PartitionWriter {
             path,
             rows: 0,
             charge: self.settings.budget.charge(),
-            early_parts: self.output.takes_any_part(),
+            early_parts,
         });
         Ok(())
     }

@@ -1,7 +1,12 @@
 //! One object streamed to the store, which can always be aborted.
 //!
-//! Bytes are held in memory up to a part's size; an object that stays smaller goes up in one
-//! put when it is finished. Past that, a multipart upload is opened and each full part is
+//! Bytes wait up to a part's size; an object that stays smaller goes up in one put when it is
+//! finished. They wait in memory, or, where parts must be full (S3), in an anonymous temporary
+//! file ([`ObjectUpload::buffer_on_disk`]): there a file cannot give its buffer back early, and
+//! the buffers of every open file of a run (up to a part each, and the whole of a table
+//! smaller than a part) were what kept two large days on S3 above 300 MB (benches/profile.md,
+//! "Sixth round"). Writes to the temporary file go to the page cache, as cheap as the copy into
+//! memory they replace; a part is read back only when it is sent. Past that, a multipart upload is opened and each full part is
 //! sent as it fills, a few in flight at once. This is what object_store's `BufWriter` does,
 //! with one difference that matters for a batch job: the upload stays in hand until it is
 //! completed, so a failed run can abort it. (`BufWriter` gives its upload to the shutdown
@@ -15,6 +20,8 @@
 //! task: best effort, because that task only runs while the tokio runtime does, and a process
 //! that exits right after the drop (or is killed) leaves the upload to the lifecycle rule.
 
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -46,8 +53,99 @@ pub struct ObjectUpload {
     store: Arc<dyn ObjectStore>,
     path: Path,
     part_bytes: usize,
-    buffer: PutPayloadMut,
+    buffer: Buffer,
     state: State,
+}
+
+/// Where the bytes of the part being filled wait.
+enum Buffer {
+    Memory(PutPayloadMut),
+    /// An anonymous temporary file (unlinked as it is created, so nothing outlives the
+    /// process, however it ends), made at the first byte, truncated after each part.
+    Disk { file: Option<File>, len: usize },
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        match self {
+            Buffer::Memory(m) => m.content_length(),
+            Buffer::Disk { len, .. } => *len,
+        }
+    }
+
+    fn push(&mut self, bytes: Bytes) -> StoreResult<()> {
+        match self {
+            Buffer::Memory(m) => m.push(bytes),
+            Buffer::Disk { file, len } => {
+                let file = match file {
+                    Some(f) => f,
+                    None => match tempfile::tempfile() {
+                        Ok(f) => file.insert(f),
+                        Err(e) => {
+                            warn_no_temp_file(&e);
+                            *self = Buffer::Memory(PutPayloadMut::new());
+                            return self.push(bytes);
+                        }
+                    },
+                };
+                file.write_all(&bytes).map_err(temp_file_error)?;
+                *len += bytes.len();
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything buffered, as one payload; the buffer is left empty.
+    fn take(&mut self) -> StoreResult<PutPayload> {
+        match self {
+            Buffer::Memory(m) => Ok(std::mem::take(m).freeze()),
+            Buffer::Disk { file: None, .. } => Ok(PutPayload::default()),
+            Buffer::Disk {
+                file: Some(f),
+                len,
+            } => {
+                let mut part = vec![0; *len];
+                f.rewind().map_err(temp_file_error)?;
+                f.read_exact(&mut part).map_err(temp_file_error)?;
+                f.set_len(0).map_err(temp_file_error)?;
+                f.rewind().map_err(temp_file_error)?;
+                *len = 0;
+                Ok(PutPayload::from(part))
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Buffer::Memory(m) => *m = PutPayloadMut::new(),
+            // Dropping the file frees its blocks.
+            Buffer::Disk { file, len } => (*file, *len) = (None, 0),
+        }
+    }
+}
+
+/// A run that cannot make temporary files (a read-only file system, a full or missing
+/// `TMPDIR`) still writes: its uploads buffer in memory, which one warning says.
+fn warn_no_temp_file(e: &std::io::Error) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            temp_dir = %std::env::temp_dir().display(),
+            error = %e,
+            "cannot create temporary files for upload buffers; buffering in memory instead (point TMPDIR at a writable directory to keep memory low)"
+        );
+    });
+}
+
+fn temp_file_error(e: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "upload buffer",
+        source: format!(
+            "the temporary file under {} that buffers this upload: {e} (point TMPDIR at a directory with room)",
+            std::env::temp_dir().display()
+        )
+        .into(),
+    }
 }
 
 impl std::fmt::Debug for ObjectUpload {
@@ -73,9 +171,21 @@ impl ObjectUpload {
             store,
             path,
             part_bytes: part_bytes.max(1),
-            buffer: PutPayloadMut::new(),
+            buffer: Buffer::Memory(PutPayloadMut::new()),
             state: State::Buffering,
         }
+    }
+
+    /// Buffers in an anonymous temporary file (under `TMPDIR`) instead of memory: for a store
+    /// whose parts must be full, where the buffer cannot be sent early. If no temporary file
+    /// can be made, the upload buffers in memory after all (with one warning per process).
+    pub fn buffer_on_disk(mut self) -> Self {
+        if let Buffer::Memory(m) = &self.buffer
+            && m.content_length() == 0
+        {
+            self.buffer = Buffer::Disk { file: None, len: 0 };
+        }
+        self
     }
 
     /// Whether a multipart upload is open (and would be left behind if this were lost).
@@ -90,21 +200,29 @@ impl ObjectUpload {
             return Err(self.closed());
         }
         while !bytes.is_empty() {
-            let room = self.part_bytes - self.buffer.content_length();
+            let room = self.part_bytes - self.buffer.len();
             if bytes.len() < room {
-                self.buffer.push(bytes);
+                self.buffer.push(bytes)?;
                 break;
             }
-            self.buffer.push(bytes.split_to(room));
-            let part = std::mem::take(&mut self.buffer).freeze();
+            self.buffer.push(bytes.split_to(room))?;
+            let part = self.buffer.take()?;
             self.send_part(part).await?;
         }
         Ok(())
     }
 
-    /// Bytes held in memory, waiting for a part to fill (or for the one put of a small object).
+    /// Bytes waiting for a part to fill (or for the one put of a small object).
     pub fn buffered(&self) -> usize {
-        self.buffer.content_length()
+        self.buffer.len()
+    }
+
+    /// Of [`ObjectUpload::buffered`], the bytes held in memory (none when buffered on disk).
+    pub fn buffered_in_memory(&self) -> usize {
+        match &self.buffer {
+            Buffer::Memory(m) => m.content_length(),
+            Buffer::Disk { .. } => 0,
+        }
     }
 
     /// Sends the buffered bytes now as a part of their own, however few: how a file gives
@@ -114,10 +232,10 @@ impl ObjectUpload {
         if matches!(self.state, State::Closed) {
             return Err(self.closed());
         }
-        if self.buffer.content_length() == 0 {
+        if self.buffer.len() == 0 {
             return Ok(false);
         }
-        let part = std::mem::take(&mut self.buffer).freeze();
+        let part = self.buffer.take()?;
         self.send_part(part).await?;
         Ok(true)
     }
@@ -161,7 +279,8 @@ impl ObjectUpload {
         if matches!(self.state, State::Closed) {
             return Err(self.closed());
         }
-        let rest = std::mem::take(&mut self.buffer).freeze();
+        let rest = self.buffer.take()?;
+        self.buffer.clear();
         let result = match &mut self.state {
             State::Closed => unreachable!("checked above"),
             State::Buffering => self.store.put(&self.path, rest).await?,
@@ -183,7 +302,7 @@ impl ObjectUpload {
     /// would be kept), then aborts the multipart upload, if one was opened. Nothing is written
     /// when no part was sent. Calling it again, or after [`ObjectUpload::finish`], does nothing.
     pub async fn abort(&mut self) -> StoreResult<()> {
-        self.buffer = PutPayloadMut::new();
+        self.buffer.clear();
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Uploading { upload, parts } => abort_upload(upload, parts).await,
             State::Buffering | State::Closed => Ok(()),
@@ -298,6 +417,37 @@ mod tests {
             upload.send_buffered().await.is_err(),
             "a finished upload takes nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn a_buffer_on_disk_holds_no_memory_and_writes_the_same_objects() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        for (name, puts) in [("small", 1), ("two-puts", 2), ("parts", 9)] {
+            let mut upload =
+                ObjectUpload::new(store.clone(), Path::from(name), 1000).buffer_on_disk();
+            let mut sent = Vec::new();
+            for seed in 0..puts {
+                let b = bytes(450, seed);
+                sent.extend_from_slice(&b);
+                upload.put(b).await.unwrap();
+                assert_eq!(upload.buffered(), sent.len() % 1000, "{name}");
+                assert_eq!(upload.buffered_in_memory(), 0, "{name}");
+            }
+            assert_eq!(upload.is_multipart(), sent.len() >= 1000, "{name}");
+            upload.finish().await.unwrap();
+            let got = store.get(&Path::from(name)).await.unwrap();
+            assert_eq!(got.bytes().await.unwrap().as_ref(), sent.as_slice(), "{name}");
+        }
+
+        // Sent early, aborted: as in memory.
+        let mut upload = ObjectUpload::new(store.clone(), Path::from("d"), 1000).buffer_on_disk();
+        upload.put(bytes(300, 1)).await.unwrap();
+        assert!(upload.send_buffered().await.unwrap());
+        assert_eq!(upload.buffered(), 0);
+        upload.put(bytes(300, 2)).await.unwrap();
+        upload.abort().await.unwrap();
+        assert!(store.head(&Path::from("d")).await.is_err());
+        assert!(upload.put(bytes(10, 0)).await.is_err());
     }
 
     #[tokio::test]
