@@ -60,9 +60,13 @@ pub struct ObjectUpload {
 /// Where the bytes of the part being filled wait.
 enum Buffer {
     Memory(PutPayloadMut),
-    /// An anonymous temporary file (unlinked as it is created, so nothing outlives the
-    /// process, however it ends), made at the first byte, truncated after each part.
-    Disk { file: Option<File>, len: usize },
+    /// An anonymous temporary file in `dir` (unlinked as it is created, so nothing outlives
+    /// the process, however it ends), made at the first byte, truncated after each part.
+    Disk {
+        dir: std::path::PathBuf,
+        file: Option<File>,
+        len: usize,
+    },
 }
 
 impl Buffer {
@@ -76,19 +80,20 @@ impl Buffer {
     fn push(&mut self, bytes: Bytes) -> StoreResult<()> {
         match self {
             Buffer::Memory(m) => m.push(bytes),
-            Buffer::Disk { file, len } => {
+            Buffer::Disk { dir, file, len } => {
                 let file = match file {
                     Some(f) => f,
-                    None => match tempfile::tempfile() {
+                    None => match tempfile::tempfile_in(&*dir) {
                         Ok(f) => file.insert(f),
                         Err(e) => {
-                            warn_no_temp_file(&e);
+                            warn_no_temp_file(dir, &e);
                             *self = Buffer::Memory(PutPayloadMut::new());
                             return self.push(bytes);
                         }
                     },
                 };
-                file.write_all(&bytes).map_err(temp_file_error)?;
+                file.write_all(&bytes)
+                    .map_err(|e| temp_file_error(dir, e))?;
                 *len += bytes.len();
             }
         }
@@ -101,14 +106,18 @@ impl Buffer {
             Buffer::Memory(m) => Ok(std::mem::take(m).freeze()),
             Buffer::Disk { file: None, .. } => Ok(PutPayload::default()),
             Buffer::Disk {
+                dir,
                 file: Some(f),
                 len,
             } => {
                 let mut part = vec![0; *len];
-                f.rewind().map_err(temp_file_error)?;
-                f.read_exact(&mut part).map_err(temp_file_error)?;
-                f.set_len(0).map_err(temp_file_error)?;
-                f.rewind().map_err(temp_file_error)?;
+                let read_back = (|| {
+                    f.rewind()?;
+                    f.read_exact(&mut part)?;
+                    f.set_len(0)?;
+                    f.rewind()
+                })();
+                read_back.map_err(|e| temp_file_error(dir, e))?;
                 *len = 0;
                 Ok(PutPayload::from(part))
             }
@@ -119,30 +128,30 @@ impl Buffer {
         match self {
             Buffer::Memory(m) => *m = PutPayloadMut::new(),
             // Dropping the file frees its blocks.
-            Buffer::Disk { file, len } => (*file, *len) = (None, 0),
+            Buffer::Disk { file, len, .. } => (*file, *len) = (None, 0),
         }
     }
 }
 
 /// A run that cannot make temporary files (a read-only file system, a full or missing
 /// `TMPDIR`) still writes: its uploads buffer in memory, which one warning says.
-fn warn_no_temp_file(e: &std::io::Error) {
+fn warn_no_temp_file(dir: &std::path::Path, e: &std::io::Error) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
-            temp_dir = %std::env::temp_dir().display(),
+            temp_dir = %dir.display(),
             error = %e,
             "cannot create temporary files for upload buffers; buffering in memory instead (point TMPDIR at a writable directory to keep memory low)"
         );
     });
 }
 
-fn temp_file_error(e: std::io::Error) -> object_store::Error {
+fn temp_file_error(dir: &std::path::Path, e: std::io::Error) -> object_store::Error {
     object_store::Error::Generic {
         store: "upload buffer",
         source: format!(
             "the temporary file under {} that buffers this upload: {e} (point TMPDIR at a directory with room)",
-            std::env::temp_dir().display()
+            dir.display()
         )
         .into(),
     }
@@ -179,11 +188,20 @@ impl ObjectUpload {
     /// Buffers in an anonymous temporary file (under `TMPDIR`) instead of memory: for a store
     /// whose parts must be full, where the buffer cannot be sent early. If no temporary file
     /// can be made, the upload buffers in memory after all (with one warning per process).
-    pub fn buffer_on_disk(mut self) -> Self {
+    pub fn buffer_on_disk(self) -> Self {
+        self.buffer_in(std::env::temp_dir())
+    }
+
+    /// [`ObjectUpload::buffer_on_disk`], in `dir`.
+    fn buffer_in(mut self, dir: std::path::PathBuf) -> Self {
         if let Buffer::Memory(m) = &self.buffer
             && m.content_length() == 0
         {
-            self.buffer = Buffer::Disk { file: None, len: 0 };
+            self.buffer = Buffer::Disk {
+                dir,
+                file: None,
+                len: 0,
+            };
         }
         self
     }
@@ -436,7 +454,11 @@ mod tests {
             assert_eq!(upload.is_multipart(), sent.len() >= 1000, "{name}");
             upload.finish().await.unwrap();
             let got = store.get(&Path::from(name)).await.unwrap();
-            assert_eq!(got.bytes().await.unwrap().as_ref(), sent.as_slice(), "{name}");
+            assert_eq!(
+                got.bytes().await.unwrap().as_ref(),
+                sent.as_slice(),
+                "{name}"
+            );
         }
 
         // Sent early, aborted: as in memory.
@@ -448,6 +470,25 @@ mod tests {
         upload.abort().await.unwrap();
         assert!(store.head(&Path::from("d")).await.is_err());
         assert!(upload.put(bytes(10, 0)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn without_a_temporary_file_the_buffer_falls_back_to_memory() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let root = tempfile::tempdir().unwrap();
+        let missing = root.path().join("gone");
+        let mut upload = ObjectUpload::new(store.clone(), Path::from("e"), 1000).buffer_in(missing);
+        upload.put(bytes(300, 1)).await.unwrap();
+        assert_eq!(upload.buffered_in_memory(), 300, "held in memory instead");
+        upload.put(bytes(900, 2)).await.unwrap();
+        upload.finish().await.unwrap();
+        let got = store.get(&Path::from("e")).await.unwrap();
+        assert_eq!(
+            got.bytes().await.unwrap().as_ref(),
+            [bytes(300, 1).as_ref(), bytes(900, 2).as_ref()]
+                .concat()
+                .as_slice()
+        );
     }
 
     #[tokio::test]
