@@ -40,13 +40,13 @@ LOG="$B/runs.jsonl"
 echo "building release binaries..." >&2
 cargo build --release --locked --quiet -p genesys-loader -p genesys-sim --bins
 # Pinned, so the comparison is with the same tools from run to run.
-PINS="duckdb==2.0.1 pyarrow==26.0.1 moto[s3,server]==5.2.5"
-if ! "$PY" -c 'import duckdb, pyarrow, moto' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "$PINS" ]; then
-  echo "installing $PINS into $VENV..." >&2
+PINS=(duckdb==2.0.1 pyarrow==26.0.1 "moto[s3,server]==5.2.5")
+if ! "$PY" -c 'import duckdb, pyarrow, moto' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "${PINS[*]}" ]; then
+  echo "installing ${PINS[*]} into $VENV..." >&2
   rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
-  echo "$PINS" >"$VENV/pins"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PINS[@]}"
+  echo "${PINS[*]}" >"$VENV/pins"
 fi
 rm -rf "$B"
 mkdir -p "$B"
@@ -67,6 +67,7 @@ start_moto() {
   S3ENV=(AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
     "AWS_ENDPOINT_URL=$S3_URL" AWS_ALLOW_HTTP=true)
   for _ in $(seq 1 100); do
+    kill -0 "$MOTO_PID" 2>/dev/null || break
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/bench", method="PUT"))' \
       "$S3_URL" 2>/dev/null && return
     sleep 0.2
@@ -147,7 +148,7 @@ for _ in $(seq 1 "$RUNS"); do
 done
 rm -rf "$B/pages" "$B/duckdb" "$B/python" "$B/zone"
 
-echo "memory: 30 days × 1,000 conversations, then 1 and 2 days × 50,000..." >&2
+echo "memory: 30 days × 1,000 conversations, then 1 and 2 days × 50,000, and 2 into S3..." >&2
 start_sim 1000
 FROM30=$(day 33); TO30=$(day 3)
 extract "$B/mem1k" "$FROM30" "$TO30" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null

@@ -176,6 +176,21 @@ async fn s3_and_local_outputs_are_the_same() {
         assert!(f.e_tag.is_some(), "S3 reports an ETag for {}", f.path);
     }
     assert_eq!(contents(local.path(), &m_local), contents(&s3_out, &m_s3));
+
+    // Upload buffers wait in temporary files; where none can be made, in memory, the same.
+    let no_tmp = s3_root.path().join("no-such-dir");
+    let env = [&s3_env[..], &[("TMPDIR", no_tmp.to_str().unwrap())]].concat();
+    let in_memory = extract(&sim, &format!("s3://{BUCKET}/lake/memory"), &args, &env).await;
+    assert!(in_memory.ok(), "{}", in_memory.stderr);
+    assert!(
+        in_memory.stderr.contains("buffering in memory instead"),
+        "{}",
+        in_memory.stderr
+    );
+    let mem_out = s3_root.path().join(BUCKET).join("lake/memory");
+    let m_mem = read_manifest(&mem_out);
+    assert_eq!(layout(&m_s3), layout(&m_mem));
+    assert_eq!(contents(&s3_out, &m_s3), contents(&mem_out, &m_mem));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,8 +50,8 @@ impl WriteBudget {
         self.held.load(Ordering::Relaxed)
     }
 
-    /// The most the files held at once so far (it can pass the limit by what one batch adds
-    /// before its file gives back).
+    /// The most the files held at once so far. It can pass the limit: a file gives back only
+    /// once its row group holds `row_group_min_bytes`, and a batch lands before its file looks.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }

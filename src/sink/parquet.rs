@@ -154,7 +154,8 @@ struct OpenFile {
     rows: u64,
     charge: Charge,
     /// Whether the store takes early parts of any size, so the upload buffer (in memory, and
-    /// counted on the budget) can be given back; otherwise it waits on disk.
+    /// counted on the budget) can be given back; otherwise it waits on disk, outside the
+    /// budget.
     early_parts: bool,
 }
 
@@ -168,10 +169,17 @@ impl OpenFile {
         self.upload.put(Bytes::from(bytes)).await
     }
 
-    /// What this file holds in memory: its open row group, and its upload's buffer unless
-    /// that waits on disk (where the store takes only full parts).
+    /// What this file holds that it can give back: its open row group, and its upload's
+    /// buffer where the store takes early parts. (Elsewhere the buffer waits on disk; if it
+    /// had to stay in memory, counting it would only shrink every row group, since it cannot
+    /// be sent before its part is full.)
     fn held(&self) -> usize {
-        self.encoder.memory_size() + self.upload.buffered_in_memory()
+        let buffered = if self.early_parts {
+            self.upload.buffered_in_memory()
+        } else {
+            0
+        };
+        self.encoder.memory_size() + buffered
     }
 }
 

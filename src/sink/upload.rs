@@ -1,18 +1,22 @@
 //! One object streamed to the store, which can always be aborted.
 //!
 //! Bytes wait up to a part's size; an object that stays smaller goes up in one put when it is
-//! finished. They wait in memory, or, where parts must be full (S3), in an anonymous temporary
-//! file ([`ObjectUpload::buffer_on_disk`]): there a file cannot give its buffer back early, and
-//! the buffers of every open file of a run (up to a part each, and the whole of a table
-//! smaller than a part) were what kept two large days on S3 above 300 MB (benches/profile.md,
-//! "Sixth round"). Writes to the temporary file go to the page cache, as cheap as the copy into
-//! memory they replace; a part is read back only when it is sent. Past that, a multipart upload is opened and each full part is
-//! sent as it fills, a few in flight at once. This is what object_store's `BufWriter` does,
+//! finished. Past that, a multipart upload is opened and each full part is sent as it fills, a
+//! few in flight at once. This is what object_store's `BufWriter` does,
 //! with one difference that matters for a batch job: the upload stays in hand until it is
 //! completed, so a failed run can abort it. (`BufWriter` gives its upload to the shutdown
 //! future, and dropping it sends nothing.) On S3 an upload that is neither completed nor
 //! aborted keeps its parts, billed and not listed with the objects, until a bucket lifecycle
 //! rule (`AbortIncompleteMultipartUpload`) removes it.
+//!
+//! The bytes of the part being filled wait in memory, or, where parts must be full (S3), in an
+//! anonymous temporary file ([`ObjectUpload::buffer_on_disk`]). There a file cannot give its
+//! buffer back early, and the buffers of every open file of a run (up to a part each, and the
+//! whole of a table smaller than a part) kept two large days on S3 above 300 MB of RSS
+//! (benches/profile.md, "Sixth round"). Writes to the file go to the page cache, as cheap as
+//! the copy into memory they replace, and a part is read back only when it is sent. The file
+//! does not save memory on a tmpfs `TMPDIR`. The file I/O runs on the async worker, as the
+//! Parquet encoding does: page-cache copies of a few MiB, not worth a hop to the blocking pool.
 //!
 //! [`ObjectUpload::abort`] is the way to give up: it waits for the parts in flight, so none
 //! lands after the abort, then aborts the upload. A failed [`ObjectUpload::finish`] aborts by
@@ -77,24 +81,33 @@ impl Buffer {
         }
     }
 
+    /// Appends `bytes`. In a temporary file when there is one; if none can be made, or it has
+    /// no room left, what waits in it moves to memory and the upload goes on there.
     fn push(&mut self, bytes: Bytes) -> StoreResult<()> {
-        match self {
-            Buffer::Memory(m) => m.push(bytes),
-            Buffer::Disk { dir, file, len } => {
-                let file = match file {
-                    Some(f) => f,
-                    None => match tempfile::tempfile_in(&*dir) {
-                        Ok(f) => file.insert(f),
-                        Err(e) => {
-                            warn_no_temp_file(dir, &e);
-                            *self = Buffer::Memory(PutPayloadMut::new());
-                            return self.push(bytes);
-                        }
-                    },
+        let Buffer::Disk { dir, file, len } = self else {
+            let Buffer::Memory(m) = self else {
+                unreachable!("two kinds")
+            };
+            m.push(bytes);
+            return Ok(());
+        };
+        let written = match file {
+            Some(f) => f.write_all(&bytes),
+            None => tempfile::tempfile_in(&*dir).and_then(|f| file.insert(f).write_all(&bytes)),
+        };
+        match written {
+            Ok(()) => *len += bytes.len(),
+            Err(e) => {
+                warn_no_temp_file(dir, &e);
+                // The first `len` bytes are whole; a write cut short is past them.
+                let waiting = match file {
+                    Some(f) => read_back(f, *len).map_err(|e| temp_file_error(dir, e))?,
+                    None => Vec::new(),
                 };
-                file.write_all(&bytes)
-                    .map_err(|e| temp_file_error(dir, e))?;
-                *len += bytes.len();
+                let mut memory = PutPayloadMut::new();
+                memory.push(Bytes::from(waiting));
+                memory.push(bytes);
+                *self = Buffer::Memory(memory);
             }
         }
         Ok(())
@@ -110,14 +123,12 @@ impl Buffer {
                 file: Some(f),
                 len,
             } => {
-                let mut part = vec![0; *len];
-                let read_back = (|| {
-                    f.rewind()?;
-                    f.read_exact(&mut part)?;
+                let emptied = read_back(f, *len).and_then(|part| {
                     f.set_len(0)?;
-                    f.rewind()
-                })();
-                read_back.map_err(|e| temp_file_error(dir, e))?;
+                    f.rewind()?;
+                    Ok(part)
+                });
+                let part = emptied.map_err(|e| temp_file_error(dir, e))?;
                 *len = 0;
                 Ok(PutPayload::from(part))
             }
@@ -133,7 +144,15 @@ impl Buffer {
     }
 }
 
-/// A run that cannot make temporary files (a read-only file system, a full or missing
+/// The first `len` bytes of a buffer's temporary file.
+fn read_back(f: &mut File, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    f.rewind()?;
+    f.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A run that cannot write temporary files (a read-only file system, a full or missing
 /// `TMPDIR`) still writes: its uploads buffer in memory, which one warning says.
 fn warn_no_temp_file(dir: &std::path::Path, e: &std::io::Error) {
     static WARNED: std::sync::Once = std::sync::Once::new();
@@ -141,7 +160,7 @@ fn warn_no_temp_file(dir: &std::path::Path, e: &std::io::Error) {
         tracing::warn!(
             temp_dir = %dir.display(),
             error = %e,
-            "cannot create temporary files for upload buffers; buffering in memory instead (point TMPDIR at a writable directory to keep memory low)"
+            "cannot write temporary files for upload buffers; buffering in memory instead (point TMPDIR at a writable directory on disk, with a few MiB per open file, to keep memory low)"
         );
     });
 }
@@ -483,6 +502,36 @@ mod tests {
         upload.put(bytes(900, 2)).await.unwrap();
         upload.finish().await.unwrap();
         let got = store.get(&Path::from("e")).await.unwrap();
+        assert_eq!(
+            got.bytes().await.unwrap().as_ref(),
+            [bytes(300, 1).as_ref(), bytes(900, 2).as_ref()]
+                .concat()
+                .as_slice()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_temporary_file_that_takes_no_more_moves_what_it_holds_to_memory() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let dir = tempfile::tempdir().unwrap();
+        // A file that refuses writes (as a full disk does) and already holds 300 bytes.
+        let held = dir.path().join("held");
+        std::fs::write(&held, bytes(300, 1)).unwrap();
+        let mut upload = ObjectUpload::new(store.clone(), Path::from("f"), 1000);
+        upload.buffer = Buffer::Disk {
+            dir: dir.path().to_path_buf(),
+            file: Some(File::open(&held).unwrap()),
+            len: 300,
+        };
+        upload.put(bytes(900, 2)).await.unwrap();
+        assert_eq!(
+            upload.buffered_in_memory(),
+            200,
+            "one part sent, the rest in memory"
+        );
+        assert!(upload.is_multipart());
+        upload.finish().await.unwrap();
+        let got = store.get(&Path::from("f")).await.unwrap();
         assert_eq!(
             got.bytes().await.unwrap().as_ref(),
             [bytes(300, 1).as_ref(), bytes(900, 2).as_ref()]
