@@ -1245,6 +1245,22 @@ mod tests {
         ] {
             assert_eq!(parse_instant(s), chrono(s), "{s}");
         }
+        // Every day of five centuries, and the impossible days of leap and common years.
+        use chrono::Datelike;
+        let mut day = NaiveDate::from_ymd_opt(1800, 1, 1).unwrap();
+        while day.year() < 2300 {
+            let s = format!("{}T23:59:58.5Z", day.format("%Y-%m-%d"));
+            assert_eq!(parse_instant(&s), chrono(&s), "{s}");
+            day = day.succ_opt().unwrap();
+        }
+        for year in [0, 1900, 2000, 2023, 2024, 9999] {
+            for month in 0..=13 {
+                for d in [0, 28, 29, 30, 31, 32] {
+                    let s = format!("{year:04}-{month:02}-{d:02}T00:00:00Z");
+                    assert_eq!(parse_instant(&s), chrono(&s), "{s}");
+                }
+            }
+        }
     }
 
     #[test]
