@@ -84,30 +84,30 @@ impl Buffer {
     /// Appends `bytes`. In a temporary file when there is one; if none can be made, or it has
     /// no room left, what waits in it moves to memory and the upload goes on there.
     fn push(&mut self, bytes: Bytes) -> StoreResult<()> {
-        let Buffer::Disk { dir, file, len } = self else {
-            let Buffer::Memory(m) = self else {
-                unreachable!("two kinds")
-            };
-            m.push(bytes);
-            return Ok(());
-        };
-        let written = match file {
-            Some(f) => f.write_all(&bytes),
-            None => tempfile::tempfile_in(&*dir).and_then(|f| file.insert(f).write_all(&bytes)),
-        };
-        match written {
-            Ok(()) => *len += bytes.len(),
-            Err(e) => {
-                warn_no_temp_file(dir, &e);
-                // The first `len` bytes are whole; a write cut short is past them.
-                let waiting = match file {
-                    Some(f) => read_back(f, *len).map_err(|e| temp_file_error(dir, e))?,
-                    None => Vec::new(),
+        match self {
+            Buffer::Memory(m) => m.push(bytes),
+            Buffer::Disk { dir, file, len } => {
+                let written = match file {
+                    Some(f) => f.write_all(&bytes),
+                    None => {
+                        tempfile::tempfile_in(&*dir).and_then(|f| file.insert(f).write_all(&bytes))
+                    }
                 };
-                let mut memory = PutPayloadMut::new();
-                memory.push(Bytes::from(waiting));
-                memory.push(bytes);
-                *self = Buffer::Memory(memory);
+                match written {
+                    Ok(()) => *len += bytes.len(),
+                    Err(e) => {
+                        warn_no_temp_file(dir, &e);
+                        // The first `len` bytes are whole; a write cut short is past them.
+                        let waiting = match file {
+                            Some(f) => read_back(f, *len).map_err(|e| temp_file_error(dir, e))?,
+                            None => Vec::new(),
+                        };
+                        let mut memory = PutPayloadMut::new();
+                        memory.push(Bytes::from(waiting));
+                        memory.push(bytes);
+                        *self = Buffer::Memory(memory);
+                    }
+                }
             }
         }
         Ok(())
@@ -317,6 +317,7 @@ impl ObjectUpload {
             return Err(self.closed());
         }
         let rest = self.buffer.take()?;
+        // Empty now; clearing also closes a temporary file.
         self.buffer.clear();
         let result = match &mut self.state {
             State::Closed => unreachable!("checked above"),
@@ -400,6 +401,12 @@ mod tests {
     use super::*;
     use object_store::memory::InMemory;
 
+    /// The object `name` as the store keeps it.
+    async fn stored(store: &Arc<dyn ObjectStore>, name: &str) -> Bytes {
+        let got = store.get(&Path::from(name)).await.unwrap();
+        got.bytes().await.unwrap()
+    }
+
     fn bytes(n: usize, seed: u8) -> Bytes {
         Bytes::from(
             (0..n)
@@ -425,10 +432,8 @@ mod tests {
         }
         assert!(large.is_multipart());
         large.finish().await.unwrap();
-        let got = store.get(&Path::from("a/large")).await.unwrap();
-        assert_eq!(got.bytes().await.unwrap().as_ref(), sent.as_slice());
-        let got = store.get(&Path::from("a/small")).await.unwrap();
-        assert_eq!(got.bytes().await.unwrap(), bytes(999, 1));
+        assert_eq!(stored(&store, "a/large").await.as_ref(), sent.as_slice());
+        assert_eq!(stored(&store, "a/small").await, bytes(999, 1));
     }
 
     #[tokio::test]
@@ -445,9 +450,8 @@ mod tests {
         assert_eq!(upload.buffered(), 0);
         upload.put(second.clone()).await.unwrap();
         upload.finish().await.unwrap();
-        let got = store.get(&Path::from("c")).await.unwrap();
         assert_eq!(
-            got.bytes().await.unwrap().as_ref(),
+            stored(&store, "c").await.as_ref(),
             [first.as_ref(), second.as_ref()].concat().as_slice()
         );
         assert!(
@@ -472,9 +476,8 @@ mod tests {
             }
             assert_eq!(upload.is_multipart(), sent.len() >= 1000, "{name}");
             upload.finish().await.unwrap();
-            let got = store.get(&Path::from(name)).await.unwrap();
             assert_eq!(
-                got.bytes().await.unwrap().as_ref(),
+                stored(&store, name).await.as_ref(),
                 sent.as_slice(),
                 "{name}"
             );
@@ -501,9 +504,8 @@ mod tests {
         assert_eq!(upload.buffered_in_memory(), 300, "held in memory instead");
         upload.put(bytes(900, 2)).await.unwrap();
         upload.finish().await.unwrap();
-        let got = store.get(&Path::from("e")).await.unwrap();
         assert_eq!(
-            got.bytes().await.unwrap().as_ref(),
+            stored(&store, "e").await.as_ref(),
             [bytes(300, 1).as_ref(), bytes(900, 2).as_ref()]
                 .concat()
                 .as_slice()
@@ -531,9 +533,8 @@ mod tests {
         );
         assert!(upload.is_multipart());
         upload.finish().await.unwrap();
-        let got = store.get(&Path::from("f")).await.unwrap();
         assert_eq!(
-            got.bytes().await.unwrap().as_ref(),
+            stored(&store, "f").await.as_ref(),
             [bytes(300, 1).as_ref(), bytes(900, 2).as_ref()]
                 .concat()
                 .as_slice()
