@@ -116,6 +116,7 @@ struct Scratch<'a> {
 }
 
 /// One column's value for one row, converted and checked, waiting to be appended.
+#[derive(Clone)]
 enum Cell<'a> {
     Null,
     Str(std::borrow::Cow<'a, str>),
@@ -368,11 +369,22 @@ struct Context<'a> {
     /// One frame per enclosing entity, outermost first: an entity's depth in the tree is
     /// its index here.
     stack: Vec<Frame>,
-    /// The values the enclosing entities export to the rows below them, read once per
-    /// entity (each frame's run of them starts at its `values`).
-    values: Vec<Option<&'a Json<'a>>>,
+    /// The values the enclosing entities export to the rows below them, read and converted
+    /// once per entity (each frame's run of them starts at its `values`).
+    values: Vec<Exported<'a>>,
     date: i32,
     run_id: &'a str,
+}
+
+/// A value an entity exports to the rows below it: the field as served (absent: `None`), and
+/// the cell its readers' type makes of it.
+///
+/// Converted when the entity is entered, not per row below it: a conversation's start is read
+/// by every session, segment and metric row of the conversation, and converting it per row
+/// parsed each instant of a day's pages 2.8 times (benches/profile.md, "Sixth round").
+struct Exported<'a> {
+    value: Option<&'a Json<'a>>,
+    cell: std::result::Result<Cell<'a>, Mismatch>,
 }
 
 struct Frame {
@@ -494,13 +506,16 @@ impl TableBuilder {
                     nested(entity, steps).filter(|v| convert(column.ty, v).is_ok())
                 }
                 Plan::ParentAt(at, f) => match ctx.exported(*at) {
-                    Some(v) if convert(column.ty, v).is_err() => {
+                    Some(Exported {
+                        value: Some(v),
+                        cell: Err(Mismatch),
+                    }) => {
                         return Err(Error::Payload {
                             path: self.schema.path.clone(),
                             message: format!("{f} has an unexpected type: {}", short(v)),
                         });
                     }
-                    v => v,
+                    e => e.and_then(|e| e.value),
                 },
                 Plan::ParentIndexAt(depth) if depth.and_then(|d| ctx.stack.get(d)).is_some() => {
                     continue;
@@ -573,7 +588,9 @@ impl TableBuilder {
                 Plan::ParentIndexAt(depth) => depth
                     .and_then(|d| ctx.stack.get(d))
                     .map(|f| Cell::I64(f.index as i64)),
-                Plan::ParentAt(at, _) => ctx.exported(*at).and_then(|v| convert(ty, v).ok()),
+                Plan::ParentAt(at, _) => ctx
+                    .exported(*at)
+                    .and_then(|e| e.cell.as_ref().ok().cloned()),
                 Plan::RunId => Some(Cell::Str(ctx.run_id.into())),
                 Plan::Date => Some(Cell::Date(ctx.date)),
                 Plan::Index => Some(Cell::I64(index as i64)),
@@ -631,10 +648,10 @@ fn nested<'a>(entity: &'a Fields<'a>, steps: &[String]) -> Option<&'a Json<'a>> 
 
 impl<'a> Context<'a> {
     /// The value an enclosing entity exported (see [`Plan::ParentAt`]).
-    fn exported(&self, at: Option<(usize, usize)>) -> Option<&'a Json<'a>> {
+    fn exported(&self, at: Option<(usize, usize)>) -> Option<&Exported<'a>> {
         let (depth, slot) = at?;
         let frame = self.stack.get(depth)?;
-        self.values[frame.values + slot]
+        self.values.get(frame.values + slot)
     }
 
     /// Names the record a row comes from, for error messages.
@@ -710,9 +727,10 @@ struct Node {
     /// A list of entities (`segments[]`) or a single object (`flow`).
     list: bool,
     children: Vec<usize>,
-    /// The fields of this entity that rows below it read (`parent:session.sessionId`),
-    /// looked up once per entity rather than once per row.
-    exports: Vec<String>,
+    /// The fields of this entity that rows below it read (`parent:session.sessionId`), with
+    /// the type they are read as: looked up and converted once per entity rather than once
+    /// per row.
+    exports: Vec<(String, ColumnType)>,
 }
 
 /// The entity name of a path step: `participants[]` → participant, `properties[]` → property,
@@ -761,7 +779,7 @@ struct Spare {
     extra: Vec<(&'static str, &'static Json<'static>)>,
     unknown: Vec<Unknown<'static>>,
     stack: Vec<Frame>,
-    values: Vec<Option<&'static Json<'static>>>,
+    values: Vec<Exported<'static>>,
 }
 
 /// An empty vector on `v`'s allocation, for elements of another lifetime: collecting from a
@@ -846,16 +864,17 @@ impl TreeDecoder {
                         Plan::ParentIndexAt(enclosing(entity).map(depth))
                     }
                     Source::Parent { entity, field: f } => {
-                        let f = f.clone();
+                        let export = (f.clone(), column.ty);
                         let at = enclosing(entity).map(|a| {
                             let exports = &mut nodes[a].exports;
-                            let slot = exports.iter().position(|e| *e == f).unwrap_or_else(|| {
-                                exports.push(f.clone());
+                            let slot = exports.iter().position(|e| *e == export);
+                            let slot = slot.unwrap_or_else(|| {
+                                exports.push(export.clone());
                                 exports.len() - 1
                             });
                             (depth(a), slot)
                         });
-                        Plan::ParentAt(at, f)
+                        Plan::ParentAt(at, f.clone())
                     }
                     _ => continue,
                 };
@@ -1108,8 +1127,10 @@ fn enter<'a>(ctx: &mut Context<'a>, node: &Node, object: &'a Fields<'a>, index: 
         values: ctx.values.len(),
         index,
     });
-    for f in &node.exports {
-        ctx.values.push(field(object, f));
+    for (f, ty) in &node.exports {
+        let value = field(object, f);
+        let cell = value.map_or(Ok(Cell::Null), |v| convert(*ty, v));
+        ctx.values.push(Exported { value, cell });
     }
 }
 
@@ -1216,6 +1237,15 @@ mod tests {
             date.value(0),
             date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         );
+        // A value read by the rows below its entity is converted once and reaches every row.
+        let start = parse_instant("2026-11-01T23:50:00.000Z");
+        for t in ["participants", "sessions", "segments", "session_metrics"] {
+            let col = b[t]
+                .column_by_name("conversation_start")
+                .unwrap()
+                .as_primitive::<TimestampMicrosecondType>();
+            assert!(col.iter().all(|v| v == start), "{t}: {col:?}");
+        }
     }
 
     #[test]
