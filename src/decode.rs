@@ -212,6 +212,7 @@ impl ColumnBuilder {
         }
     }
 
+    #[inline]
     fn len(&self) -> usize {
         match self {
             ColumnBuilder::Str(b) => b.len(),
@@ -229,11 +230,15 @@ impl ColumnBuilder {
     /// written sparsely: a row appends only the values it has, and the gaps are filled in one
     /// step when the column's next value (or the batch's end) comes. A session row sets about
     /// 14 of its table's 93 columns.
+    #[inline]
     fn pad(&mut self, row: usize) {
         let n = row.saturating_sub(self.len());
-        if n == 0 {
-            return;
+        if n > 0 {
+            self.append_nulls(n);
         }
+    }
+
+    fn append_nulls(&mut self, n: usize) {
         match self {
             ColumnBuilder::Str(b) => b.append_nulls(n),
             ColumnBuilder::I64(b) => b.append_nulls(n),
