@@ -321,33 +321,35 @@ impl Scan<'_> {
     }
 }
 
-/// Where the first `"` or `\\` at or after `from` lies in `b`.
+/// Where the first `"` or `\\` at or after `from` lies in `b`: the end of a string, or an
+/// escape in it.
 ///
-/// Most strings of a page are short (ids, instants, codes, keys), where `memchr`'s set-up
-/// costs more than the scan: the first 64 bytes are read a word at a time (eight bytes
-/// compared at once), and only a longer string is left to `memchr`. On a day of 5,000
-/// conversations the page scan went from 9.0 to 7.9 instructions per byte of page (cachegrind;
-/// benches/profile.md, "Seventh round").
+/// Most strings of a page are short (keys, ids, instants, codes), where `memchr`'s set-up
+/// costs more than the scan: the string is read eight bytes at a time, each word tested whole
+/// (the last few bytes one by one). On a day of 5,000 conversations this took the page scan
+/// from 9.0 to 7.8 instructions per byte of page (cachegrind; benches/profile.md, "Seventh
+/// round"). Stopping at brackets the same way, outside strings, was slower than reading the
+/// few bytes between strings one by one.
 fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
-    const SLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
-    // The high bit of each zero byte of `x`; bits above the lowest may be false, the lowest
-    // is exact, which is all that is read.
-    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    const fn splat(c: u8) -> u64 {
+        u64::from_ne_bytes([c; 8])
+    }
+    // The high bit of each zero byte of `x`. Bits above the lowest may be false (a borrow);
+    // the lowest is exact, and it is the only one read.
+    let zero_bytes = |x: u64| x.wrapping_sub(splat(0x01)) & !x & splat(0x80);
     let mut i = from;
-    while i - from < 64
-        && let Some(word) = b.get(i..i + 8)
-    {
+    while let Some(word) = b.get(i..i + 8) {
         let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let hits = zeros(w ^ QUOTES) | zeros(w ^ SLASHES);
+        let hits = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()).map(|k| i + k)
+    let tail = b.get(i..).unwrap_or_default();
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|k| i + k)
 }
 
 /// Parses a JSON body into `T`, naming the endpoint on failure.
