@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::client::ApiClient;
 use crate::error::{Error, Result};
+use crate::json::Json;
 
 /// Stops a listing that never ends (a server bug) instead of paging forever.
 const MAX_PAGES: u64 = 100_000;
@@ -35,6 +36,9 @@ pub struct Page {
     fields: Vec<(Range<usize>, Range<usize>)>,
     /// The response body as served, for the raw zone (empty when it is not kept).
     pub raw: Bytes,
+    /// A page read whole ([`Page::whole`]): where it was read from, for errors. Its items are
+    /// found as they are parsed, and `spans` and `fields` are empty.
+    whole: Option<String>,
 }
 
 impl Page {
@@ -51,7 +55,23 @@ impl Page {
             spans,
             fields,
             raw,
+            whole: None,
         })
+    }
+
+    /// A page `body` whose items are found as they are parsed ([`Page::parse_items`]), in one
+    /// pass, instead of cut apart first: for a rebuild, which reads no other field of the page.
+    /// Cutting first read every byte of the page once more (8% of the instructions of a day's
+    /// `rebuild`; benches/profile.md, "Seventh round").
+    /// `path` names the page in errors.
+    pub fn whole(path: &str, body: Bytes) -> Page {
+        Page {
+            text: body,
+            spans: Vec::new(),
+            fields: Vec::new(),
+            raw: Bytes::new(),
+            whole: Some(path.to_string()),
+        }
     }
 
     /// A page of items already cut apart (each copied once, one after another).
@@ -68,6 +88,7 @@ impl Page {
             spans,
             fields: Vec::new(),
             raw,
+            whole: None,
         }
     }
 
@@ -81,21 +102,28 @@ impl Page {
         std::str::from_utf8(&self.text[value.clone()]).ok()
     }
 
+    /// The number of items cut (none for a page read whole: they are counted as parsed).
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
+    /// Whether the page is known to hold no item (a page read whole is not known to).
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.spans.is_empty() && self.whole.is_none()
     }
 
-    /// The items' JSON texts, in the order served; the page's text is checked to be UTF-8
-    /// here, once.
-    pub fn items(&self) -> Result<impl ExactSizeIterator<Item = &str> + '_> {
-        let text = std::str::from_utf8(&self.text).map_err(|e| Error::Payload {
+    /// The page's text, checked to be UTF-8 (once per call).
+    fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.text).map_err(|e| Error::Payload {
             path: "a page".into(),
             message: format!("the page is not UTF-8: {e}"),
-        })?;
+        })
+    }
+
+    /// The items' JSON texts, in the order served, of a page cut apart (a page read whole
+    /// has none: see [`Page::parse_items`]).
+    pub fn items(&self) -> Result<impl ExactSizeIterator<Item = &str> + '_> {
+        let text = self.text()?;
         // Every span starts and ends at an ASCII byte (a bracket, quote or literal), so it
         // falls on character boundaries.
         Ok(self
@@ -103,6 +131,107 @@ impl Page {
             .iter()
             .map(move |r| text.get(r.clone()).unwrap_or_default()))
     }
+
+    /// Calls `each` with every item of the list `field`, in the order served: its JSON text
+    /// as served and that text parsed. An item that is not JSON stops the page with an error
+    /// naming the list.
+    pub fn parse_items<'p>(
+        &'p self,
+        field: &str,
+        mut each: impl FnMut(&'p str, Json<'p>) -> Result<()>,
+    ) -> Result<()> {
+        let Some(path) = &self.whole else {
+            for raw in self.items()? {
+                each(raw, Json::parse(raw).map_err(|e| item_error(field, e))?)?;
+            }
+            return Ok(());
+        };
+        parse_whole(self.text()?, field, each).map_err(|e| match e {
+            Whole::Scan(message) => Error::Payload {
+                path: path.clone(),
+                message,
+            },
+            Whole::Item(e) => Error::Payload {
+                path: path.clone(),
+                message: format!("an item of {field} is not JSON: {e}"),
+            },
+            Whole::Each(e) => e,
+        })
+    }
+}
+
+/// Why a page read whole stopped: its shape, an item that is not JSON, or the caller.
+enum Whole {
+    Scan(String),
+    Item(serde_json::Error),
+    Each(Error),
+}
+
+/// An item that is not JSON, named by its list (`conversations[]`).
+fn item_error(field: &str, e: serde_json::Error) -> Error {
+    Error::Payload {
+        path: format!("{field}[]"),
+        message: e.to_string(),
+    }
+}
+
+/// The items of the list `field` of the page `text`, parsed one after another as the page is
+/// read: the page's shape is checked as [`scan_page`] checks it, each item is parsed by
+/// serde_json where it lies, and its text as served is where the parse ended.
+///
+/// A page that holds its list twice is refused, as [`scan_page`] refuses it: the items of the
+/// first list have been handed on by the time the second is found.
+fn parse_whole<'p>(
+    text: &'p str,
+    field: &str,
+    mut each: impl FnMut(&'p str, Json<'p>) -> Result<()>,
+) -> std::result::Result<(), Whole> {
+    let mut s = Scan {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    s.expect(b'{').map_err(Whole::Scan)?;
+    let mut more = !s.closes(b'}');
+    let mut listed = false;
+    while more {
+        s.ws();
+        let key = s.string().map_err(Whole::Scan)?;
+        s.expect(b':').map_err(Whole::Scan)?;
+        if !key_is(&s.b[key.start + 1..key.end - 1], field) {
+            s.value().map_err(Whole::Scan)?;
+        } else if std::mem::replace(&mut listed, true) {
+            return Err(Whole::Scan(repeated(field)));
+        } else if s.peek() != Some(b'[') {
+            s.not_a_list(field).map_err(Whole::Scan)?;
+        } else {
+            s.i += 1;
+            let mut items = !s.closes(b']');
+            while items {
+                s.ws();
+                let start = s.i;
+                let mut one = serde_json::Deserializer::from_str(&text[start..]).into_iter();
+                let item: Json<'p> = match one.next() {
+                    Some(Ok(item)) => item,
+                    Some(Err(e)) => return Err(Whole::Item(e)),
+                    None => return Err(Whole::Scan(s.unexpected("an item"))),
+                };
+                s.i = start + one.byte_offset();
+                each(&text[start..s.i], item).map_err(Whole::Each)?;
+                items = s.next_element(b']').map_err(Whole::Scan)?;
+            }
+        }
+        more = s.next_element(b'}').map_err(Whole::Scan)?;
+    }
+    s.ws();
+    if s.i != s.b.len() {
+        return Err(Whole::Scan(s.unexpected("the end of the page")));
+    }
+    Ok(())
+}
+
+/// Why a page that holds its list twice is refused.
+fn repeated(field: &str) -> String {
+    format!("the page holds its {field} list twice")
 }
 
 /// Where pages go: the decode stage's bounded queue.
@@ -128,16 +257,16 @@ pub async fn send_page(tx: &PageSender, page: Page) -> Result<u64> {
 type Fields = Vec<(Range<usize>, Range<usize>)>;
 
 /// Where the items of the list in `field` of the JSON object `body` lie (none when the field
-/// is absent or null; the last list when it repeats), and where the page's other top-level
-/// fields lie.
+/// is absent or null), and where the page's other top-level fields lie. A page that holds its
+/// list twice is refused: keeping either list would drop the other's items unseen.
 ///
-/// A structural scan: strings are skipped a word at a time (see [`quote_or_backslash`]), brackets counted, every byte read
-/// once and nothing copied. It checks the page's shape (an object, the field a list, nothing
+/// A structural scan: strings are skipped a word at a time (see [`quote_or_backslash`]),
+/// brackets counted, every byte read once and nothing copied. It checks the page's shape (an object, the field a list, nothing
 /// after the object); each item's own JSON is checked when it is parsed. Pages come from the
 /// API (whose client has already checked the body is JSON) or from the raw zone.
 fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>, Fields), String> {
     let mut s = Scan { b: body, i: 0 };
-    let (mut spans, mut fields) = (Vec::new(), Vec::new());
+    let (mut spans, mut fields, mut listed) = (Vec::new(), Vec::new(), false);
     s.expect(b'{')?;
     let mut more = !s.closes(b'}');
     while more {
@@ -145,7 +274,10 @@ fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>
         let key = s.string()?;
         s.expect(b':')?;
         if key_is(&body[key.start + 1..key.end - 1], field) {
-            spans = s.list(field)?;
+            if listed {
+                return Err(repeated(field));
+            }
+            (spans, listed) = (s.list(field)?, true);
         } else {
             fields.push((key.start + 1..key.end - 1, s.value()?));
         }
@@ -238,14 +370,7 @@ impl Scan<'_> {
     fn list(&mut self, field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
         let mut items = Vec::new();
         if self.peek() != Some(b'[') {
-            let v = self.value()?;
-            return match &self.b[v.clone()] {
-                b"null" => Ok(items),
-                other => Err(format!(
-                    "{field} is not a list: {}",
-                    String::from_utf8_lossy(&other[..other.len().min(40)])
-                )),
-            };
+            return self.not_a_list(field).map(|()| items);
         }
         self.i += 1;
         let mut more = !self.closes(b']');
@@ -254,6 +379,19 @@ impl Scan<'_> {
             more = self.next_element(b']')?;
         }
         Ok(items)
+    }
+
+    /// A value where the list `field` should be: `null` (no items) is read, anything else
+    /// refused.
+    fn not_a_list(&mut self, field: &str) -> std::result::Result<(), String> {
+        let v = self.value()?;
+        match &self.b[v] {
+            b"null" => Ok(()),
+            other => Err(format!(
+                "{field} is not a list: {}",
+                String::from_utf8_lossy(&other[..other.len().min(40)])
+            )),
+        }
     }
 
     /// A string at the cursor, quotes included.
@@ -368,7 +506,7 @@ pub fn parse<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
 pub fn items(path: &str, body: &[u8], field: &str) -> Result<Vec<Box<RawValue>>> {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_slice(body);
-    ListField(field)
+    let (items, twice) = ListField(field)
         .deserialize(&mut de)
         .and_then(|items| de.end().map(|()| items))
         .map_err(|e| Error::Payload {
@@ -378,14 +516,22 @@ pub fn items(path: &str, body: &[u8], field: &str) -> Result<Vec<Box<RawValue>>>
             } else {
                 e.to_string()
             },
-        })
+        })?;
+    if twice {
+        return Err(Error::Payload {
+            path: path.to_string(),
+            message: repeated(field),
+        });
+    }
+    Ok(items)
 }
 
-/// Reads a page object, keeping the items of one list field (the last, should it repeat).
+/// Reads a page object, keeping the items of one list field, and whether the page holds the
+/// list twice (which [`items`] refuses).
 struct ListField<'f>(&'f str);
 
 impl<'de> serde::de::DeserializeSeed<'de> for ListField<'_> {
-    type Value = Vec<Box<RawValue>>;
+    type Value = (Vec<Box<RawValue>>, bool);
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
@@ -396,7 +542,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for ListField<'_> {
 }
 
 impl<'de> serde::de::Visitor<'de> for ListField<'_> {
-    type Value = Vec<Box<RawValue>>;
+    type Value = (Vec<Box<RawValue>>, bool);
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "a page object with a {} list", self.0)
@@ -406,17 +552,19 @@ impl<'de> serde::de::Visitor<'de> for ListField<'_> {
         self,
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
+        let (mut items, mut listed, mut twice) = (Vec::new(), false, false);
         while let Some(key) = map.next_key::<String>()? {
-            if key == self.0 {
+            if key == self.0 && !listed {
+                listed = true;
                 items = map
                     .next_value::<Option<Vec<Box<RawValue>>>>()?
                     .unwrap_or_default();
             } else {
+                twice |= key == self.0;
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        Ok(items)
+        Ok((items, twice))
     }
 }
 
@@ -641,6 +789,7 @@ pub async fn send_envelope(tx: &PageSender, field: &str, items: Vec<Box<RawValue
         spans,
         fields: Vec::new(),
         raw: body,
+        whole: None,
     };
     send_page(tx, page).await
 }
@@ -684,6 +833,12 @@ mod tests {
         );
         let e = items("/x", br#"{"entities":{}}"#, "entities").unwrap_err();
         assert!(e.to_string().contains("entities is not a list"), "{e}");
+        let e = items("/x", br#"{"entities":[1],"entities":[2]}"#, "entities").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("the page holds its entities list twice"),
+            "{e}"
+        );
     }
 
     fn item_spans(body: &[u8], field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
@@ -761,8 +916,74 @@ mod tests {
                 .unwrap();
                 assert_eq!(page.field("cursor"), Some(r#""c\"}]""#));
                 assert_eq!(page.items().unwrap().collect::<Vec<_>>(), ours);
+                // Read whole, the page hands on the same items, each with its text as served
+                // and that text parsed.
+                assert_eq!(whole_items(&text, "conversations").unwrap(), ours, "{text}");
             }
         }
+    }
+
+    /// The items a page read whole hands on, each checked to be the parse of its text.
+    fn whole_items(text: &str, field: &str) -> Result<Vec<String>> {
+        let page = Page::whole("raw/page-1.json.zst", Bytes::from(text.to_string()));
+        let mut got = Vec::new();
+        page.parse_items(field, |raw, parsed| {
+            assert_eq!(parsed, Json::parse(raw).unwrap());
+            got.push(raw.to_string());
+            Ok(())
+        })?;
+        Ok(got)
+    }
+
+    /// A page read whole is refused for what the scan refuses, and for an item that is not
+    /// JSON, with the page named; a list served twice is refused both ways (keeping one of
+    /// them would drop the other's items unseen).
+    #[test]
+    fn a_page_read_whole_is_refused_as_the_scan_refuses_it() {
+        for (body, why) in [
+            (r#"{"entities":[{"id":"a"}"#, "expected"),
+            (r#"{"entities":[{"id":"a}]}"#, "not JSON"),
+            (
+                r#"{"entities":[{"id":"a"} {"id":"b"}]}"#,
+                "expected ',' or ']'",
+            ),
+            (r#"{"entities":[]} x"#, "the end of the page"),
+            (r#"{"entities":{"id":"a"}}"#, "entities is not a list"),
+            (r#"[{"id":"a"}]"#, "expected '{'"),
+            ("", "expected '{'"),
+            (
+                r#"{"entities":[1],"n":2,"entities":[3]}"#,
+                "holds its entities list twice",
+            ),
+            (
+                r#"{"entities":[1],"ent\u0069ties":[3]}"#,
+                "holds its entities list twice",
+            ),
+        ] {
+            let e = whole_items(body, "entities").unwrap_err().to_string();
+            assert!(
+                e.contains(why) && e.contains("raw/page-1.json.zst"),
+                "{body}: {e}"
+            );
+        }
+        let twice = item_spans(br#"{"entities":[1],"entities":[2]}"#, "entities").unwrap_err();
+        assert!(twice.contains("holds its entities list twice"), "{twice}");
+        for (body, n) in [
+            (r#"{"entities":null,"n":1}"#, 0),
+            ("{}", 0),
+            (
+                r#" { "n" : [1] , "entities" : [ 1 , "two" , {"x":[]} ] } "#,
+                3,
+            ),
+        ] {
+            assert_eq!(whole_items(body, "entities").unwrap().len(), n, "{body}");
+        }
+        // What the caller returns stops the page.
+        let page = Page::whole("p", Bytes::from_static(br#"{"entities":[1,2]}"#));
+        let e = page
+            .parse_items("entities", |_, _| Err(Error::Input("stop".into())))
+            .unwrap_err();
+        assert!(matches!(e, Error::Input(m) if m == "stop"));
     }
 
     #[test]

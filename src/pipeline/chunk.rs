@@ -271,11 +271,7 @@ pub fn decode_page(
     let (mut kept, mut duplicates, mut outside) = (0u64, 0u64, 0u64);
     let mut quarantined = Vec::new();
     let mut kept_keys = Vec::new();
-    for raw_item in page.items()? {
-        let item = Json::parse(raw_item).map_err(|e| Error::Payload {
-            path: format!("{field}[]"),
-            message: e.to_string(),
-        })?;
+    page.parse_items(field, |raw_item, item| {
         // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
         // rest of the page goes on; the run decides whether that many is acceptable.
         let admitted = match ds.admit_json(item, chunk, &mut seen) {
@@ -283,7 +279,7 @@ pub fn decode_page(
             Err(e) => {
                 quarantined.push(quarantine_line(&e, raw_item));
                 kept_keys.extend(record_key(ds, raw_item));
-                continue;
+                return Ok(());
             }
         };
         // Rows the dataset made as owned values are decoded through a borrowed view.
@@ -299,11 +295,11 @@ pub fn decode_page(
             }
             Admitted::Owned(Admission::Duplicate) => {
                 duplicates += 1;
-                continue;
+                return Ok(());
             }
             Admitted::Owned(Admission::Outside) => {
                 outside += 1;
-                continue;
+                return Ok(());
             }
         };
         kept += 1;
@@ -324,7 +320,8 @@ pub fn decode_page(
                 kept_keys.extend(record_key(ds, &text));
             }
         }
-    }
+        Ok(())
+    })?;
     let batches = decoder.finish()?;
     let unknown = decoder.take_unknown_fields();
     let raw = if keep_raw {

@@ -93,7 +93,6 @@ async fn rebuild_inner(
             let (sink, output) = (sink.clone(), cfg.output.clone());
             async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
-                let field = ds.spec().items_field;
                 let read = async move {
                     let mut n = 0u64;
                     for path in pages {
@@ -106,9 +105,10 @@ async fn rebuild_inner(
                                     location: path.clone(),
                                     message: e.to_string(),
                                 })??;
-                        // The items are read in place; the page keeps no second copy for
+                        // The items are read in place, found as they are parsed (a rebuild
+                        // reads no other field of a page); the page keeps no second copy for
                         // the raw zone (a rebuild writes no raw pages).
-                        let page = Page::cut(path, Bytes::from(body), field, Bytes::new())?;
+                        let page = Page::whole(path, Bytes::from(body));
                         n += paging::send_page(&tx, page).await?;
                     }
                     Ok::<u64, Error>(n)
