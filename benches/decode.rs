@@ -65,8 +65,16 @@ fn chunk() -> Chunk {
     }
 }
 
+/// How a page reaches the decoder: cut apart first, as `extract` reads API pages (it needs
+/// their `cursor`), or read whole, as `rebuild` reads raw pages.
+#[derive(Clone, Copy)]
+enum Read {
+    Cut,
+    Whole,
+}
+
 /// Decodes every page as the pipeline does; returns each page's batches.
-fn decode(pages: &[Bytes]) -> Vec<Vec<(Arc<TableSchema>, RecordBatch)>> {
+fn decode(pages: &[Bytes], read: Read) -> Vec<Vec<(Arc<TableSchema>, RecordBatch)>> {
     let ds = datasets::get("conversations").unwrap();
     let chunk = chunk();
     let tables = datasets::tables(ds);
@@ -74,7 +82,10 @@ fn decode(pages: &[Bytes]) -> Vec<Vec<(Arc<TableSchema>, RecordBatch)>> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(pages.len());
     for body in pages {
-        let page = Page::cut("bench", body.clone(), "conversations", Bytes::new()).unwrap();
+        let page = match read {
+            Read::Cut => Page::cut("bench", body.clone(), "conversations", Bytes::new()).unwrap(),
+            Read::Whole => Page::whole("bench", body.clone()),
+        };
         let d = decode_page(ds, &chunk, page, decoder, seen, false).unwrap();
         assert!(d.quarantined.is_empty());
         decoder = d.decoder;
@@ -129,10 +140,15 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    g.bench_function("conversations_job_pages", |b| b.iter(|| decode(&pages)));
+    g.bench_function("conversations_job_pages", |b| {
+        b.iter(|| decode(&pages, Read::Cut))
+    });
+    g.bench_function("conversations_raw_pages", |b| {
+        b.iter(|| decode(&pages, Read::Whole))
+    });
     g.finish();
 
-    let batches = decode(&pages);
+    let batches = decode(&pages, Read::Whole);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1242,15 +1242,18 @@ mod tests {
             date.value(0),
             date32(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         );
-        // A value read by the rows below its entity is converted once and reaches every row.
+        // A value read by the rows below its entity reaches every row of every table.
         let start = parse_instant("2026-11-01T23:50:00.000Z");
-        for t in ["participants", "sessions", "segments", "session_metrics"] {
-            let col = b[t]
-                .column_by_name("conversation_start")
-                .unwrap()
-                .as_primitive::<TimestampMicrosecondType>();
+        let mut tables = 0;
+        for (t, batch) in &b {
+            let Some(col) = batch.column_by_name("conversation_start") else {
+                continue;
+            };
+            let col = col.as_primitive::<TimestampMicrosecondType>();
             assert!(col.iter().all(|v| v == start), "{t}: {col:?}");
+            tables += 1;
         }
+        assert!(tables >= 6, "{tables} tables");
     }
 
     #[test]
@@ -1388,6 +1391,85 @@ mod tests {
             .collect();
         assert_eq!((rows["conversations"], rows["participants"]), (1, 1));
         assert_eq!((rows["sessions"], rows["segments"]), (1, 2));
+    }
+
+    /// A value an entity exports is converted once per column type that reads it: two columns
+    /// read one field as an instant and as text; a value of the wrong type for a column below
+    /// refuses the whole record (the parent's own nullable column only set it aside), and an
+    /// absent one leaves the columns null.
+    #[test]
+    fn exported_values_are_converted_for_each_reader_and_checked() {
+        let schema = |text: &str| Arc::new(TableSchema::parse("test", text).unwrap());
+        let things = schema(
+            r#"{"table": "things", "version": 1, "description": "d", "kind": "dimension",
+                "dataset": "things", "model": "Thing", "path": "entities[]",
+                "partition_column": "snapshot_date", "primary_key": ["id"], "nested": ["parts"],
+                "columns": [
+                  {"name": "id", "type": "string", "nullable": false, "source": "field:id", "description": "d"},
+                  {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
+                  {"name": "label", "type": "string", "nullable": true, "source": "field:label", "description": "d"},
+                  {"name": "extra_fields", "type": "json", "nullable": true, "source": "meta:extra_fields", "description": "d"}]}"#,
+        );
+        let parts = schema(
+            r#"{"table": "parts", "version": 1, "description": "d", "kind": "dimension",
+                "dataset": "things", "model": "Part", "path": "entities[].parts[]",
+                "partition_column": "snapshot_date", "primary_key": ["thing_id", "name"],
+                "nested": [],
+                "columns": [
+                  {"name": "thing_id", "type": "string", "nullable": false, "source": "parent:entity.id", "description": "d"},
+                  {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
+                  {"name": "name", "type": "string", "nullable": false, "source": "field:name", "description": "d"},
+                  {"name": "thing_label", "type": "string", "nullable": true, "source": "parent:entity.label", "description": "d"},
+                  {"name": "made_at", "type": "timestamp", "nullable": true, "source": "parent:entity.made", "description": "d"},
+                  {"name": "made_text", "type": "string", "nullable": true, "source": "parent:entity.made", "description": "d"}]}"#,
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut d = TreeDecoder::new(&[things, parts], "r").unwrap();
+        for (text, refused) in [
+            (
+                r#"{"id": "t1", "label": "L", "made": "2026-11-01T00:00:00Z", "parts": [{"name": "a"}, {"name": "b"}]}"#,
+                None,
+            ),
+            (
+                r#"{"id": "t2", "label": 5, "parts": [{"name": "a"}]}"#,
+                Some("label has an unexpected type: 5"),
+            ),
+            (r#"{"id": "t3", "parts": [{"name": "a"}]}"#, None),
+        ] {
+            let json = Json::parse(text).unwrap();
+            match (d.push_json(&json, day), refused) {
+                (Ok(()), None) => {}
+                (Err(e), Some(why)) => assert!(e.to_string().contains(why), "{text}: {e}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
+        let b: BTreeMap<String, RecordBatch> = d
+            .finish()
+            .unwrap()
+            .into_iter()
+            .map(|(s, b)| (s.table.clone(), b))
+            .collect();
+        assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (2, 3));
+        let p = &b["parts"];
+        let text = |name: &str, i: usize| {
+            let c = p.column_by_name(name).unwrap().as_string::<i32>();
+            (!c.is_null(i)).then(|| c.value(i).to_string())
+        };
+        let made = p
+            .column_by_name("made_at")
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>();
+        let at = parse_instant("2026-11-01T00:00:00Z");
+        assert_eq!((made.value(0), made.value(1)), (at.unwrap(), at.unwrap()));
+        assert_eq!(
+            text("made_text", 1).as_deref(),
+            Some("2026-11-01T00:00:00Z")
+        );
+        assert_eq!(text("thing_label", 0).as_deref(), Some("L"));
+        assert_eq!(text("thing_id", 2).as_deref(), Some("t3"));
+        assert!(
+            made.is_null(2) && text("made_text", 2).is_none() && text("thing_label", 2).is_none()
+        );
     }
 
     /// Columns are written sparsely (a row appends the values it has, gaps are filled with

@@ -136,6 +136,8 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
             "2026-10-03",
             "--page-size",
             "25",
+            "--job-page-size",
+            "25",
             "--keep-raw",
         ],
         &[],
@@ -192,6 +194,47 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no raw pages for 2026-10-09"));
+
+    // A raw page that cannot be read fails the rebuild, naming it, and leaves no file behind:
+    // what the day's chunk wrote from the pages before it is deleted.
+    let parquet_files = || {
+        fn walk(d: &std::path::Path, n: &mut usize) {
+            for e in std::fs::read_dir(d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, n);
+                } else if p.extension().is_some_and(|x| x == "parquet") {
+                    *n += 1;
+                }
+            }
+        }
+        let mut n = 0;
+        walk(dir.path(), &mut n);
+        n
+    };
+    let before = parquet_files();
+    let day = dir
+        .path()
+        .join("_raw/conversations/conversation_date=2026-10-01");
+    let mut pages: Vec<_> = std::fs::read_dir(&day)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    let last = pages.last().unwrap();
+    assert!(pages.len() > 1, "{pages:?}");
+    std::fs::write(last, b"not a zstd frame").unwrap();
+    let damaged = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+        .args(["rebuild", "--date", "2026-10-01", "--out", out])
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert!(!damaged.status.success(), "{stderr}");
+    let name = last.file_name().unwrap().to_str().unwrap();
+    assert!(stderr.contains(name), "{stderr}");
+    assert_eq!(parquet_files(), before, "{stderr}");
 }
 
 /// Regression: a rebuild from the raw pages of a `--division Sales` run wrote a load that

@@ -22,11 +22,11 @@ use crate::json::Json;
 const MAX_PAGES: u64 = 100_000;
 
 /// One page of items, still undecoded: each item's JSON text as served, without a copy when
-/// the page was cut from its body ([`Page::cut`]).
+/// the page was cut from its body ([`Page::cut`]) or is read whole ([`Page::whole`]).
 #[derive(Debug)]
 pub struct Page {
-    /// UTF-8 text holding the items (the body they were cut from, or the items one after
-    /// another).
+    /// UTF-8 text holding the items (the body they were cut from or are read from, or the
+    /// items one after another).
     text: Bytes,
     /// Where each item of the page's list field (`entities`, `conversations`, `results`)
     /// lies in `text`.
@@ -115,14 +115,19 @@ impl Page {
     /// The page's text, checked to be UTF-8 (once per call).
     fn text(&self) -> Result<&str> {
         std::str::from_utf8(&self.text).map_err(|e| Error::Payload {
-            path: "a page".into(),
+            path: self.whole.as_deref().unwrap_or("a page").to_string(),
             message: format!("the page is not UTF-8: {e}"),
         })
     }
 
-    /// The items' JSON texts, in the order served, of a page cut apart (a page read whole
-    /// has none: see [`Page::parse_items`]).
+    /// The items' JSON texts, in the order served, of a page cut apart. A page read whole
+    /// has not been cut: its items are reached through [`Page::parse_items`].
     pub fn items(&self) -> Result<impl ExactSizeIterator<Item = &str> + '_> {
+        if let Some(path) = &self.whole {
+            return Err(Error::Input(format!(
+                "the page {path} is read whole: its items are reached by parsing it"
+            )));
+        }
         let text = self.text()?;
         // Every span starts and ends at an ASCII byte (a bracket, quote or literal), so it
         // falls on character boundaries.
@@ -151,19 +156,20 @@ impl Page {
                 path: path.clone(),
                 message,
             },
-            Whole::Item(e) => Error::Payload {
+            Whole::Item(at, e) => Error::Payload {
                 path: path.clone(),
-                message: format!("an item of {field} is not JSON: {e}"),
+                message: format!("the item of {field} at byte {at} is not JSON: {e}"),
             },
             Whole::Each(e) => e,
         })
     }
 }
 
-/// Why a page read whole stopped: its shape, an item that is not JSON, or the caller.
+/// Why a page read whole stopped: its shape, an item that is not JSON (where it starts in the
+/// page; serde's line and column count from there), or the caller.
 enum Whole {
     Scan(String),
-    Item(serde_json::Error),
+    Item(usize, serde_json::Error),
     Each(Error),
 }
 
@@ -212,7 +218,7 @@ fn parse_whole<'p>(
                 let mut one = serde_json::Deserializer::from_str(&text[start..]).into_iter();
                 let item: Json<'p> = match one.next() {
                     Some(Ok(item)) => item,
-                    Some(Err(e)) => return Err(Whole::Item(e)),
+                    Some(Err(e)) => return Err(Whole::Item(start, e)),
                     None => return Err(Whole::Scan(s.unexpected("an item"))),
                 };
                 s.i = start + one.byte_offset();
@@ -242,7 +248,8 @@ pub async fn send(tx: &PageSender, items: Vec<Box<RawValue>>, raw: &Bytes) -> Re
     send_page(tx, Page::from_items(&items, raw.clone())).await
 }
 
-/// Sends a page downstream unless it is empty; returns the number of pages sent (0 or 1).
+/// Sends a page downstream unless it is known to be empty (a page read whole is sent as it
+/// is); returns the number of pages sent (0 or 1).
 pub async fn send_page(tx: &PageSender, page: Page) -> Result<u64> {
     if page.is_empty() {
         return Ok(0);
@@ -261,8 +268,9 @@ type Fields = Vec<(Range<usize>, Range<usize>)>;
 /// list twice is refused: keeping either list would drop the other's items unseen.
 ///
 /// A structural scan: strings are skipped a word at a time (see [`quote_or_backslash`]),
-/// brackets counted, every byte read once and nothing copied. It checks the page's shape (an object, the field a list, nothing
-/// after the object); each item's own JSON is checked when it is parsed. Pages come from the
+/// brackets counted, every byte read once and nothing copied. It checks the page's shape (an
+/// object, the field a list, nothing after the object); each item's own JSON is checked when
+/// it is parsed. Pages come from the
 /// API (whose client has already checked the body is JSON) or from the raw zone.
 fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>, Fields), String> {
     let mut s = Scan { b: body, i: 0 };
@@ -465,7 +473,7 @@ impl Scan<'_> {
 /// Most strings of a page are short (keys, ids, instants, codes), where `memchr`'s set-up
 /// costs more than the scan: the string is read eight bytes at a time, each word tested whole
 /// (the last few bytes one by one). On a day of 5,000 conversations this took the page scan
-/// from 9.0 to 7.8 instructions per byte of page (cachegrind; benches/profile.md, "Seventh
+/// from 9.0 to 7.7 instructions per byte of page (cachegrind; benches/profile.md, "Seventh
 /// round"). Stopping at brackets the same way, outside strings, was slower than reading the
 /// few bytes between strings one by one.
 fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
@@ -855,7 +863,7 @@ mod tests {
                 let parts = [
                     "a", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "é", "😀", "\n", "\u{1}",
                 ];
-                // Up to 40 parts: strings that cross the word boundaries and the 64 bytes of
+                // Up to 40 parts: strings that cross the word boundaries of
                 // `quote_or_backslash`, with escapes anywhere in a word.
                 (0..rng.usize(0..40))
                     .map(|_| parts[rng.usize(..parts.len())])
@@ -959,6 +967,8 @@ mod tests {
                 r#"{"entities":[1],"ent\u0069ties":[3]}"#,
                 "holds its entities list twice",
             ),
+            (r#"{"entities":[1,]}"#, "not JSON"),
+            (r#"{"entities":[1],"cursor":"c}"#, "does not end"),
         ] {
             let e = whole_items(body, "entities").unwrap_err().to_string();
             assert!(
@@ -968,8 +978,15 @@ mod tests {
         }
         let twice = item_spans(br#"{"entities":[1],"entities":[2]}"#, "entities").unwrap_err();
         assert!(twice.contains("holds its entities list twice"), "{twice}");
+        let page = Page::whole(
+            "raw/page-2",
+            Bytes::from_static(b"{\"entities\":[\"\xff\"]}"),
+        );
+        let e = page.parse_items("entities", |_, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("raw/page-2") && e.to_string().contains("not UTF-8"));
         for (body, n) in [
             (r#"{"entities":null,"n":1}"#, 0),
+            (r#"{"entities":[ ]}"#, 0),
             ("{}", 0),
             (
                 r#" { "n" : [1] , "entities" : [ 1 , "two" , {"x":[]} ] } "#,

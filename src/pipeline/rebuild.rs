@@ -90,7 +90,7 @@ async fn rebuild_inner(
     crate::progress::global().set_chunks(sources.len());
     let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
         .map(|(ds, chunk, _, pages)| {
-            let (sink, output) = (sink.clone(), cfg.output.clone());
+            let (sink, output, out) = (sink.clone(), cfg.output.clone(), cfg.output.clone());
             async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
                 let read = async move {
@@ -115,7 +115,15 @@ async fn rebuild_inner(
                 };
                 let (read, outcome) = tokio::join!(read, sink.clone().consume(*ds, chunk, rx));
                 let mut outcome = outcome?;
-                outcome.pages = read?;
+                // A page that could not be read ends the chunk early; the files written from
+                // the pages before it would be left behind, referred to by nothing.
+                outcome.pages = match read {
+                    Ok(n) => n,
+                    Err(e) => {
+                        PartitionWriter::discard(&out, &outcome.files).await;
+                        return Err(e);
+                    }
+                };
                 crate::progress::global().chunk_done(&outcome);
                 Ok::<_, Error>((ds.spec().name.to_string(), outcome))
             }

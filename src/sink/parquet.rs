@@ -116,9 +116,10 @@ impl WriterSettings {
                 props = props.set_column_dictionary_enabled(column.clone(), false);
             }
             // Min/max of text prune nothing: free text and JSON have no useful order, and the
-            // keys are random ids served in no order, so every file's range spans them all.
-            // They cost a string comparison per value (5% of the CPU of `rebuild` for free
-            // text, 1.2% of its instructions for the keys). Instants and numbers keep theirs.
+            // text keys are ids (random, served in no order) or, for aggregates, the groups
+            // and metrics every file holds, so every file's range spans them all. They cost a
+            // string comparison per value (5% of the CPU of `rebuild` for free text, 1.1% of
+            // its instructions for the keys). Instants and numbers keep theirs.
             if text {
                 props = props.set_column_statistics_enabled(column, EnabledStatistics::None);
             }
