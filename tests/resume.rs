@@ -152,18 +152,15 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
     );
     let requests_before = sim.stats().requests();
 
-    let rebuilt = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
-        .args([
-            "rebuild",
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-10-03",
-            "--out",
-            out,
-        ])
-        .env_clear()
-        .output()
+    let rebuild = |range: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
+            .arg("rebuild")
+            .args(range)
+            .args(["--out", out])
+            .env_clear()
+            .output()
+    };
+    let rebuilt = rebuild(&["--from", "2026-10-01", "--to", "2026-10-03"])
         .await
         .unwrap();
     let stderr = String::from_utf8_lossy(&rebuilt.stderr);
@@ -186,31 +183,17 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
     assert_eq!(rows(&m), rows(&extracted));
     assert_eq!(contents(dir.path(), &m), contents(dir.path(), &extracted));
 
-    let missing = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
-        .args(["rebuild", "--date", "2026-10-09", "--out", out])
-        .env_clear()
-        .output()
-        .await
-        .unwrap();
+    let missing = rebuild(&["--date", "2026-10-09"]).await.unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no raw pages for 2026-10-09"));
 
     // A raw page that cannot be read fails the rebuild, naming it, and leaves no file behind:
     // what the day's chunk wrote from the pages before it is deleted.
     let parquet_files = || {
-        fn walk(d: &std::path::Path, n: &mut usize) {
-            for e in std::fs::read_dir(d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, n);
-                } else if p.extension().is_some_and(|x| x == "parquet") {
-                    *n += 1;
-                }
-            }
-        }
-        let mut n = 0;
-        walk(dir.path(), &mut n);
-        n
+        files_below(dir.path())
+            .iter()
+            .filter(|f| f.ends_with(".parquet"))
+            .count()
     };
     let before = parquet_files();
     let day = dir
@@ -224,12 +207,7 @@ async fn rebuild_from_raw_pages_equals_the_extraction_with_no_api_call() {
     let last = pages.last().unwrap();
     assert!(pages.len() > 1, "{pages:?}");
     std::fs::write(last, b"not a zstd frame").unwrap();
-    let damaged = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesys-loader"))
-        .args(["rebuild", "--date", "2026-10-01", "--out", out])
-        .env_clear()
-        .output()
-        .await
-        .unwrap();
+    let damaged = rebuild(&["--date", "2026-10-01"]).await.unwrap();
     let stderr = String::from_utf8_lossy(&damaged.stderr);
     assert!(!damaged.status.success(), "{stderr}");
     let name = last.file_name().unwrap().to_str().unwrap();

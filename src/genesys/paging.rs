@@ -182,57 +182,31 @@ fn item_error(field: &str, e: serde_json::Error) -> Error {
 }
 
 /// The items of the list `field` of the page `text`, parsed one after another as the page is
-/// read: the page's shape is checked as [`scan_page`] checks it, each item is parsed by
-/// serde_json where it lies, and its text as served is where the parse ended.
-///
-/// A page that holds its list twice is refused, as [`scan_page`] refuses it: the items of the
-/// first list have been handed on by the time the second is found.
+/// read ([`walk_page`]): each item is parsed by serde_json where it lies, and its text as
+/// served is where the parse ended.
 fn parse_whole<'p>(
     text: &'p str,
     field: &str,
     mut each: impl FnMut(&'p str, Json<'p>) -> Result<()>,
 ) -> std::result::Result<(), Whole> {
-    let mut s = Scan {
-        b: text.as_bytes(),
-        i: 0,
+    let item = |s: &mut Scan<'p>| {
+        let start = s.i;
+        let mut one = serde_json::Deserializer::from_str(&text[start..]).into_iter();
+        let item: Json<'p> = match one.next() {
+            Some(Ok(item)) => item,
+            Some(Err(e)) => return Err(Whole::Item(start, e)),
+            None => return Err(Whole::Scan(s.unexpected("an item"))),
+        };
+        s.i = start + one.byte_offset();
+        each(&text[start..s.i], item).map_err(Whole::Each)
     };
-    s.expect(b'{').map_err(Whole::Scan)?;
-    let mut more = !s.closes(b'}');
-    let mut listed = false;
-    while more {
-        s.ws();
-        let key = s.string().map_err(Whole::Scan)?;
-        s.expect(b':').map_err(Whole::Scan)?;
-        if !key_is(&s.b[key.start + 1..key.end - 1], field) {
-            s.value().map_err(Whole::Scan)?;
-        } else if std::mem::replace(&mut listed, true) {
-            return Err(Whole::Scan(repeated(field)));
-        } else if s.peek() != Some(b'[') {
-            s.not_a_list(field).map_err(Whole::Scan)?;
-        } else {
-            s.i += 1;
-            let mut items = !s.closes(b']');
-            while items {
-                s.ws();
-                let start = s.i;
-                let mut one = serde_json::Deserializer::from_str(&text[start..]).into_iter();
-                let item: Json<'p> = match one.next() {
-                    Some(Ok(item)) => item,
-                    Some(Err(e)) => return Err(Whole::Item(start, e)),
-                    None => return Err(Whole::Scan(s.unexpected("an item"))),
-                };
-                s.i = start + one.byte_offset();
-                each(&text[start..s.i], item).map_err(Whole::Each)?;
-                items = s.next_element(b']').map_err(Whole::Scan)?;
-            }
-        }
-        more = s.next_element(b'}').map_err(Whole::Scan)?;
+    walk_page(text.as_bytes(), field, item, |_, _| {})
+}
+
+impl From<String> for Whole {
+    fn from(message: String) -> Whole {
+        Whole::Scan(message)
     }
-    s.ws();
-    if s.i != s.b.len() {
-        return Err(Whole::Scan(s.unexpected("the end of the page")));
-    }
-    Ok(())
 }
 
 /// Why a page that holds its list twice is refused.
@@ -270,32 +244,55 @@ type Fields = Vec<(Range<usize>, Range<usize>)>;
 /// A structural scan: strings are skipped a word at a time (see [`quote_or_backslash`]),
 /// brackets counted, every byte read once and nothing copied. It checks the page's shape (an
 /// object, the field a list, nothing after the object); each item's own JSON is checked when
-/// it is parsed. Pages come from the
-/// API (whose client has already checked the body is JSON) or from the raw zone.
+/// it is parsed. Pages come from the API (whose client has already checked the body is JSON)
+/// or from the raw zone.
 fn scan_page(body: &[u8], field: &str) -> std::result::Result<(Vec<Range<usize>>, Fields), String> {
+    let (mut spans, mut fields) = (Vec::new(), Vec::new());
+    let item = |s: &mut Scan<'_>| s.value().map(|v| spans.push(v));
+    walk_page(body, field, item, |key, value| fields.push((key, value)))?;
+    Ok((spans, fields))
+}
+
+/// Reads the page object `body`, checking its shape (an object, `field` a list or null and
+/// there once, nothing after the object): `item` reads each item of the list from the cursor
+/// (whitespace skipped), `other` takes each other top-level field (its key between the quotes,
+/// its value). What [`scan_page`] and [`parse_whole`] share.
+fn walk_page<'b, E: From<String>>(
+    body: &'b [u8],
+    field: &str,
+    mut item: impl FnMut(&mut Scan<'b>) -> std::result::Result<(), E>,
+    mut other: impl FnMut(Range<usize>, Range<usize>),
+) -> std::result::Result<(), E> {
     let mut s = Scan { b: body, i: 0 };
-    let (mut spans, mut fields, mut listed) = (Vec::new(), Vec::new(), false);
+    let mut listed = false;
     s.expect(b'{')?;
     let mut more = !s.closes(b'}');
     while more {
         s.ws();
         let key = s.string()?;
         s.expect(b':')?;
-        if key_is(&body[key.start + 1..key.end - 1], field) {
-            if listed {
-                return Err(repeated(field));
-            }
-            (spans, listed) = (s.list(field)?, true);
+        if !key_is(&body[key.start + 1..key.end - 1], field) {
+            other(key.start + 1..key.end - 1, s.value()?);
+        } else if std::mem::replace(&mut listed, true) {
+            return Err(repeated(field).into());
+        } else if s.peek() != Some(b'[') {
+            s.not_a_list(field)?;
         } else {
-            fields.push((key.start + 1..key.end - 1, s.value()?));
+            s.i += 1;
+            let mut items = !s.closes(b']');
+            while items {
+                s.ws();
+                item(&mut s)?;
+                items = s.next_element(b']')?;
+            }
         }
         more = s.next_element(b'}')?;
     }
     s.ws();
     if s.i != body.len() {
-        return Err(s.unexpected("the end of the page"));
+        return Err(s.unexpected("the end of the page").into());
     }
-    Ok((spans, fields))
+    Ok(())
 }
 
 /// Whether a served key (its text between the quotes) is `field`.
@@ -372,21 +369,6 @@ impl Scan<'_> {
             }
             _ => Err(self.unexpected(&format!("',' or '{}'", char::from(close)))),
         }
-    }
-
-    /// The list `field` at the cursor: where its items lie (none for `null`).
-    fn list(&mut self, field: &str) -> std::result::Result<Vec<Range<usize>>, String> {
-        let mut items = Vec::new();
-        if self.peek() != Some(b'[') {
-            return self.not_a_list(field).map(|()| items);
-        }
-        self.i += 1;
-        let mut more = !self.closes(b']');
-        while more {
-            items.push(self.value()?);
-            more = self.next_element(b']')?;
-        }
-        Ok(items)
     }
 
     /// A value where the list `field` should be: `null` (no items) is read, anything else

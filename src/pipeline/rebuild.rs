@@ -90,14 +90,15 @@ async fn rebuild_inner(
     crate::progress::global().set_chunks(sources.len());
     let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
         .map(|(ds, chunk, _, pages)| {
-            let (sink, output, out) = (sink.clone(), cfg.output.clone(), cfg.output.clone());
+            let (sink, output) = (sink.clone(), cfg.output.clone());
             async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+                let store = &output;
                 let read = async move {
                     let mut n = 0u64;
                     for path in pages {
-                        let data = output.get(path).await?;
-                        let loc = format!("{}/{path}", output.url);
+                        let data = store.get(path).await?;
+                        let loc = format!("{}/{path}", store.url);
                         let body =
                             tokio::task::spawn_blocking(move || raw::decompress(&loc, &data))
                                 .await
@@ -120,7 +121,7 @@ async fn rebuild_inner(
                 outcome.pages = match read {
                     Ok(n) => n,
                     Err(e) => {
-                        PartitionWriter::discard(&out, &outcome.files).await;
+                        PartitionWriter::discard(&output, &outcome.files).await;
                         return Err(e);
                     }
                 };
