@@ -2,6 +2,7 @@
 //! API; only the pages of the newest committed run of each day are trusted.
 
 use super::*;
+use crate::snowflake::ManifestLog;
 
 /// Re-derives the tables of fact datasets over `range` from the raw zone, with no API call:
 /// the pages of the latest run that kept them, for each day.
@@ -24,7 +25,8 @@ async fn rebuild_inner(
     let datasets = datasets::resolve_named("--dataset", &cfg.datasets)?;
     // Only committed runs are trusted: pages of a run that was killed or failed (no manifest)
     // or that covered part of a day would replace good rows with fewer.
-    let committed = Manifest::read_all(&cfg.output).await?;
+    // Read newest first, and only as far back as the days asked for need.
+    let mut committed = ManifestLog::list(&cfg.output).await?;
     // Every day must have such pages, or the rebuild would replace a partition with nothing.
     let mut sources = Vec::new();
     let mut chunks = Vec::new();
@@ -42,12 +44,16 @@ async fn rebuild_inner(
             // The newest committed extraction that loaded the day is what the warehouse holds;
             // rebuilding from anything older would load older rows over it. (Rebuilds are
             // passed over: they hold no pages of their own.)
-            let newest = committed.iter().rev().find_map(|m| {
-                m.partitions
-                    .iter()
-                    .find(|p| p.dataset == ds.spec().name && p.value == day && p.method != "raw")
-                    .map(|p| (m.run_id.clone(), p.full_day))
-            });
+            let newest = committed
+                .newest(|m| {
+                    m.partitions
+                        .iter()
+                        .find(|p| {
+                            p.dataset == ds.spec().name && p.value == day && p.method != "raw"
+                        })
+                        .map(|p| (m.run_id.clone(), p.full_day))
+                })
+                .await?;
             let refuse = |why: String| {
                 Error::Input(format!(
                     "no raw pages for {day} of a committed run that covered the whole day, under {}/{}: {why}; extract that day with --keep-raw first",
@@ -82,7 +88,7 @@ async fn rebuild_inner(
             chunks.push((*ds, c));
         }
     }
-    let divisions = rebuilt_scope(&cfg.output, &sources).await?;
+    let divisions = rebuilt_scope(&mut committed, &sources).await?;
     let sink = Arc::new(
         ChunkSink::new(&cfg.output, &run_id, 0, &cfg.writer, false)
             .with_max_quarantined(cfg.max_quarantined),
@@ -165,31 +171,26 @@ async fn rebuild_inner(
 /// from (their manifests say it), which must agree per dataset. A rebuild replaces no more
 /// than those runs extracted.
 async fn rebuilt_scope(
-    output: &Output,
+    committed: &mut ManifestLog<'_>,
     sources: &[(&'static dyn Dataset, Chunk, String, Vec<String>)],
 ) -> Result<DivisionReport> {
     let mut report = DivisionReport::default();
-    let mut read: BTreeMap<&str, Manifest> = BTreeMap::new();
     for (ds, chunk, run, _) in sources {
         if !ds.spec().division_scoped {
             continue;
         }
-        if !read.contains_key(run.as_str()) {
-            let path = Manifest::path(run);
-            let bytes = output.get(&path).await.map_err(|e| {
-                Error::Input(format!(
-                    "the raw pages of {} for {} come from run {run}, whose manifest cannot be read ({e}): which divisions they hold is unknown, so rebuilding them could replace other divisions' rows",
-                    ds.spec().name,
-                    chunk.partition
-                ))
-            })?;
-            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Payload {
-                path: format!("{}/{path}", output.url),
-                message: e.to_string(),
-            })?;
-            read.insert(run, m);
-        }
-        let source = &read[run.as_str()].divisions;
+        let unreadable = |why: String| {
+            Error::Input(format!(
+                "the raw pages of {} for {} come from run {run}, whose manifest cannot be read ({why}): which divisions they hold is unknown, so rebuilding them could replace other divisions' rows",
+                ds.spec().name,
+                chunk.partition
+            ))
+        };
+        let source = match committed.get(run).await {
+            Ok(Some(m)) => &m.divisions,
+            Ok(None) => return Err(unreadable(format!("no {}", Manifest::path(run)))),
+            Err(e) => return Err(unreadable(e.to_string())),
+        };
         // Manifests written before scopes were recorded: the same rule from what they report.
         let scope = source
             .scopes

@@ -299,30 +299,14 @@ impl Manifest {
 
     /// Every committed run's manifest under `output`, oldest first (run ids sort by start).
     pub async fn read_all(output: &crate::sink::Output) -> crate::Result<Vec<Manifest>> {
-        use futures::TryStreamExt;
-        use object_store::ObjectStore;
-        let prefix = object_store::path::Path::from(MANIFEST_DIR);
-        let listed: Vec<_> = output
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|e| crate::Error::storage(format!("{}/{MANIFEST_DIR}", output.url), e))?;
-        let mut out: Vec<Manifest> = Vec::new();
-        for meta in listed
-            .iter()
-            .filter(|m| m.location.as_ref().ends_with(".json"))
-        {
-            let bytes = output.get(meta.location.as_ref()).await?;
-            let m: Manifest =
-                serde_json::from_slice(&bytes).map_err(|e| crate::Error::Storage {
-                    location: format!("{}/{}", output.url, meta.location),
-                    message: format!("not a manifest: {e}"),
-                })?;
-            out.push(m);
+        let mut log = ManifestLog::list(output).await?;
+        // Each read stops at a manifest it cannot read; the next one fails on it.
+        while log.read.len() < log.runs.len() {
+            log.read_older(usize::MAX).await?;
         }
-        out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-        Ok(out)
+        let mut all = log.read;
+        all.reverse();
+        Ok(all)
     }
 
     pub fn path(run_id: &str) -> String {
@@ -336,6 +320,109 @@ impl Manifest {
     /// Not `.json`: whatever lists `_manifests/*.json` finds manifests only.
     pub fn steps_path(run_id: &str) -> String {
         format!("{MANIFEST_DIR}/{run_id}.steps.jsonl")
+    }
+}
+
+/// The committed runs' manifests, read newest first and only as far as a caller looks.
+///
+/// A nightly job commits a run a day, so an output root a year old holds hundreds of
+/// manifests; `rebuild` of recent days needs the few newest, and reading them all cost a
+/// GET each (one after the other on S3) and their parse before the first page was read.
+/// Manifests are read a window at a time, concurrently, and kept for the next question.
+pub struct ManifestLog<'o> {
+    output: &'o crate::sink::Output,
+    /// The run id of every manifest, oldest first (run ids sort by their start).
+    runs: Vec<String>,
+    /// The manifests read so far, newest first: `read[i]` is that of `runs[runs.len() - 1 - i]`.
+    read: Vec<Manifest>,
+}
+
+/// Manifests fetched at once when a search reaches past those already read.
+const MANIFEST_WINDOW: usize = 16;
+
+impl<'o> ManifestLog<'o> {
+    /// Lists the manifests under `output` (one LIST; no manifest is read yet).
+    pub async fn list(output: &'o crate::sink::Output) -> crate::Result<ManifestLog<'o>> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStore;
+        let prefix = object_store::path::Path::from(MANIFEST_DIR);
+        let listed: Vec<_> = output
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| crate::Error::storage(format!("{}/{MANIFEST_DIR}", output.url), e))?;
+        let mut runs: Vec<String> = listed
+            .iter()
+            .filter_map(|m| m.location.filename()?.strip_suffix(".json"))
+            .map(str::to_string)
+            .collect();
+        runs.sort();
+        Ok(ManifestLog {
+            output,
+            runs,
+            read: Vec::new(),
+        })
+    }
+
+    /// The first answer `f` gives, asking the manifests newest first: those read before, then
+    /// older ones, read as needed. `None` when no manifest answers.
+    pub async fn newest<T>(
+        &mut self,
+        mut f: impl FnMut(&Manifest) -> Option<T>,
+    ) -> crate::Result<Option<T>> {
+        let mut at = 0;
+        loop {
+            if let Some(found) = self.read[at..].iter().find_map(&mut f) {
+                return Ok(Some(found));
+            }
+            at = self.read.len();
+            if self.read_older(MANIFEST_WINDOW).await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The manifest of `run_id`, if it has one (read now if no search reached it).
+    pub async fn get(&mut self, run_id: &str) -> crate::Result<Option<&Manifest>> {
+        let Ok(from_newest) = self.runs.binary_search_by(|r| r.as_str().cmp(run_id)) else {
+            return Ok(None);
+        };
+        let at = self.runs.len() - 1 - from_newest;
+        while self.read.len() <= at {
+            self.read_older(MANIFEST_WINDOW).await?;
+        }
+        Ok(Some(&self.read[at]))
+    }
+
+    /// Reads up to `n` manifests older than those read so far, concurrently; how many it read.
+    /// One that cannot be read fails only the read that reaches it: those newer than it in
+    /// the same window are kept, and a search answered by them never sees the failure.
+    async fn read_older(&mut self, n: usize) -> crate::Result<usize> {
+        use futures::StreamExt;
+        let (before, unread) = (self.read.len(), self.runs.len() - self.read.len());
+        let batch: Vec<&String> = self.runs[..unread].iter().rev().take(n).collect();
+        let output = self.output;
+        let read: Vec<crate::Result<Manifest>> = futures::stream::iter(batch)
+            .map(|run| async move {
+                let path = Manifest::path(run);
+                let bytes = output.get(&path).await?;
+                serde_json::from_slice::<Manifest>(&bytes).map_err(|e| crate::Error::Storage {
+                    location: format!("{}/{path}", output.url),
+                    message: format!("not a manifest: {e}"),
+                })
+            })
+            .buffered(MANIFEST_WINDOW)
+            .collect()
+            .await;
+        for m in read {
+            match m {
+                Ok(m) => self.read.push(m),
+                Err(e) if self.read.len() == before => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(self.read.len() - before)
     }
 }
 
@@ -394,6 +481,126 @@ mod tests {
         let s = DivisionScope::of(&[], Some(&coverage(&["a"], &["b"], false)));
         assert_eq!(s.replaces, Some(vec!["a".into()]));
         assert_eq!(s.reached, None);
+    }
+
+    /// A committed run `run_id` that loaded `day` of conversations.
+    fn committed(run_id: &str, day: &str) -> Manifest {
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            run_id: run_id.into(),
+            tool: Tool {
+                name: "genesys-loader".into(),
+                version: "0".into(),
+            },
+            started_at: String::new(),
+            finished_at: String::new(),
+            datasets: vec!["conversations".into()],
+            range: RangeInfo {
+                from: format!("{day}T00:00:00Z"),
+                to: format!("{day}T23:59:59Z"),
+            },
+            partitions: vec![Partition {
+                dataset: "conversations".into(),
+                column: "conversation_date".into(),
+                value: day.into(),
+                from: format!("{day}T00:00:00Z"),
+                to: format!("{day}T23:59:59Z"),
+                full_day: true,
+                method: "job".into(),
+                keep: None,
+            }],
+            snapshots: Vec::new(),
+            tables: Default::default(),
+            files: Vec::new(),
+            stage: "genesys_stage".into(),
+            snowflake: SnowflakeTarget::default(),
+            load_script: String::new(),
+            load_steps: String::new(),
+            source: SourceInfo {
+                api_url: String::new(),
+                data_availability: None,
+                raw_runs: Vec::new(),
+            },
+            divisions: DivisionReport::default(),
+            quarantine_files: Vec::new(),
+            stats: Default::default(),
+        }
+    }
+
+    /// A search reads manifests newest first and stops where it is answered: a damaged
+    /// manifest older than the answer is never read (`read_all`, which reads everything,
+    /// names it), and a run read once is not read again.
+    #[tokio::test]
+    async fn the_log_reads_manifests_newest_first_and_only_as_far_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = crate::sink::Output::open(dir.path().to_str().unwrap()).unwrap();
+        let runs: Vec<String> = (0..40)
+            .map(|i| format!("20261101T0000{i:02}Z-run"))
+            .collect();
+        let day = |i: usize| format!("2026-10-{:02}", i % 20 + 1);
+        for (i, run) in runs.iter().enumerate() {
+            let m = serde_json::to_vec(&committed(run, &day(i))).unwrap();
+            out.put(&Manifest::path(run), m.into()).await.unwrap();
+        }
+        out.put(&Manifest::steps_path(&runs[0]), "{}".into())
+            .await
+            .unwrap();
+        out.put(&Manifest::path("20261031T000000Z-damaged"), "{".into())
+            .await
+            .unwrap();
+
+        let mut log = ManifestLog::list(&out).await.unwrap();
+        assert_eq!(log.runs.len(), 41, "only *.json are manifests");
+        let loaded = |d: String| {
+            move |m: &Manifest| {
+                m.partitions
+                    .iter()
+                    .any(|p| p.value == d)
+                    .then(|| m.run_id.clone())
+            }
+        };
+        // Days 2026-10-01..20 were loaded twice; the newer run answers, within one window.
+        assert_eq!(
+            log.newest(loaded(day(39))).await.unwrap(),
+            Some(runs[39].clone())
+        );
+        assert_eq!(log.read.len(), MANIFEST_WINDOW);
+        assert_eq!(
+            log.newest(loaded(day(25))).await.unwrap(),
+            Some(runs[25].clone())
+        );
+        assert_eq!(log.read.len(), MANIFEST_WINDOW);
+        // A run past the first window: read on, newest first, through its own.
+        let old = log.get(&runs[3]).await.unwrap().unwrap().run_id.clone();
+        assert_eq!(old, runs[3]);
+        // The third window reached the damaged manifest, oldest of all: it kept those before
+        // it and failed nothing, since the run asked for came first.
+        assert_eq!(log.read.len(), 40);
+        assert!(log.get("20261101T000000Z-none").await.unwrap().is_none());
+        // A day nobody loaded reads everything, and so reaches the damaged manifest.
+        let Err(err) = log.newest(loaded("2026-09-30".into())).await else {
+            panic!("the damaged manifest was not reported");
+        };
+        assert!(
+            err.to_string().contains("20261031T000000Z-damaged.json"),
+            "{err}"
+        );
+
+        let Err(err) = Manifest::read_all(&out).await else {
+            panic!("read_all read past the damaged manifest");
+        };
+        assert!(err.to_string().contains("not a manifest"), "{err}");
+        std::fs::remove_file(dir.path().join(Manifest::path("20261031T000000Z-damaged"))).unwrap();
+        let all = Manifest::read_all(&out).await.unwrap();
+        let ids: Vec<&str> = all.iter().map(|m| m.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            runs.iter().map(String::as_str).collect::<Vec<_>>(),
+            "oldest first"
+        );
+        let mut log = ManifestLog::list(&out).await.unwrap();
+        assert_eq!(log.newest(loaded("2026-09-30".into())).await.unwrap(), None);
+        assert_eq!(log.read.len(), 40);
     }
 
     /// The published contract names every dataset this build can write into a manifest.

@@ -5,7 +5,7 @@ pub mod load;
 pub mod manifest;
 pub mod steps;
 
-pub use manifest::Manifest;
+pub use manifest::{Manifest, ManifestLog};
 
 /// A SQL string literal: single quotes doubled.
 pub(crate) fn quote(s: &str) -> String {
