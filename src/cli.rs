@@ -65,7 +65,7 @@ pub enum Command {
     Gc(GcArgs),
     /// Check what the OAuth client can do against what the chosen datasets need.
     Preflight(Box<PreflightArgs>),
-    /// Re-derive the conversation tables of a range from the raw zone (no API call).
+    /// Re-derive the tables of partitioned datasets over a range from the raw zone (no API call).
     Rebuild(Box<RebuildArgs>),
     /// Print Snowflake DDL for the output tables (and stage templates, upgrades).
     Ddl(DdlArgs),

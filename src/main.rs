@@ -142,6 +142,7 @@ fn run_extract(cmd: ExtractCommand, status: Option<&StatusLine>) -> Result<i32> 
         if let Some(line) = status {
             line.finish();
         }
+        eprint!("{}", done.render_text());
         println!(
             "{}",
             serde_json::json!({

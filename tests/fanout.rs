@@ -75,6 +75,26 @@ async fn a_backfill_fanned_out_and_merged_equals_one_extract() {
         assert!(run.ok(), "{}: {}", c["id"], run.stderr);
         let s = run.summary();
         assert_eq!(s["ran"], true);
+        // The task's log says what it wrote, as a whole run's does: the rows per table are
+        // those of the JSON line.
+        let id = c["id"].as_str().unwrap();
+        assert!(
+            run.stderr
+                .contains(&format!("chunk {id} of run {run_id} written: ")),
+            "{}",
+            run.stderr
+        );
+        for (table, rows) in s["rows"].as_object().unwrap() {
+            let line = format!("{table} {rows} rows");
+            let said = run.stderr.lines().any(|l| {
+                l.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replace(',', "")
+                    == line
+            });
+            assert!(said || rows == 0, "{line} not in {}", run.stderr);
+        }
         chunk_manifests.push(s["chunk_manifest"].as_str().unwrap().to_string());
     }
     // A retried task finds its chunk done and does nothing (the same files, no new request).
@@ -92,6 +112,13 @@ async fn a_backfill_fanned_out_and_merged_equals_one_extract() {
     .await;
     assert!(again.ok(), "{}", again.stderr);
     assert_eq!(again.summary()["ran"], false);
+    assert!(
+        again
+            .stderr
+            .contains("already written by an earlier task; nothing done"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(
         again.summary()["chunk_manifest"],
         chunk_manifests[0].as_str()

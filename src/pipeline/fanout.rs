@@ -96,6 +96,54 @@ pub struct ChunkSummary {
     pub ran: bool,
 }
 
+impl ChunkSummary {
+    /// The chunk's outcome for a person reading the task's log (stderr), as a whole run has
+    /// its summary; the JSON line on stdout is for the DAG.
+    pub fn render_text(&self) -> String {
+        use crate::progress::thousands;
+        let m = &self.manifest;
+        let mut rows: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut bytes = 0u64;
+        for f in &m.outcome.files {
+            *rows.entry(f.table.as_str()).or_default() += f.rows;
+            bytes += f.bytes;
+        }
+        let verb = if self.ran {
+            "written"
+        } else {
+            "already written by an earlier task; nothing done"
+        };
+        let mut s = format!(
+            "chunk {} of run {} {verb}: {} file(s), {} rows, {:.1} MB in {:.1} s\n",
+            m.chunk.id,
+            m.run_id,
+            m.outcome.files.len(),
+            thousands(rows.values().sum()),
+            bytes as f64 / 1e6,
+            m.seconds
+        );
+        for (table, n) in rows.iter().filter(|(_, n)| **n > 0) {
+            s.push_str(&format!("  {table:<34} {:>12} rows\n", thousands(*n)));
+        }
+        s.push_str(&format!(
+            "  API: {} requests, {} retries, {} answered 429, {} token requests, {} pages\n",
+            thousands(m.api.requests),
+            m.api.retries,
+            m.api.rate_limited,
+            m.api.token_requests,
+            thousands(m.outcome.pages)
+        ));
+        let quarantined: u64 = m.outcome.quarantined.values().sum();
+        if quarantined > 0 {
+            s.push_str(&format!(
+                "  {quarantined} record(s) quarantined (counted at the merge; not loaded)\n"
+            ));
+        }
+        s.push_str(&format!("  chunk manifest: {}\n", self.manifest_url));
+        s
+    }
+}
+
 /// A chunk to run: its id (re-planned from the flags) or the plan's JSON for it.
 #[derive(Debug, Clone)]
 pub enum ChunkRef {
