@@ -33,10 +33,27 @@ pub enum Json<'a> {
 impl<'a> Json<'a> {
     /// Parses `text`, borrowing every string that needs no unescaping.
     pub fn parse(text: &'a str) -> serde_json::Result<Json<'a>> {
+        if let Some((v, end)) = fast::value_at(text)
+            && text.as_bytes()[end..].iter().all(|b| fast::is_space(*b))
+        {
+            return Ok(v);
+        }
         let mut de = serde_json::Deserializer::from_str(text);
         let v = Json::deserialize(&mut de)?;
         de.end()?;
         Ok(v)
+    }
+
+    /// Parses the value `text` starts with (after any whitespace), and says where its text
+    /// ends; `None` when `text` holds only whitespace. The value's end is where serde_json's
+    /// `StreamDeserializer` puts it, and a value it refuses is refused with its error.
+    pub fn parse_prefix(text: &'a str) -> Option<serde_json::Result<(Json<'a>, usize)>> {
+        if let Some(parsed) = fast::value_at(text) {
+            return Some(Ok(parsed));
+        }
+        let mut one = serde_json::Deserializer::from_str(text).into_iter::<Json<'a>>();
+        let v = one.next()?;
+        Some(v.map(|v| (v, one.byte_offset())))
     }
 
     /// A view of `v` that borrows its strings: how records admitted as `Value`s are decoded.
@@ -273,6 +290,273 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// A reader of the JSON that pages are made of, for [`Json::parse`] and [`Json::parse_prefix`]:
+/// objects, arrays, plain strings, integers and literals, read straight from the bytes.
+///
+/// serde_json's parse into [`Json`] goes through its visitor traits for every value and key,
+/// and was a fifth of `rebuild`'s instructions. This reader takes the common shapes only and
+/// gives up (`None`) on anything else: then serde_json reads the whole value again, so an
+/// escape-heavy item, a malformed one (and its error message) or a deep one is read exactly as
+/// before. A string with an escape, and a number with a fraction or an exponent, are handed
+/// to serde_json on their own, so every number and every unescaped string is serde_json's.
+mod fast {
+    use std::borrow::Cow;
+
+    use super::{Json, Key};
+
+    /// Nesting this reader takes on itself; deeper values are serde_json's (whose limit is 128).
+    const MAX_DEPTH: u32 = 100;
+
+    pub(super) fn is_space(b: u8) -> bool {
+        matches!(b, b' ' | b'\n' | b'\t' | b'\r')
+    }
+
+    /// The value `text` starts with and where it ends, or `None` if this reader does not take
+    /// it (or `text` is only whitespace).
+    pub(super) fn value_at(text: &str) -> Option<(Json<'_>, usize)> {
+        let mut r = Reader {
+            text,
+            b: text.as_bytes(),
+            i: 0,
+            depth: 0,
+        };
+        r.space();
+        let v = r.value()?;
+        // serde_json's stream checks what follows a value that does not close itself.
+        if !matches!(v, Json::Object(_) | Json::Array(_) | Json::Str(_))
+            && !matches!(
+                r.b.get(r.i),
+                None | Some(
+                    b' ' | b'\n' | b'\t' | b'\r' | b'"' | b':' | b',' | b']' | b'}' | b'[' | b'{'
+                )
+            )
+        {
+            return None;
+        }
+        Some((v, r.i))
+    }
+
+    struct Reader<'a> {
+        text: &'a str,
+        b: &'a [u8],
+        i: usize,
+        depth: u32,
+    }
+
+    impl<'a> Reader<'a> {
+        fn space(&mut self) {
+            while self.b.get(self.i).is_some_and(|b| is_space(*b)) {
+                self.i += 1;
+            }
+        }
+
+        fn value(&mut self) -> Option<Json<'a>> {
+            match *self.b.get(self.i)? {
+                b'"' => self.string().map(Json::Str),
+                b'{' => self.object(),
+                b'[' => self.array(),
+                b'n' => self.literal(b"null", Json::Null),
+                b't' => self.literal(b"true", Json::Bool(true)),
+                b'f' => self.literal(b"false", Json::Bool(false)),
+                b'-' | b'0'..=b'9' => self.number(),
+                _ => None,
+            }
+        }
+
+        fn literal(&mut self, word: &[u8], v: Json<'a>) -> Option<Json<'a>> {
+            let end = self.i + word.len();
+            (self.b.get(self.i..end)? == word).then(|| {
+                self.i = end;
+                v
+            })
+        }
+
+        /// A string at its opening quote: borrowed when plain, serde_json's when escaped.
+        #[inline]
+        fn string(&mut self) -> Option<Cow<'a, str>> {
+            let start = self.i + 1;
+            let end = special(self.b, start)?;
+            if self.b[end] == b'"' {
+                self.i = end + 1;
+                return Some(Cow::Borrowed(&self.text[start..end]));
+            }
+            if self.b[end] != b'\\' {
+                return None; // a control character: serde_json refuses it
+            }
+            let mut one =
+                serde_json::Deserializer::from_str(&self.text[self.i..]).into_iter::<Key<'a>>();
+            let Key(s) = one.next()?.ok()?;
+            self.i += one.byte_offset();
+            Some(s)
+        }
+
+        /// An integer of up to 18 digits (which cannot overflow); others are serde_json's.
+        fn number(&mut self) -> Option<Json<'a>> {
+            let start = self.i;
+            let negative = self.b[self.i] == b'-';
+            self.i += usize::from(negative);
+            let digits = self.i;
+            let mut n: u64 = 0;
+            while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                self.i += 1;
+            }
+            let count = self.i - digits;
+            if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) || count > 18 {
+                let mut one =
+                    serde_json::Deserializer::from_str(&self.text[start..]).into_iter::<Json<'a>>();
+                let v = one.next()?.ok()?;
+                self.i = start + one.byte_offset();
+                return Some(v);
+            }
+            // No digits, a leading zero, or -0 (a float to serde_json): not taken.
+            if count == 0 || (count > 1 && self.b[digits] == b'0') || (negative && n == 0) {
+                return None;
+            }
+            Some(Json::Number(if negative {
+                (-(n as i64)).into()
+            } else {
+                n.into()
+            }))
+        }
+
+        fn object(&mut self) -> Option<Json<'a>> {
+            self.enter()?;
+            self.space();
+            let mut fields = Vec::new();
+            if self.b.get(self.i) == Some(&b'}') {
+                self.i += 1;
+                self.depth -= 1;
+                return Some(Json::Object(fields));
+            }
+            fields.reserve_exact(8);
+            loop {
+                if self.b.get(self.i) != Some(&b'"') {
+                    return None;
+                }
+                let k = self.string()?;
+                self.space();
+                if self.b.get(self.i) != Some(&b':') {
+                    return None;
+                }
+                self.i += 1;
+                self.space();
+                fields.push((k, self.value()?));
+                self.space();
+                match self.b.get(self.i)? {
+                    b',' => {
+                        self.i += 1;
+                        self.space();
+                    }
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+            self.i += 1;
+            self.depth -= 1;
+            Some(Json::Object(fields))
+        }
+
+        fn array(&mut self) -> Option<Json<'a>> {
+            self.enter()?;
+            self.space();
+            let mut items = Vec::new();
+            if self.b.get(self.i) == Some(&b']') {
+                self.i += 1;
+                self.depth -= 1;
+                return Some(Json::Array(items));
+            }
+            loop {
+                items.push(self.value()?);
+                self.space();
+                match self.b.get(self.i)? {
+                    b',' => {
+                        self.i += 1;
+                        self.space();
+                    }
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+            self.i += 1;
+            self.depth -= 1;
+            Some(Json::Array(items))
+        }
+
+        /// Steps past an opening bracket, one level deeper.
+        fn enter(&mut self) -> Option<()> {
+            self.depth += 1;
+            self.i += 1;
+            (self.depth <= MAX_DEPTH).then_some(())
+        }
+    }
+
+    /// [`special`] over the whole 16-byte blocks from `*i` on; `*i` is left at the first byte
+    /// not looked at when none is found.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn special_sse2(b: &[u8], i: &mut usize) -> Option<usize> {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+            _mm_set1_epi8,
+        };
+        let (quote, backslash, control) = (
+            _mm_set1_epi8(b'"' as i8),
+            _mm_set1_epi8(b'\\' as i8),
+            _mm_set1_epi8(0x1f),
+        );
+        while let Some(chunk) = b.get(*i..*i + 16) {
+            let half = |h: &[u8]| i64::from_le_bytes(h.try_into().unwrap_or_default());
+            let v = _mm_set_epi64x(half(&chunk[8..]), half(&chunk[..8]));
+            // A byte at most 0x1f is its own maximum with 0x1f.
+            let hits = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                _mm_cmpeq_epi8(_mm_max_epu8(v, control), control),
+            );
+            let mask = _mm_movemask_epi8(hits) as u32;
+            if mask != 0 {
+                return Some(*i + mask.trailing_zeros() as usize);
+            }
+            *i += 16;
+        }
+        None
+    }
+
+    /// The first quote, backslash or control character of `b` from `from`: what ends a plain
+    /// string. Sixteen bytes at a time with SSE2 (part of every x86-64), eight at a time
+    /// elsewhere, then byte by byte.
+    #[inline]
+    fn special(b: &[u8], from: usize) -> Option<usize> {
+        let mut i = from;
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
+            if let Some(found) = unsafe { special_sse2(b, &mut i) } {
+                return Some(found);
+            }
+        }
+        const fn splat(c: u8) -> u64 {
+            u64::from_ne_bytes([c; 8])
+        }
+        // Each test marks the matching bytes of a word by their high bit, the lowest mark
+        // exactly (a borrow can only add marks above a true one).
+        let below = |x: u64, n: u8| x.wrapping_sub(splat(n)) & !x & splat(0x80);
+        while let Some(word) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let hits = below(w ^ splat(b'"'), 1) | below(w ^ splat(b'\\'), 1) | below(w, 0x20);
+            if hits != 0 {
+                return Some(i + (hits.trailing_zeros() / 8) as usize);
+            }
+            i += 8;
+        }
+        let tail = b.get(i..).unwrap_or_default();
+        tail.iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .map(|k| i + k)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +597,180 @@ mod tests {
         let json = Json::parse(r#"{"k":1,"k":2}"#).unwrap();
         assert_eq!(json.get("k").and_then(Json::as_i64), Some(2));
         assert_eq!(json.to_value(), json!({"k": 2}));
+    }
+
+    /// serde_json's reading of `text` into a `Json`, as the reader stood in for it.
+    fn serde_prefix(text: &str) -> Option<serde_json::Result<(Json<'_>, usize)>> {
+        let mut one = serde_json::Deserializer::from_str(text).into_iter::<Json>();
+        let v = one.next()?;
+        Some(v.map(|v| (v, one.byte_offset())))
+    }
+
+    fn serde_parse(text: &str) -> serde_json::Result<Json<'_>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let v = Json::deserialize(&mut de)?;
+        de.end()?;
+        Ok(v)
+    }
+
+    /// Random JSON-like text: valid values with odd numbers, escapes, control characters and
+    /// whitespace, often damaged by a byte put in, taken out or changed.
+    fn random_text(rng: &mut fastrand::Rng) -> String {
+        fn value(rng: &mut fastrand::Rng, depth: u32, out: &mut String) {
+            let space = |rng: &mut fastrand::Rng, out: &mut String| {
+                for _ in 0..rng.usize(0..3).saturating_sub(1) {
+                    out.push([' ', '\n', '\t', '\r'][rng.usize(0..4)]);
+                }
+            };
+            space(rng, out);
+            match if depth > 4 {
+                rng.u32(0..5)
+            } else {
+                rng.u32(0..8)
+            } {
+                0 => out.push_str(["null", "true", "false", "nul", "truex"][rng.usize(0..5)]),
+                1 | 2 => out.push_str(
+                    [
+                        "0",
+                        "-0",
+                        "7",
+                        "-12",
+                        "01",
+                        "-",
+                        "1.5",
+                        "-0.0",
+                        "1e3",
+                        "2E-2",
+                        "1.",
+                        "123456789012345678",
+                        "1234567890123456789",
+                        "18446744073709551615",
+                        "18446744073709551616",
+                        "-9223372036854775808",
+                        "-9223372036854775809",
+                        "1e400",
+                        "0.1",
+                        "-",
+                        "00",
+                        "3x",
+                    ][rng.usize(0..22)],
+                ),
+                3 | 4 => {
+                    out.push('"');
+                    for _ in 0..rng.usize(0..40) {
+                        match rng.u32(0..30) {
+                            0 => out.push_str(
+                                [
+                                    "\\n",
+                                    "\\\"",
+                                    "\\u00e9",
+                                    "\\ud83d\\ude00",
+                                    "\\ud800",
+                                    "\\x",
+                                    "\\\\",
+                                ][rng.usize(0..7)],
+                            ),
+                            1 => out.push(char::from(rng.u8(0..0x20))),
+                            2 => out.push('é'),
+                            3 => out.push('😀'),
+                            _ => out.push(char::from(rng.u8(0x20..0x7f)).max(' ')),
+                        }
+                    }
+                    out.push('"');
+                }
+                5 | 6 => {
+                    out.push('{');
+                    let n = rng.usize(0..5);
+                    for i in 0..n {
+                        space(rng, out);
+                        out.push_str(
+                            ["\"a\"", "\"b\"", "\"k\\n\"", "\"\"", "\"a\""][rng.usize(0..5)],
+                        );
+                        space(rng, out);
+                        out.push(':');
+                        value(rng, depth + 1, out);
+                        if i + 1 < n || rng.u32(0..20) == 0 {
+                            out.push(',');
+                        }
+                    }
+                    space(rng, out);
+                    out.push('}');
+                }
+                _ => {
+                    out.push('[');
+                    let n = rng.usize(0..5);
+                    for i in 0..n {
+                        value(rng, depth + 1, out);
+                        if i + 1 < n || rng.u32(0..20) == 0 {
+                            out.push(',');
+                        }
+                    }
+                    space(rng, out);
+                    out.push(']');
+                }
+            }
+            space(rng, out);
+        }
+        let mut out = String::new();
+        value(rng, 0, &mut out);
+        if rng.bool() {
+            let mut bytes = out.into_bytes();
+            let at = rng.usize(0..=bytes.len());
+            match rng.u32(0..3) {
+                0 => bytes.insert(at, b",]}:\"x0 -."[rng.usize(0..10)]),
+                1 if at < bytes.len() => drop(bytes.remove(at)),
+                _ if at < bytes.len() => bytes[at] = b"{}[]\",:0\\"[rng.usize(0..9)],
+                _ => {}
+            }
+            out = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        if rng.u32(0..4) == 0 {
+            out.push_str([",", " ", "]", "x", " 1", "{}"][rng.usize(0..6)]);
+        }
+        out
+    }
+
+    /// The reader gives what serde_json gives, value, end and error alike, for text good and
+    /// bad; of 20,000 texts, many are read by the reader itself (not all given back to serde).
+    #[test]
+    fn the_reader_agrees_with_serde_json() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut taken = 0;
+        for _ in 0..20_000 {
+            let text = random_text(&mut rng);
+            taken += usize::from(fast::value_at(&text).is_some());
+            let (ours, theirs) = (Json::parse_prefix(&text), serde_prefix(&text));
+            match (&ours, &theirs) {
+                (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b, "{text:?}"),
+                (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
+                (None, None) => {}
+                _ => panic!("{text:?}: {ours:?} against {theirs:?}"),
+            }
+            match (Json::parse(&text), serde_parse(&text)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text:?}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
+            }
+        }
+        assert!(taken > 5_000, "the reader took {taken} texts");
+    }
+
+    /// A string's end is found wherever it falls in the blocks read at once, and a control
+    /// character in it is left to serde_json (which refuses it).
+    #[test]
+    fn the_end_of_a_string_is_found_in_every_position() {
+        for len in 0..40 {
+            let body = "é".repeat(len / 2) + &"a".repeat(len % 2);
+            for (mark, taken) in [("\"", true), ("\\n\"", true), ("\u{1}\"", false)] {
+                let text = format!("\"{body}{mark}");
+                assert_eq!(fast::value_at(&text).is_some(), taken, "{text:?}");
+                match (Json::parse_prefix(&text), serde_prefix(&text)) {
+                    (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b),
+                    (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]

@@ -182,8 +182,8 @@ fn item_error(field: &str, e: serde_json::Error) -> Error {
 }
 
 /// The items of the list `field` of the page `text`, parsed one after another as the page is
-/// read ([`walk_page`]): each item is parsed by serde_json where it lies, and its text as
-/// served is where the parse ended.
+/// read ([`walk_page`]): each item is parsed where it lies ([`Json::parse_prefix`]), and its
+/// text as served is where the parse ended.
 fn parse_whole<'p>(
     text: &'p str,
     field: &str,
@@ -191,13 +191,12 @@ fn parse_whole<'p>(
 ) -> std::result::Result<(), Whole> {
     let item = |s: &mut Scan<'p>| {
         let start = s.i;
-        let mut one = serde_json::Deserializer::from_str(&text[start..]).into_iter();
-        let item: Json<'p> = match one.next() {
-            Some(Ok(item)) => item,
+        let (item, len) = match Json::parse_prefix(&text[start..]) {
+            Some(Ok(parsed)) => parsed,
             Some(Err(e)) => return Err(Whole::Item(start, e)),
             None => return Err(Whole::Scan(s.unexpected("an item"))),
         };
-        s.i = start + one.byte_offset();
+        s.i = start + len;
         each(&text[start..s.i], item).map_err(Whole::Each)
     };
     walk_page(text.as_bytes(), field, item, |_, _| {})
