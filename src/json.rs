@@ -673,7 +673,7 @@ mod tests {
                             1 => out.push(char::from(rng.u8(0..0x20))),
                             2 => out.push('é'),
                             3 => out.push('😀'),
-                            _ => out.push(char::from(rng.u8(0x20..0x7f)).max(' ')),
+                            _ => out.push(char::from(rng.u8(0x20..0x7f))),
                         }
                     }
                     out.push('"');
@@ -753,6 +753,23 @@ mod tests {
             }
         }
         assert!(taken > 5_000, "the reader took {taken} texts");
+        // Nesting about the reader's limit (100) and serde_json's (128), and escapes that
+        // serde_json refuses.
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let mut fixed: Vec<String> = [99, 100, 101, 127, 128, 129].map(deep).to_vec();
+        fixed.extend([r#""\udc00""#, r#""\u12""#, r#"{"\ud800":1}"#, r#""\q""#].map(String::from));
+        for text in &fixed {
+            match (Json::parse_prefix(text), serde_prefix(text)) {
+                (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b, "{text:?}"),
+                (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
+            }
+        }
+        assert!(fast::value_at(&deep(100)).is_some() && fast::value_at(&deep(101)).is_none());
+        assert!(
+            serde_prefix(&deep(129)).is_some_and(|r| r.is_err()),
+            "serde_json's limit"
+        );
     }
 
     /// A string's end is found wherever it falls in the blocks read at once, and a control

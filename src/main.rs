@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,11 +133,7 @@ fn run_extract(cmd: ExtractCommand, status: Option<&StatusLine>) -> Result<i32> 
         // An id is re-planned from the flags; the chunk's JSON carries its plan.
         let config = cmd.args.into_config()?;
         let done = runtime()?.block_on(fanout::extract_chunk(config, chunk))?;
-        let m = &done.manifest;
-        let rows = m.outcome.files.iter().fold(BTreeMap::new(), |mut acc, f| {
-            *acc.entry(f.table.clone()).or_insert(0u64) += f.rows;
-            acc
-        });
+        let (m, rows) = (&done.manifest, done.rows());
         if let Some(line) = status {
             line.finish();
         }

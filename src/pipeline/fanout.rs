@@ -92,8 +92,12 @@ impl ChunkManifest {
 pub struct ChunkSummary {
     pub manifest: ChunkManifest,
     pub manifest_url: String,
-    /// False when an earlier task had already done the chunk.
+    /// False when the chunk manifest that stands is another task's: one that had done the
+    /// chunk before this task started, or (`raced`) one that committed it while this task ran.
     pub ran: bool,
+    /// Another task committed the chunk while this one ran it: this task's requests were
+    /// spent and its files are named by no manifest (`gc` lists them).
+    pub raced: bool,
 }
 
 impl ChunkSummary {
@@ -102,16 +106,16 @@ impl ChunkSummary {
     pub fn render_text(&self) -> String {
         use crate::progress::thousands;
         let m = &self.manifest;
-        let mut rows: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut bytes = 0u64;
-        for f in &m.outcome.files {
-            *rows.entry(f.table.as_str()).or_default() += f.rows;
-            bytes += f.bytes;
-        }
-        let verb = if self.ran {
-            "written"
-        } else {
-            "already written by an earlier task; nothing done"
+        let rows = self.rows();
+        let bytes: u64 = m.outcome.files.iter().map(|f| f.bytes).sum();
+        // The figures below are always those of the manifest that stands.
+        let verb = match (self.ran, self.raced) {
+            (true, _) => "written",
+            (false, false) => "already written by an earlier task; nothing done",
+            (false, true) => {
+                "committed by another task while this one ran it (this task's files are \
+                 unused; gc lists them); that task wrote"
+            }
         };
         let mut s = format!(
             "chunk {} of run {} {verb}: {} file(s), {} rows, {:.1} MB in {:.1} s\n",
@@ -141,6 +145,15 @@ impl ChunkSummary {
         }
         s.push_str(&format!("  chunk manifest: {}\n", self.manifest_url));
         s
+    }
+
+    /// Rows written per table, as the chunk manifest that stands lists its files.
+    pub fn rows(&self) -> BTreeMap<String, u64> {
+        let mut rows = BTreeMap::new();
+        for f in &self.manifest.outcome.files {
+            *rows.entry(f.table.clone()).or_insert(0) += f.rows;
+        }
+        rows
     }
 }
 
@@ -332,6 +345,7 @@ pub async fn extract_chunk(cfg: ExtractConfig, chunk: ChunkRef) -> Result<ChunkS
             manifest: read_chunk_manifest(&cfg.output, &manifest_path).await?,
             manifest_url,
             ran: false,
+            raced: false,
         });
     }
     let key = run_key(&[
@@ -368,6 +382,7 @@ pub async fn extract_chunk(cfg: ExtractConfig, chunk: ChunkRef) -> Result<ChunkS
                     manifest: read_chunk_manifest(&cfg.output, &manifest_path).await?,
                     manifest_url,
                     ran: false,
+                    raced: true,
                 });
             }
             state.finish().await?;
@@ -375,6 +390,7 @@ pub async fn extract_chunk(cfg: ExtractConfig, chunk: ChunkRef) -> Result<ChunkS
                 manifest,
                 manifest_url,
                 ran: true,
+                raced: false,
             })
         }
         Err(e) => {

@@ -335,9 +335,13 @@ pub struct ManifestLog<'o> {
     runs: Vec<String>,
     /// The manifests read so far, newest first: `read[i]` is that of `runs[runs.len() - 1 - i]`.
     read: Vec<Manifest>,
+    /// Manifests [`ManifestLog::get`] read on their own, beyond those searched.
+    single: BTreeMap<String, Manifest>,
 }
 
-/// Manifests fetched at once when a search reaches past those already read.
+/// Manifests fetched at once when a search reaches past those already read. A rebuild of
+/// recent days is answered by the first window; sixteen GETs at once take about one round
+/// trip to S3 instead of sixteen, and a window holds a few MB at most.
 const MANIFEST_WINDOW: usize = 16;
 
 impl<'o> ManifestLog<'o> {
@@ -352,8 +356,11 @@ impl<'o> ManifestLog<'o> {
             .try_collect()
             .await
             .map_err(|e| crate::Error::storage(format!("{}/{MANIFEST_DIR}", output.url), e))?;
+        // Only `_manifests/<run_id>.json`: a file in a folder below is no run's manifest
+        // (`Manifest::path` could not name it), nor are the `.sql` and `.steps.jsonl` beside.
         let mut runs: Vec<String> = listed
             .iter()
+            .filter(|m| m.location.parts().count() == 2)
             .filter_map(|m| m.location.filename()?.strip_suffix(".json"))
             .map(str::to_string)
             .collect();
@@ -362,6 +369,7 @@ impl<'o> ManifestLog<'o> {
             output,
             runs,
             read: Vec::new(),
+            single: BTreeMap::new(),
         })
     }
 
@@ -383,16 +391,21 @@ impl<'o> ManifestLog<'o> {
         }
     }
 
-    /// The manifest of `run_id`, if it has one (read now if no search reached it).
+    /// The manifest of `run_id`, if it has one: as a search read it, or read now on its own
+    /// (so that a damaged newer manifest does not fail it).
     pub async fn get(&mut self, run_id: &str) -> crate::Result<Option<&Manifest>> {
-        let Ok(from_newest) = self.runs.binary_search_by(|r| r.as_str().cmp(run_id)) else {
+        let Ok(from_oldest) = self.runs.binary_search_by(|r| r.as_str().cmp(run_id)) else {
             return Ok(None);
         };
-        let at = self.runs.len() - 1 - from_newest;
-        while self.read.len() <= at {
-            self.read_older(MANIFEST_WINDOW).await?;
+        let at = self.runs.len() - 1 - from_oldest;
+        if at < self.read.len() {
+            return Ok(Some(&self.read[at]));
         }
-        Ok(Some(&self.read[at]))
+        if !self.single.contains_key(run_id) {
+            let m = read_one(self.output, run_id).await?;
+            self.single.insert(run_id.to_string(), m);
+        }
+        Ok(self.single.get(run_id))
     }
 
     /// Reads up to `n` manifests older than those read so far, concurrently; how many it read.
@@ -403,27 +416,29 @@ impl<'o> ManifestLog<'o> {
         let (before, unread) = (self.read.len(), self.runs.len() - self.read.len());
         let batch: Vec<&String> = self.runs[..unread].iter().rev().take(n).collect();
         let output = self.output;
-        let read: Vec<crate::Result<Manifest>> = futures::stream::iter(batch)
-            .map(|run| async move {
-                let path = Manifest::path(run);
-                let bytes = output.get(&path).await?;
-                serde_json::from_slice::<Manifest>(&bytes).map_err(|e| crate::Error::Storage {
-                    location: format!("{}/{path}", output.url),
-                    message: format!("not a manifest: {e}"),
-                })
-            })
-            .buffered(MANIFEST_WINDOW)
-            .collect()
-            .await;
-        for m in read {
+        let mut reads = futures::stream::iter(batch)
+            .map(|run| read_one(output, run))
+            .buffered(MANIFEST_WINDOW);
+        while let Some(m) = reads.next().await {
             match m {
                 Ok(m) => self.read.push(m),
                 Err(e) if self.read.len() == before => return Err(e),
+                // The reads after it are dropped unfinished.
                 Err(_) => break,
             }
         }
         Ok(self.read.len() - before)
     }
+}
+
+/// The manifest of `run_id` under `output`.
+async fn read_one(output: &crate::sink::Output, run_id: &str) -> crate::Result<Manifest> {
+    let path = Manifest::path(run_id);
+    let bytes = output.get(&path).await?;
+    serde_json::from_slice(&bytes).map_err(|e| crate::Error::Storage {
+        location: format!("{}/{path}", output.url),
+        message: format!("not a manifest: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -548,9 +563,13 @@ mod tests {
         out.put(&Manifest::path("20261031T000000Z-damaged"), "{".into())
             .await
             .unwrap();
+        // In a folder below: no run's manifest (and not JSON of one either).
+        out.put("_manifests/archive/20261201T000000Z-old.json", "{}".into())
+            .await
+            .unwrap();
 
         let mut log = ManifestLog::list(&out).await.unwrap();
-        assert_eq!(log.runs.len(), 41, "only *.json are manifests");
+        assert_eq!(log.runs.len(), 41, "only _manifests/*.json are manifests");
         let loaded = |d: String| {
             move |m: &Manifest| {
                 m.partitions
@@ -570,12 +589,10 @@ mod tests {
             Some(runs[25].clone())
         );
         assert_eq!(log.read.len(), MANIFEST_WINDOW);
-        // A run past the first window: read on, newest first, through its own.
+        // A run no search reached is read on its own; the searches' reads stay as they were.
         let old = log.get(&runs[3]).await.unwrap().unwrap().run_id.clone();
         assert_eq!(old, runs[3]);
-        // The third window reached the damaged manifest, oldest of all: it kept those before
-        // it and failed nothing, since the run asked for came first.
-        assert_eq!(log.read.len(), 40);
+        assert_eq!(log.read.len(), MANIFEST_WINDOW);
         assert!(log.get("20261101T000000Z-none").await.unwrap().is_none());
         // A day nobody loaded reads everything, and so reaches the damaged manifest.
         let Err(err) = log.newest(loaded("2026-09-30".into())).await else {
@@ -584,6 +601,11 @@ mod tests {
         assert!(
             err.to_string().contains("20261031T000000Z-damaged.json"),
             "{err}"
+        );
+        assert_eq!(
+            log.read.len(),
+            40,
+            "every manifest newer than the damaged one"
         );
 
         let Err(err) = Manifest::read_all(&out).await else {
