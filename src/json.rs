@@ -51,9 +51,7 @@ impl<'a> Json<'a> {
         if let Some(parsed) = fast::value_at(text) {
             return Some(Ok(parsed));
         }
-        let mut one = serde_json::Deserializer::from_str(text).into_iter::<Json<'a>>();
-        let v = one.next()?;
-        Some(v.map(|v| (v, one.byte_offset())))
+        serde_prefix(text)
     }
 
     /// A view of `v` that borrows its strings: how records admitted as `Value`s are decoded.
@@ -290,6 +288,14 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// serde_json's reading of the value `text` starts with, and where it ends (its
+/// `StreamDeserializer`); `None` when `text` holds only whitespace.
+fn serde_prefix<'a, T: Deserialize<'a>>(text: &'a str) -> Option<serde_json::Result<(T, usize)>> {
+    let mut one = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let v = one.next()?;
+    Some(v.map(|v| (v, one.byte_offset())))
+}
+
 /// A reader of the JSON that pages are made of, for [`Json::parse`] and [`Json::parse_prefix`]:
 /// objects, arrays, plain strings, integers and literals, read straight from the bytes.
 ///
@@ -302,7 +308,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 mod fast {
     use std::borrow::Cow;
 
-    use super::{Json, Key};
+    use super::{Json, Key, serde_prefix};
 
     /// Nesting this reader takes on itself; deeper values are serde_json's (whose limit is 128).
     const MAX_DEPTH: u32 = 100;
@@ -383,10 +389,8 @@ mod fast {
             if self.b[end] != b'\\' {
                 return None; // a control character: serde_json refuses it
             }
-            let mut one =
-                serde_json::Deserializer::from_str(&self.text[self.i..]).into_iter::<Key<'a>>();
-            let Key(s) = one.next()?.ok()?;
-            self.i += one.byte_offset();
+            let (Key(s), len) = serde_prefix(&self.text[self.i..])?.ok()?;
+            self.i += len;
             Some(s)
         }
 
@@ -403,10 +407,8 @@ mod fast {
             }
             let count = self.i - digits;
             if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) || count > 18 {
-                let mut one =
-                    serde_json::Deserializer::from_str(&self.text[start..]).into_iter::<Json<'a>>();
-                let v = one.next()?.ok()?;
-                self.i = start + one.byte_offset();
+                let (v, len) = serde_prefix(&self.text[start..])?.ok()?;
+                self.i = start + len;
                 return Some(v);
             }
             // No digits, a leading zero, or -0 (a float to serde_json): not taken.
@@ -421,15 +423,10 @@ mod fast {
         }
 
         fn object(&mut self) -> Option<Json<'a>> {
-            self.enter()?;
-            self.space();
-            let mut fields = Vec::new();
-            if self.b.get(self.i) == Some(&b'}') {
-                self.i += 1;
-                self.depth -= 1;
-                return Some(Json::Object(fields));
+            if self.enter(b'}')? {
+                return Some(Json::Object(Vec::new()));
             }
-            fields.reserve_exact(8);
+            let mut fields = Vec::with_capacity(8);
             loop {
                 if self.b.get(self.i) != Some(&b'"') {
                     return None;
@@ -442,52 +439,62 @@ mod fast {
                 self.i += 1;
                 self.space();
                 fields.push((k, self.value()?));
-                self.space();
-                match self.b.get(self.i)? {
-                    b',' => {
-                        self.i += 1;
-                        self.space();
-                    }
-                    b'}' => break,
-                    _ => return None,
+                if self.closed(b'}')? {
+                    return Some(Json::Object(fields));
                 }
             }
-            self.i += 1;
-            self.depth -= 1;
-            Some(Json::Object(fields))
         }
 
         fn array(&mut self) -> Option<Json<'a>> {
-            self.enter()?;
-            self.space();
-            let mut items = Vec::new();
-            if self.b.get(self.i) == Some(&b']') {
-                self.i += 1;
-                self.depth -= 1;
-                return Some(Json::Array(items));
+            if self.enter(b']')? {
+                return Some(Json::Array(Vec::new()));
             }
+            let mut items = Vec::new();
             loop {
                 items.push(self.value()?);
-                self.space();
-                match self.b.get(self.i)? {
-                    b',' => {
-                        self.i += 1;
-                        self.space();
-                    }
-                    b']' => break,
-                    _ => return None,
+                if self.closed(b']')? {
+                    return Some(Json::Array(items));
                 }
             }
-            self.i += 1;
-            self.depth -= 1;
-            Some(Json::Array(items))
         }
 
-        /// Steps past an opening bracket, one level deeper.
-        fn enter(&mut self) -> Option<()> {
+        /// Steps past an opening bracket, one level deeper, and past `close` if it follows
+        /// at once: whether the object or array was empty.
+        fn enter(&mut self, close: u8) -> Option<bool> {
             self.depth += 1;
             self.i += 1;
-            (self.depth <= MAX_DEPTH).then_some(())
+            if self.depth > MAX_DEPTH {
+                return None;
+            }
+            self.space();
+            if self.b.get(self.i) != Some(&close) {
+                return Some(false);
+            }
+            self.leave();
+            Some(true)
+        }
+
+        /// After a member: past a comma (`false`, more follow) or past `close` (`true`).
+        fn closed(&mut self, close: u8) -> Option<bool> {
+            self.space();
+            match *self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.space();
+                    Some(false)
+                }
+                c if c == close => {
+                    self.leave();
+                    Some(true)
+                }
+                _ => None,
+            }
+        }
+
+        /// Steps past a closing bracket, one level up.
+        fn leave(&mut self) {
+            self.i += 1;
+            self.depth -= 1;
         }
     }
 
@@ -597,13 +604,6 @@ mod tests {
         let json = Json::parse(r#"{"k":1,"k":2}"#).unwrap();
         assert_eq!(json.get("k").and_then(Json::as_i64), Some(2));
         assert_eq!(json.to_value(), json!({"k": 2}));
-    }
-
-    /// serde_json's reading of `text` into a `Json`, as the reader stood in for it.
-    fn serde_prefix(text: &str) -> Option<serde_json::Result<(Json<'_>, usize)>> {
-        let mut one = serde_json::Deserializer::from_str(text).into_iter::<Json>();
-        let v = one.next()?;
-        Some(v.map(|v| (v, one.byte_offset())))
     }
 
     fn serde_parse(text: &str) -> serde_json::Result<Json<'_>> {
@@ -739,7 +739,7 @@ mod tests {
         for _ in 0..20_000 {
             let text = random_text(&mut rng);
             taken += usize::from(fast::value_at(&text).is_some());
-            let (ours, theirs) = (Json::parse_prefix(&text), serde_prefix(&text));
+            let (ours, theirs) = (Json::parse_prefix(&text), serde_prefix::<Json>(&text));
             match (&ours, &theirs) {
                 (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b, "{text:?}"),
                 (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
@@ -759,7 +759,7 @@ mod tests {
         let mut fixed: Vec<String> = [99, 100, 101, 127, 128, 129].map(deep).to_vec();
         fixed.extend([r#""\udc00""#, r#""\u12""#, r#"{"\ud800":1}"#, r#""\q""#].map(String::from));
         for text in &fixed {
-            match (Json::parse_prefix(text), serde_prefix(text)) {
+            match (Json::parse_prefix(text), serde_prefix::<Json>(text)) {
                 (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b, "{text:?}"),
                 (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
                 (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
@@ -767,7 +767,7 @@ mod tests {
         }
         assert!(fast::value_at(&deep(100)).is_some() && fast::value_at(&deep(101)).is_none());
         assert!(
-            serde_prefix(&deep(129)).is_some_and(|r| r.is_err()),
+            serde_prefix::<Json>(&deep(129)).is_some_and(|r| r.is_err()),
             "serde_json's limit"
         );
     }
@@ -781,7 +781,7 @@ mod tests {
             for (mark, taken) in [("\"", true), ("\\n\"", true), ("\u{1}\"", false)] {
                 let text = format!("\"{body}{mark}");
                 assert_eq!(fast::value_at(&text).is_some(), taken, "{text:?}");
-                match (Json::parse_prefix(&text), serde_prefix(&text)) {
+                match (Json::parse_prefix(&text), serde_prefix::<Json>(&text)) {
                     (Some(Ok(a)), Some(Ok(b))) => assert_eq!(a, b),
                     (Some(Err(a)), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string()),
                     (a, b) => panic!("{text:?}: {a:?} against {b:?}"),

@@ -126,17 +126,8 @@ impl ChunkSummary {
             bytes as f64 / 1e6,
             m.seconds
         );
-        for (table, n) in rows.iter().filter(|(_, n)| **n > 0) {
-            s.push_str(&format!("  {table:<34} {:>12} rows\n", thousands(*n)));
-        }
-        s.push_str(&format!(
-            "  API: {} requests, {} retries, {} answered 429, {} token requests, {} pages\n",
-            thousands(m.api.requests),
-            m.api.retries,
-            m.api.rate_limited,
-            m.api.token_requests,
-            thousands(m.outcome.pages)
-        ));
+        let per_table = rows.iter().map(|(table, n)| (table.as_str(), *n));
+        crate::snowflake::manifest::push_rows_and_api(&mut s, per_table, &m.api, m.outcome.pages);
         let quarantined: u64 = m.outcome.quarantined.values().sum();
         if quarantined > 0 {
             s.push_str(&format!(

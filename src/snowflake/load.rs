@@ -836,37 +836,7 @@ mod tests {
                 e_tag: None,
             })
             .collect();
-        Manifest {
-            manifest_version: MANIFEST_VERSION,
-            run_id: "r".into(),
-            tool: Tool {
-                name: "genesys-loader".into(),
-                version: "0".into(),
-            },
-            started_at: String::new(),
-            finished_at: String::new(),
-            datasets: vec!["conversations".into()],
-            range: RangeInfo {
-                from: "2026-11-01T00:00:00Z".into(),
-                to: "2026-11-02T06:00:00Z".into(),
-            },
-            partitions,
-            snapshots: Vec::new(),
-            tables: Default::default(),
-            files,
-            stage: "genesys_stage".into(),
-            snowflake: SnowflakeTarget::default(),
-            load_script: String::new(),
-            load_steps: String::new(),
-            source: SourceInfo {
-                api_url: String::new(),
-                data_availability: None,
-                raw_runs: Vec::new(),
-            },
-            divisions: DivisionReport::default(),
-            quarantine_files: Vec::new(),
-            stats: Default::default(),
-        }
+        Manifest::for_test("r", partitions, files)
     }
 
     #[test]

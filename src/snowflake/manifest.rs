@@ -263,6 +263,28 @@ fn conversations() -> String {
     "conversations".into()
 }
 
+/// The lines a summary for people has in common (a run's, a chunk's): rows per table that
+/// has any, then what was asked of the API.
+pub(crate) fn push_rows_and_api<'t>(
+    s: &mut String,
+    rows: impl IntoIterator<Item = (&'t str, u64)>,
+    api: &ApiStatsSnapshot,
+    pages: u64,
+) {
+    use crate::progress::thousands;
+    for (table, n) in rows.into_iter().filter(|(_, n)| *n > 0) {
+        s.push_str(&format!("  {table:<34} {:>12} rows\n", thousands(n)));
+    }
+    s.push_str(&format!(
+        "  API: {} requests, {} retries, {} answered 429, {} token requests, {} pages\n",
+        thousands(api.requests),
+        api.retries,
+        api.rate_limited,
+        api.token_requests,
+        thousands(pages)
+    ));
+}
+
 impl Manifest {
     /// The run's summary for people: rows per table, then what it asked of the API.
     pub fn render_summary(&self) -> String {
@@ -277,17 +299,11 @@ impl Manifest {
             st.bytes as f64 / 1e6,
             st.seconds
         );
-        for (table, t) in self.tables.iter().filter(|(_, t)| t.rows > 0) {
-            s.push_str(&format!("  {table:<34} {:>12} rows\n", thousands(t.rows)));
-        }
-        s.push_str(&format!(
-            "  API: {} requests, {} retries, {} answered 429, {} token requests, {} pages\n",
-            thousands(st.api.requests),
-            st.api.retries,
-            st.api.rate_limited,
-            st.api.token_requests,
-            thousands(st.pages)
-        ));
+        let rows = self
+            .tables
+            .iter()
+            .map(|(table, t)| (table.as_str(), t.rows));
+        push_rows_and_api(&mut s, rows, &st.api, st.pages);
         if st.quarantined > 0 {
             s.push_str(&format!(
                 "  {} record(s) quarantined (not loaded)\n",
@@ -441,6 +457,51 @@ async fn read_one(output: &crate::sink::Output, run_id: &str) -> crate::Result<M
     })
 }
 
+/// A manifest of conversations for tests: the given run, partitions and files, its range
+/// from the first partition's start to the last one's end, and nothing else.
+#[cfg(test)]
+impl Manifest {
+    pub(crate) fn for_test(
+        run_id: &str,
+        partitions: Vec<Partition>,
+        files: Vec<FileWritten>,
+    ) -> Manifest {
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            run_id: run_id.into(),
+            tool: Tool {
+                name: "genesys-loader".into(),
+                version: "0".into(),
+            },
+            started_at: String::new(),
+            finished_at: String::new(),
+            datasets: vec!["conversations".into()],
+            range: RangeInfo {
+                from: partitions
+                    .first()
+                    .map_or_else(String::new, |p| p.from.clone()),
+                to: partitions.last().map_or_else(String::new, |p| p.to.clone()),
+            },
+            partitions,
+            snapshots: Vec::new(),
+            tables: Default::default(),
+            files,
+            stage: "genesys_stage".into(),
+            snowflake: SnowflakeTarget::default(),
+            load_script: String::new(),
+            load_steps: String::new(),
+            source: SourceInfo {
+                api_url: String::new(),
+                data_availability: None,
+                raw_runs: Vec::new(),
+            },
+            divisions: DivisionReport::default(),
+            quarantine_files: Vec::new(),
+            stats: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,46 +561,17 @@ mod tests {
 
     /// A committed run `run_id` that loaded `day` of conversations.
     fn committed(run_id: &str, day: &str) -> Manifest {
-        Manifest {
-            manifest_version: MANIFEST_VERSION,
-            run_id: run_id.into(),
-            tool: Tool {
-                name: "genesys-loader".into(),
-                version: "0".into(),
-            },
-            started_at: String::new(),
-            finished_at: String::new(),
-            datasets: vec!["conversations".into()],
-            range: RangeInfo {
-                from: format!("{day}T00:00:00Z"),
-                to: format!("{day}T23:59:59Z"),
-            },
-            partitions: vec![Partition {
-                dataset: "conversations".into(),
-                column: "conversation_date".into(),
-                value: day.into(),
-                from: format!("{day}T00:00:00Z"),
-                to: format!("{day}T23:59:59Z"),
-                full_day: true,
-                method: "job".into(),
-                keep: None,
-            }],
-            snapshots: Vec::new(),
-            tables: Default::default(),
-            files: Vec::new(),
-            stage: "genesys_stage".into(),
-            snowflake: SnowflakeTarget::default(),
-            load_script: String::new(),
-            load_steps: String::new(),
-            source: SourceInfo {
-                api_url: String::new(),
-                data_availability: None,
-                raw_runs: Vec::new(),
-            },
-            divisions: DivisionReport::default(),
-            quarantine_files: Vec::new(),
-            stats: Default::default(),
-        }
+        let partition = Partition {
+            dataset: "conversations".into(),
+            column: "conversation_date".into(),
+            value: day.into(),
+            from: format!("{day}T00:00:00Z"),
+            to: format!("{day}T23:59:59Z"),
+            full_day: true,
+            method: "job".into(),
+            keep: None,
+        };
+        Manifest::for_test(run_id, vec![partition], Vec::new())
     }
 
     /// A search reads manifests newest first and stops where it is answered: a damaged
