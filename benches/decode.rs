@@ -8,7 +8,6 @@
 //! Both report throughput in bytes of page JSON, so the two figures add up to the path's cost.
 //! `cargo bench --bench decode` (add `-- --quick` for a short run). Nothing here asserts a time.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -79,7 +78,7 @@ fn decode(pages: &[Bytes], read: Read) -> Vec<Vec<(Arc<TableSchema>, RecordBatch
     let chunk = chunk();
     let tables = datasets::tables(ds);
     let mut decoder = TreeDecoder::new(&tables, "bench").unwrap();
-    let mut seen = HashSet::new();
+    let mut seen = datasets::Seen::default();
     let mut out = Vec::with_capacity(pages.len());
     for body in pages {
         let page = match read {

@@ -113,6 +113,8 @@ struct Scratch<'a> {
     /// The row's fields kept in `extra_fields`.
     extra: Vec<(&'a str, &'a Json<'a>)>,
     unknown: Vec<Unknown<'a>>,
+    /// The row's value of each of its table's path roots ([`TableBuilder::path_roots`]).
+    roots: Vec<Option<&'a Json<'a>>>,
 }
 
 /// One column's value for one row, converted and checked, waiting to be appended.
@@ -352,8 +354,9 @@ fn json_i64(v: &Json) -> Option<i64> {
 /// A column's source, resolved once when the builder is made.
 enum Plan {
     Field,
-    /// A value nested in a field (`division.id`), read without claiming the field.
-    Path(Vec<String>),
+    /// A value nested in a field (`division.id`), read without claiming the field: the
+    /// field (an index into [`TableBuilder::path_roots`]) and the steps below it.
+    Path(usize, Vec<String>),
     /// A field of an enclosing entity (`parent:session.sessionId`): the value the entity at
     /// `depth` exported in `slot` (see [`Node::exports`]), and the field's name. `None` when
     /// no enclosing entity has the name (the column is null), and until the tree resolves it
@@ -405,6 +408,9 @@ struct TableBuilder {
     builders: Vec<ColumnBuilder>,
     /// JSON field name → column index, for `field:` columns.
     by_field: FxHashMap<String, usize>,
+    /// The fields that `Path` columns read into, each once: an aggregate row's 16 group
+    /// dimensions (`groupDimensions.queueId`, ...) look `groupDimensions` up once, not 16 times.
+    path_roots: Vec<String>,
     nested: FxHashSet<String>,
     /// The columns that can refuse a row (required ones, and keys read from enclosing
     /// entities, which must have their type): what [`TableBuilder::check`] looks at.
@@ -422,6 +428,7 @@ struct TableBuilder {
 impl TableBuilder {
     fn new(schema: Arc<TableSchema>) -> Result<Self> {
         let mut by_field = FxHashMap::default();
+        let mut path_roots: Vec<String> = Vec::new();
         let mut plans = Vec::with_capacity(schema.columns.len());
         for (i, c) in schema.columns.iter().enumerate() {
             plans.push(match &c.source {
@@ -429,7 +436,20 @@ impl TableBuilder {
                     by_field.insert(f.clone(), i);
                     Plan::Field
                 }
-                Source::Path(steps) => Plan::Path(steps.clone()),
+                Source::Path(steps) => {
+                    let (first, rest) = steps.split_first().ok_or_else(|| Error::Schema {
+                        table: schema.table.clone(),
+                        message: format!("column {} reads an empty path", c.name),
+                    })?;
+                    let root = match path_roots.iter().position(|r| r == first) {
+                        Some(at) => at,
+                        None => {
+                            path_roots.push(first.clone());
+                            path_roots.len() - 1
+                        }
+                    };
+                    Plan::Path(root, rest.to_vec())
+                }
                 Source::Parent { field, .. } => Plan::ParentAt(None, field.clone()),
                 Source::ParentIndex(_) => Plan::ParentIndexAt(None),
                 Source::RunId => Plan::RunId,
@@ -451,6 +471,7 @@ impl TableBuilder {
             plans,
             builders,
             by_field,
+            path_roots,
             nested,
             checked: Vec::new(),
             computed: Vec::new(),
@@ -507,9 +528,8 @@ impl TableBuilder {
                     _ => None,
                 },
                 // A mistyped nested value stays in its whole field; this column is null.
-                Plan::Path(steps) => {
-                    nested(entity, steps).filter(|v| convert(column.ty, v).is_ok())
-                }
+                Plan::Path(root, steps) => below(field(entity, &self.path_roots[*root]), steps)
+                    .filter(|v| convert(column.ty, v).is_ok()),
                 Plan::ParentAt(at, f) => match ctx.exported(*at) {
                     Some(Exported {
                         value: Some(v),
@@ -551,6 +571,7 @@ impl TableBuilder {
             touched,
             extra,
             unknown,
+            roots,
         } = s;
         touched.clear();
         extra.clear();
@@ -586,10 +607,14 @@ impl TableBuilder {
                 }
             }
         }
+        roots.clear();
+        roots.extend(self.path_roots.iter().map(|r| field(entity, r)));
         for &i in &self.computed {
             let ty = self.schema.columns[i].ty;
             let cell = match &self.plans[i] {
-                Plan::Path(steps) => nested(entity, steps).and_then(|v| convert(ty, v).ok()),
+                Plan::Path(root, steps) => {
+                    below(roots[*root], steps).and_then(|v| convert(ty, v).ok())
+                }
                 Plan::ParentIndexAt(depth) => depth
                     .and_then(|d| ctx.stack.get(d))
                     .map(|f| Cell::I64(f.index as i64)),
@@ -641,11 +666,10 @@ impl TableBuilder {
     }
 }
 
-/// The value at `steps` below `entity` (`division` → `id`), if every step is an object field.
-fn nested<'a>(entity: &'a Fields<'a>, steps: &[String]) -> Option<&'a Json<'a>> {
-    let (first, rest) = steps.split_first()?;
-    let mut at = field(entity, first)?;
-    for step in rest {
+/// The value at `steps` below `value` (`division` → `id`), if every step is an object field.
+fn below<'a>(value: Option<&'a Json<'a>>, steps: &[String]) -> Option<&'a Json<'a>> {
+    let mut at = value?;
+    for step in steps {
         at = at.get(step)?;
     }
     Some(at)
@@ -783,6 +807,7 @@ struct Spare {
     touched: Vec<(usize, &'static str, &'static Json<'static>)>,
     extra: Vec<(&'static str, &'static Json<'static>)>,
     unknown: Vec<Unknown<'static>>,
+    roots: Vec<Option<&'static Json<'static>>>,
     stack: Vec<Frame>,
     values: Vec<Exported<'static>>,
 }
@@ -955,6 +980,7 @@ impl TreeDecoder {
             touched: recycle(std::mem::take(&mut self.spare.touched)),
             extra: recycle(std::mem::take(&mut self.spare.extra)),
             unknown: recycle(std::mem::take(&mut self.spare.unknown)),
+            roots: recycle(std::mem::take(&mut self.spare.roots)),
         };
         for &(r, o, i) in &roots {
             ctx.root = Some(o);
@@ -974,6 +1000,7 @@ impl TreeDecoder {
             touched: recycle(scratch.touched),
             extra: recycle(scratch.extra),
             unknown: recycle(scratch.unknown),
+            roots: recycle(scratch.roots),
             stack: ctx.stack,
             values: recycle(ctx.values),
         };

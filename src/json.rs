@@ -144,6 +144,20 @@ pub fn field<'f, 'a>(fields: &'f Fields<'a>, key: &str) -> Option<&'f Json<'a>> 
     fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
+/// Takes the field `key` out of an object's fields, as `Map::remove` would: the value is the
+/// last one served, and no field of that name is left behind.
+pub fn take_field<'a>(fields: &mut Vec<(Cow<'a, str>, Json<'a>)>, key: &str) -> Option<Json<'a>> {
+    let mut taken = None;
+    fields.retain_mut(|(k, v)| {
+        let hit = k == key;
+        if hit {
+            taken = Some(std::mem::replace(v, Json::Null));
+        }
+        !hit
+    });
+    taken
+}
+
 /// Writes `fields` as a JSON object the way a `Value` would: keys in order, each once (the
 /// last served).
 pub fn serialize_fields<'x, 'a: 'x, S: Serializer>(

@@ -8,14 +8,13 @@
 //! `id`: an entity that disappears from the listing keeps its row, with the `snapshot_date` of
 //! the last snapshot that saw it, because conversation history still points at it.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id};
+use crate::datasets::Seen;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};
@@ -366,7 +365,7 @@ impl Dataset for Listing {
         &self,
         item: Json<'a>,
         chunk: &Chunk,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
     ) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }

@@ -196,6 +196,12 @@ pub struct RunContext {
     pub done: std::collections::BTreeSet<String>,
 }
 
+/// The keys a chunk has admitted so far, for de-duplication (conversation ids, an aggregate
+/// row's group, bucket and metric, ...). Hashed with FxHash: the keys come from the platform,
+/// and an aggregates key (a group's dimensions, with its bucket and metric) is a hundred bytes
+/// or more, which SipHash took a twentieth of that dataset's decode to hash.
+pub type Seen = rustc_hash::FxHashSet<String>;
+
 /// What a served item becomes.
 #[derive(Debug)]
 pub enum Admission {
@@ -252,7 +258,7 @@ pub trait Dataset: Send + Sync + 'static {
     /// A dataset implements this or [`Dataset::admit_json`] (each defaults to the other):
     /// `admit` when its admission reshapes items (it gets them as owned values), `admit_json`
     /// when it only reads keys (the decoder then copies nothing out of the page).
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         self.admit_json(Json::from_value(&item), chunk, seen)
             .map(Admitted::into_owned)
     }
@@ -263,7 +269,7 @@ pub trait Dataset: Send + Sync + 'static {
         &self,
         item: Json<'a>,
         chunk: &Chunk,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
     ) -> Result<Admitted<'a>> {
         self.admit(item.to_value(), chunk, seen)
             .map(Admitted::Owned)
@@ -407,11 +413,7 @@ pub(crate) fn entity_id(item: &Value) -> Option<&str> {
 
 /// Admits a listed entity once per chunk (by `id`), into the chunk's partition: the
 /// admission of the listings, which read their items as served.
-pub(crate) fn admit_listed<'a>(
-    item: Json<'a>,
-    chunk: &Chunk,
-    seen: &mut HashSet<String>,
-) -> Admitted<'a> {
+pub(crate) fn admit_listed<'a>(item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Admitted<'a> {
     if let Some(id) = item.get("id").and_then(Json::as_str)
         && !seen.insert(id.to_string())
     {
@@ -449,10 +451,10 @@ mod tests {
             let owned = ds.admit(
                 serde_json::from_str(item).unwrap(),
                 &chunk,
-                &mut HashSet::new(),
+                &mut Seen::default(),
             );
             let borrowed = ds
-                .admit_json(Json::parse(item).unwrap(), &chunk, &mut HashSet::new())
+                .admit_json(Json::parse(item).unwrap(), &chunk, &mut Seen::default())
                 .map(Admitted::into_owned);
             assert_eq!(
                 format!("{owned:?}"),

@@ -27,6 +27,7 @@ use super::{
     Admission, Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec, admit_listed,
     entity_id,
 };
+use crate::datasets::Seen;
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
@@ -407,7 +408,7 @@ impl Dataset for Evaluations {
     /// Keeps evaluations of conversations that started in the chunk, once each, and flattens
     /// the scoring set (`answers`) into the evaluation: its totals become columns of
     /// `quality_evaluations` and its question group scores that table's children.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         let start = conversation_date(&item)?;
         let id = entity_id(&item)
             .ok_or_else(|| Error::Payload {
@@ -552,7 +553,7 @@ impl Dataset for EvaluationForms {
         &self,
         item: Json<'a>,
         chunk: &Chunk,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
     ) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }
@@ -605,7 +606,7 @@ mod tests {
         };
         let item = json!({"id": "e1", "conversationDate": "2026-10-01T10:00:00.000Z", "status": "FINISHED",
             "answers": {"totalScore": 90.0, "status": "clash", "questionGroupScores": []}});
-        let mut seen = HashSet::new();
+        let mut seen = Seen::default();
         let Admission::Rows(rows) = EVALUATIONS.admit(item.clone(), &chunk, &mut seen).unwrap()
         else {
             panic!("not admitted")

@@ -13,8 +13,6 @@
 //! rebuild reads it back alone. Nested annotations are flattened into rows, each naming its
 //! parent.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -24,6 +22,7 @@ use serde_json::{Value, json};
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::quality::scrub;
 use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec};
+use crate::datasets::Seen;
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
@@ -162,7 +161,7 @@ impl Dataset for Recordings {
 
     /// One row per recording of a conversation that started in the chunk, each once, with
     /// the conversation's start and its annotations flattened.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         let bad = |message: String| Error::Payload {
             path: "entities[]".into(),
             message,

@@ -2,6 +2,7 @@
 //! records quarantined, every writer aborted on failure.
 
 use super::*;
+use crate::datasets::Seen;
 
 /// Turns a chunk's pages into Parquet files (and, optionally, raw pages).
 pub(super) struct ChunkSink {
@@ -21,7 +22,7 @@ pub(super) struct ChunkSink {
 /// One page, decoded: the builders handed back, the batches, and the counts.
 pub struct Decoded {
     pub decoder: TreeDecoder,
-    pub seen: HashSet<String>,
+    pub seen: Seen,
     pub batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
     pub unknown: BTreeMap<(String, String), u64>,
     pub kept: u64,
@@ -113,7 +114,7 @@ impl ChunkSink {
             .collect::<Result<Vec<_>>>()?;
         let decoder = TreeDecoder::new(&tables, &self.run_id)?;
         let keep_raw = self.keep_raw;
-        let spawn = |page: Page, decoder: TreeDecoder, seen: HashSet<String>| {
+        let spawn = |page: Page, decoder: TreeDecoder, seen: Seen| {
             let chunk = chunk.clone();
             tokio::task::spawn_blocking(move || {
                 decode_page(ds, &chunk, page, decoder, seen, keep_raw)
@@ -129,7 +130,7 @@ impl ChunkSink {
             let mut in_flight = rx
                 .recv()
                 .await
-                .map(|page| spawn(page, decoder, HashSet::new()));
+                .map(|page| spawn(page, decoder, Seen::default()));
             while let Some(decoding) = in_flight.take() {
                 let d = decoding.await.map_err(|e| Error::Encode {
                     table: ds.spec().name.into(),
@@ -264,7 +265,7 @@ pub fn decode_page(
     chunk: &Chunk,
     page: Page,
     mut decoder: TreeDecoder,
-    mut seen: HashSet<String>,
+    mut seen: Seen,
     keep_raw: bool,
 ) -> Result<Decoded> {
     let field = ds.spec().items_field;

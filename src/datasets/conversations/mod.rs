@@ -11,14 +11,13 @@ pub mod scan;
 pub use details::{DetailsSettings, QUERY_RESULT_CAP, interval};
 pub(crate) use details::{JOBS_PATH, QUERY_PATH};
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::datasets::Seen;
 use crate::decode::{ConversationKey, conversation_key_json};
 use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;
@@ -133,7 +132,7 @@ impl Dataset for Conversations {
         &self,
         item: Json<'a>,
         chunk: &Chunk,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
     ) -> Result<Admitted<'a>> {
         Ok(match place(conversation_key_json(&item)?, chunk, seen)? {
             Ok(day) => Admitted::Rows(vec![(item, day)]),
@@ -165,7 +164,7 @@ impl Dataset for Conversations {
 fn place(
     key: ConversationKey,
     chunk: &Chunk,
-    seen: &mut HashSet<String>,
+    seen: &mut Seen,
 ) -> Result<std::result::Result<chrono::NaiveDate, Admission>> {
     let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
     if key.start_micros < start || key.start_micros >= end {

@@ -9,7 +9,6 @@
 //! (without the bearer token, never logged), or the inline `downloadResult`. Exceptions are
 //! kept in the chunk of the UTC day they start in.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{business_units, instant, iso, management_units, send_items, whole_day_chunks};
+use crate::datasets::Seen;
 use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
@@ -199,7 +199,7 @@ impl Dataset for WfmAdherence {
     /// One agent's result becomes an envelope of its day rows and its exceptions that start on
     /// the chunk's day, with UTC instants computed from the offsets (relative to the job's
     /// start).
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         let what = "userResults[]";
         let fail = |message: String| Error::Payload {
             path: what.into(),

@@ -11,8 +11,6 @@
 //! unit at a time, then halves of its agents. The chunk keeps the shifts and markers that start
 //! on its UTC day, so a run over `[from, to)` writes the shifts that start in it.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -24,6 +22,7 @@ use super::{
     management_unit_users, management_units, send_items, time_zone, weeks_covering,
     whole_day_chunks,
 };
+use crate::datasets::Seen;
 use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
@@ -288,7 +287,7 @@ impl Dataset for WfmSchedules {
     /// One agent schedule becomes an envelope of the shifts and markers that start on the
     /// chunk's UTC day, each carrying the agent, business unit and time zone; a marker's UTC
     /// start and end are its business-unit date's local midnight plus its offsets.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut HashSet<String>) -> Result<Admission> {
+    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         let what = "agentSchedules[]";
         let fail = |message: String| Error::Payload {
             path: what.into(),

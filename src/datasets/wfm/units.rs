@@ -8,14 +8,13 @@
 //! of it (`managementUnits[].users[]`, `activityCodes[]`), so the four tables are one tree for
 //! the decoder.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{BUSINESS_UNITS, entities, management_units, send_items};
+use crate::datasets::Seen;
 use crate::datasets::{
     Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id,
 };
@@ -151,7 +150,7 @@ impl Dataset for WfmUnits {
         &self,
         item: Json<'a>,
         chunk: &Chunk,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
     ) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }
