@@ -19,6 +19,9 @@ use serde_json::{Number, Value};
 /// An object's fields, in the order served.
 pub type Fields<'a> = [(Cow<'a, str>, Json<'a>)];
 
+/// An object's fields, owned (what [`Json::Object`] holds).
+pub type FieldVec<'a> = Vec<(Cow<'a, str>, Json<'a>)>;
+
 /// A parsed JSON value borrowing from its text (or from a `Value`, see [`Json::from_value`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json<'a> {
@@ -146,7 +149,7 @@ pub fn field<'f, 'a>(fields: &'f Fields<'a>, key: &str) -> Option<&'f Json<'a>> 
 
 /// Takes the field `key` out of an object's fields, as `Map::remove` would: the value is the
 /// last one served, and no field of that name is left behind.
-pub fn take_field<'a>(fields: &mut Vec<(Cow<'a, str>, Json<'a>)>, key: &str) -> Option<Json<'a>> {
+pub fn take_field<'a>(fields: &mut FieldVec<'a>, key: &str) -> Option<Json<'a>> {
     let mut taken = None;
     fields.retain_mut(|(k, v)| {
         let hit = k == key;

@@ -9,6 +9,7 @@
 //! (without the bearer token, never logged), or the inline `downloadResult`. Exceptions are
 //! kept in the chunk of the UTC day they start in.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -17,12 +18,13 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{business_units, instant, iso, management_units, send_items, whole_day_chunks};
+use super::{business_units, instant_json, iso, management_units, send_items, whole_day_chunks};
 use crate::datasets::Seen;
-use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::datasets::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
+use crate::json::{FieldVec, Fields, Json, field, take_field};
 use crate::plan::Range;
 
 pub(crate) const BULK_PATH: &str = "/api/v2/workforcemanagement/adherence/historical/bulk";
@@ -198,111 +200,125 @@ impl Dataset for WfmAdherence {
 
     /// One agent's result becomes an envelope of its day rows and its exceptions that start on
     /// the chunk's day, with UTC instants computed from the offsets (relative to the job's
-    /// start).
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
+    /// start). The rows borrow from the page; a field served twice counts by its last value,
+    /// as in a `Value`.
+    fn admit_json<'a>(
+        &self,
+        item: Json<'a>,
+        chunk: &Chunk,
+        seen: &mut Seen,
+    ) -> Result<Admitted<'a>> {
         let what = "userResults[]";
         let fail = |message: String| Error::Payload {
             path: what.into(),
             message,
         };
-        let Value::Object(result) = item else {
+        let Json::Object(mut result) = item else {
             return Err(fail("a user result is not an object".into()));
         };
-        let user = result
-            .get("userId")
-            .and_then(Value::as_str)
+        let user = field(&result, "userId")
+            .and_then(Json::as_str)
             .ok_or_else(|| fail("a user result has no userId".into()))?
             .to_string();
-        let origin = instant(&result, "jobStartDate", what)?;
-        let lookup = result
-            .get("lookupIdToSecondaryPresenceId")
-            .and_then(Value::as_object);
-        let mut common = Map::new();
-        common.insert("userId".into(), json!(user));
-        common.insert(
-            "managementUnitId".into(),
-            result
-                .get("managementUnitId")
-                .cloned()
-                .unwrap_or(Value::Null),
-        );
-        let list = |field: &str| -> Result<Vec<Map<String, Value>>> {
-            match result.get(field) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_object()
-                            .cloned()
-                            .ok_or_else(|| fail(format!("{field}[] holds a non-object")))
+        let origin = instant_json(&result, "jobStartDate", what)?;
+        let list = |value: Option<Json<'a>>, name: &str| -> Result<Vec<FieldVec<'a>>> {
+            match value {
+                None | Some(Json::Null) => Ok(Vec::new()),
+                Some(Json::Array(a)) => a
+                    .into_iter()
+                    .map(|v| match v {
+                        Json::Object(o) => Ok(o),
+                        _ => Err(fail(format!("{name}[] holds a non-object"))),
                     })
                     .collect(),
-                Some(_) => Err(fail(format!("{field} is not a list"))),
+                Some(_) => Err(fail(format!("{name} is not a list"))),
             }
         };
-        let at = |o: &Map<String, Value>, field: &str| {
-            o.get(field)
-                .and_then(Value::as_i64)
+        let day_metrics = take_field(&mut result, "dayMetrics");
+        let exception_info = take_field(&mut result, "exceptionInfo");
+        let common = [
+            ("userId", Json::Str(Cow::Owned(user.clone()))),
+            (
+                "managementUnitId",
+                field(&result, "managementUnitId")
+                    .cloned()
+                    .unwrap_or(Json::Null),
+            ),
+        ];
+        let at = |o: &Fields<'a>, name: &str| {
+            field(o, name)
+                .and_then(Json::as_i64)
                 .map(|s| origin + chrono::Duration::seconds(s))
         };
         let (mut days, mut exceptions, mut repeated) = (Vec::new(), Vec::new(), false);
-        for mut day in list("dayMetrics")? {
+        for mut day in list(day_metrics, "dayMetrics")? {
             let start = at(&day, "dayStartOffsetSeconds").unwrap_or(origin);
             if start.date_naive() != chunk.partition {
                 continue;
             }
-            if !seen.insert(format!("day/{user}/{}", iso(start))) {
+            let start = iso(start);
+            if !seen.insert(format!("day/{user}/{start}")) {
                 repeated = true;
                 continue;
             }
-            day.insert("dayStart".into(), json!(iso(start)));
+            day.push(("dayStart".into(), Json::Str(start.into())));
             for (from, to) in [
                 ("adherencePercentage", "rangeAdherencePercentage"),
                 ("conformancePercentage", "rangeConformancePercentage"),
                 ("impact", "rangeImpact"),
             ] {
-                day.insert(to.into(), result.get(from).cloned().unwrap_or(Value::Null));
+                let value = field(&result, from).cloned().unwrap_or(Json::Null);
+                day.push((to.into(), value));
             }
-            for (k, v) in &result {
-                if !RESULT_FIELDS.contains(&k.as_str()) {
-                    day.insert(k.clone(), v.clone());
-                }
-            }
-            day.extend(common.clone());
-            days.push(Value::Object(day));
+            day.extend(
+                result
+                    .iter()
+                    .filter(|(k, _)| !RESULT_FIELDS.contains(&&**k))
+                    .cloned(),
+            );
+            day.extend(common.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())));
+            days.push(Json::Object(day));
         }
-        for mut exception in list("exceptionInfo")? {
+        let lookup = field(&result, "lookupIdToSecondaryPresenceId").and_then(Json::as_object);
+        for mut exception in list(exception_info, "exceptionInfo")? {
             let start = at(&exception, "startOffsetSeconds")
                 .ok_or_else(|| fail("an exception has no startOffsetSeconds".into()))?;
             if start.date_naive() != chunk.partition {
                 continue;
             }
-            if !seen.insert(format!("exception/{user}/{}", iso(start))) {
+            let start = iso(start);
+            if !seen.insert(format!("exception/{user}/{start}")) {
                 repeated = true;
                 continue;
             }
-            let end = at(&exception, "endOffsetSeconds").map(iso);
-            let presence = exception
-                .get("secondaryPresenceLookupId")
-                .and_then(Value::as_str)
-                .and_then(|l| lookup.and_then(|m| m.get(l)))
+            let end = at(&exception, "endOffsetSeconds")
+                .map_or(Json::Null, |end| Json::Str(iso(end).into()));
+            let presence = field(&exception, "secondaryPresenceLookupId")
+                .and_then(Json::as_str)
+                .and_then(|l| lookup.and_then(|m| field(m, l)))
                 .cloned()
-                .unwrap_or(Value::Null);
-            exception.insert("startDate".into(), json!(iso(start)));
-            exception.insert("endDate".into(), json!(end));
-            exception.insert("secondaryPresenceId".into(), presence);
-            exception.extend(common.clone());
-            exceptions.push(Value::Object(exception));
+                .unwrap_or(Json::Null);
+            exception.extend([
+                ("startDate".into(), Json::Str(start.into())),
+                ("endDate".into(), end),
+                ("secondaryPresenceId".into(), presence),
+            ]);
+            exception.extend(common.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())));
+            exceptions.push(Json::Object(exception));
         }
         if days.is_empty() && exceptions.is_empty() {
-            return Ok(if repeated {
+            return Ok(Admitted::Owned(if repeated {
                 Admission::Duplicate
             } else {
                 Admission::Outside
-            });
+            }));
         }
-        Ok(Admission::Rows(vec![(
-            json!({"dayMetrics": days, "exceptionInfo": exceptions}),
+        let envelope = vec![
+            ("dayMetrics".into(), Json::Array(days)),
+            ("exceptionInfo".into(), Json::Array(exceptions)),
+        ];
+        Ok(Admitted::Rows(vec![(
+            Json::Object(envelope),
             chunk.partition,
         )]))
     }
@@ -314,5 +330,62 @@ impl Dataset for WfmAdherence {
             BULK_PATH.to_string(),
             Some(json!({"timeZone": "UTC", "items": []})),
         )]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_user_result_becomes_its_days_and_exceptions_of_the_chunk_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let chunk = Chunk {
+            dataset: "wfm-adherence",
+            partition: day,
+            start: crate::plan::day_start(day),
+            end: crate::plan::day_start(day) + chrono::Duration::days(1),
+            method: "job",
+        };
+        // userId served twice (the last counts); an exception of the next day; one without an
+        // end; a secondary presence looked up by its id.
+        let text = r#"{"userId": "u0", "userId": "u1", "managementUnitId": "m1",
+            "jobStartDate": "2026-11-28T00:00:00Z", "adherencePercentage": 90.5, "extra": 1,
+            "lookupIdToSecondaryPresenceId": {"1": "p-1"},
+            "dayMetrics": [{"dayStartOffsetSeconds": 0, "exceptionCount": 2}],
+            "exceptionInfo": [
+              {"startOffsetSeconds": 3600, "endOffsetSeconds": 3700, "secondaryPresenceLookupId": "1"},
+              {"startOffsetSeconds": 7200},
+              {"startOffsetSeconds": 90000, "endOffsetSeconds": 90060}]}"#;
+        let mut seen = Seen::default();
+        let admitted = WFM_ADHERENCE
+            .admit_json(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .unwrap();
+        let Admitted::Rows(rows) = admitted else {
+            panic!("not admitted");
+        };
+        let envelope = rows[0].0.to_value();
+        assert_eq!(rows[0].1, day);
+        let days = envelope["dayMetrics"].as_array().unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(days[0]["dayStart"], "2026-11-28T00:00:00Z");
+        assert_eq!(days[0]["userId"], "u1");
+        assert_eq!(days[0]["managementUnitId"], "m1");
+        assert_eq!(days[0]["rangeAdherencePercentage"], 90.5);
+        assert_eq!(days[0]["rangeImpact"], Value::Null);
+        assert_eq!(days[0]["extra"], 1);
+        let exceptions = envelope["exceptionInfo"].as_array().unwrap();
+        assert_eq!(exceptions.len(), 2);
+        assert_eq!(exceptions[0]["startDate"], "2026-11-28T01:00:00Z");
+        assert_eq!(exceptions[0]["endDate"], "2026-11-28T01:01:40Z");
+        assert_eq!(exceptions[0]["secondaryPresenceId"], "p-1");
+        assert_eq!(exceptions[1]["endDate"], Value::Null);
+        assert_eq!(exceptions[1]["secondaryPresenceId"], Value::Null);
+        // The same result again adds nothing.
+        let again = WFM_ADHERENCE
+            .admit_json(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .unwrap();
+        assert!(matches!(again, Admitted::Owned(Admission::Duplicate)));
     }
 }

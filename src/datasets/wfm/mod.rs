@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::genesys::ApiClient;
 use crate::genesys::paging::{PageSender, parse, send};
+use crate::json::{Fields, Json, field};
 use crate::plan::{Range, day_chunks, fmt};
 
 use super::Chunk;
@@ -215,6 +216,18 @@ pub(crate) fn instant(item: &Map<String, Value>, field: &str, what: &str) -> Res
         .ok_or_else(|| Error::Payload {
             path: what.to_string(),
             message: format!("{field} is missing or not an instant"),
+        })
+}
+
+/// [`instant`] of an item read as [`Json`].
+pub(crate) fn instant_json(item: &Fields<'_>, name: &str, what: &str) -> Result<DateTime<Utc>> {
+    field(item, name)
+        .and_then(Json::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| Error::Payload {
+            path: what.to_string(),
+            message: format!("{name} is missing or not an instant"),
         })
 }
 
