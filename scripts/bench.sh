@@ -12,6 +12,9 @@
 # 3. Peak RSS of `rebuild` for 1 vs 30 days (1,000 conversations a day), for 1,000 vs 50,000
 #    conversations in a day, and for 2 days of 50,000 (two large days rebuilt at once), into a
 #    local folder and into S3 (moto, an S3-compatible server on 127.0.0.1, from PyPI).
+#    `rebuild` of every other partitioned dataset on the same days (aggregates grouped by
+#    queue, media type, user and direction; recordings aside: one request per conversation
+#    makes its raw zone slow to build), per MB of its pages, beside conversations.
 # 4. API requests per 1,000 conversations on the job and the query path, and the wall time of
 #    a 7-day backfill against a simulator enforcing 300 requests a minute; jobs there finish
 #    BENCH_JOB_MS (default 5,000) after submission, polled as the loader does by default.
@@ -100,6 +103,12 @@ n, r = s["conversations"], m["stats"]["api"]["requests"]
 print(f"{r} requests for {n} conversations: {1000 * r / max(n, 1):.2f} per 1,000")
 PY
 }
+# Bytes of one dataset's page JSON in a raw zone (of one extraction).
+dataset_bytes() { # zone dataset
+  local total=0 f
+  for f in "$1"/_raw/"$2"/*/*.json.zst; do total=$((total + $(zstd -dc "$f" | wc -c))); done
+  echo "$total"
+}
 # Bytes of page JSON in a raw zone (one day, or all), decompressed into $2 when given.
 page_bytes() { # zone day-glob [dest]
   local total=0 f
@@ -130,6 +139,12 @@ JOB_REQ=$(per_1000 "$B/zone" "$SUMMARY")
 echo "query path: 1 day × $PER_DAY conversations..." >&2
 QSUM=$(extract "$B/query" "$(day 1)" "$(day 0)" --max-requests-per-minute 100000)
 QUERY_REQ=$(per_1000 "$B/query" "$QSUM")
+echo "the other partitioned datasets: the same $DAYS days..." >&2
+OTHERS=(conversation-aggregates evaluations wfm-schedules wfm-adherence)
+GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench target/release/genesys-loader extract \
+  --api-url "$URL" --login-url "$URL" --dataset "$(IFS=,; echo "${OTHERS[*]}")" \
+  --group-by queueId,mediaType,userId,direction --from "$FROM" --to "$TO" --out "$B/others" \
+  --keep-raw --max-requests-per-minute 100000 >/dev/null 2>>"$B/extract.log"
 stop_sim
 rm -rf "$B/query"
 mkdir -p "$B/pages"
@@ -147,6 +162,13 @@ for _ in $(seq 1 "$RUNS"); do
     "$PY" scripts/bench/python_etl.py "$B/pages" "$B/python"
 done
 rm -rf "$B/pages" "$B/duckdb" "$B/python" "$B/zone"
+for _ in $(seq 1 "$RUNS"); do
+  for ds in "${OTHERS[@]}"; do
+    python3 $M run "$LOG" "dataset:$ds" "$(dataset_bytes "$B/others" "$ds")" -- \
+      target/release/genesys-loader rebuild --dataset "$ds" --from "$FROM" --to "$TO" --out "$B/others"
+  done
+done
+rm -rf "$B/others"
 
 echo "memory: 30 days × 1,000 conversations, then 1 and 2 days × 50,000, and 2 into S3..." >&2
 start_sim 1000

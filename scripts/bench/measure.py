@@ -5,7 +5,8 @@
         system time of the child and its children (getrusage), peak RSS their largest.
     measure.py table <log.jsonl> <results.json> [--record]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
-        ratios to the others, warns when the loader is more than 15% slower than the recorded
+        ratios to the others, the memory cases (labels `rss:...`) and the other datasets'
+        rebuilds (labels `dataset:<name>`) against conversations, warns when the loader is more than 15% slower than the recorded
         figures, and records this run's figures with --record (or when none are recorded yet).
         A tool run several times (alternating with the others) is reported by its median run.
 
@@ -63,7 +64,7 @@ def medians(runs):
 
 def table(log, results, record):
     runs = [json.loads(l) for l in pathlib.Path(log).read_text().splitlines() if l.strip()]
-    tools = medians([r for r in runs if not r["label"].startswith("rss:")])
+    tools = medians([r for r in runs if not r["label"].startswith(("rss:", "dataset:"))])
     mb = tools[0]["bytes"] / 1e6
     n = min(t["runs"] for t in tools)
     each = f", each tool the median of {n} runs, alternating" if n > 1 else ""
@@ -90,6 +91,17 @@ def table(log, results, record):
         print(f"\npeak RSS from {low['rss_mb']:.0f} MB ({low['label'][4:]}) to {top['rss_mb']:.0f} MB "
               f"({top['label'][4:]}); the target is under 300 MB in every case"
               + ("" if top["rss_mb"] < 300 else ": OVER"))
+    datasets = medians([r for r in runs if r["label"].startswith("dataset:")])
+    if datasets:
+        print("\n| rebuild of each partitioned dataset, same days | page JSON | MB per CPU-second | "
+              "against conversations | peak RSS |")
+        print("|---|---|---|---|---|")
+        print(f"| conversations | {mb:.1f} MB | {loader['mb_per_cpu_s']:.1f} | 1.00 | {loader['peak_rss_mb']:.0f} MB |")
+        for r in datasets:
+            f = figures(r)
+            print(f"| {r['label'][8:]} | {r['bytes'] / 1e6:.1f} MB | {f['mb_per_cpu_s']:.1f} | "
+                  f"{f['mb_per_cpu_s'] / loader['mb_per_cpu_s']:.2f} | {f['peak_rss_mb']:.0f} MB |")
+        print("\n(a dataset of a few MB is timed with the process's fixed costs: start, manifests, files)")
     path = pathlib.Path(results)
     first = list(figs)[0]
     if path.exists():
@@ -130,6 +142,9 @@ def table(log, results, record):
             "tools": {k: {kk: round(vv, 1) for kk, vv in v.items()} for k, v in figs.items()},
             "rss": {r["label"][4:]: {"page_json_mb": round(r["bytes"] / 1e6, 1), "peak_rss_mb": round(r["rss_mb"])}
                     for r in rss},
+            "datasets": {r["label"][8:]: {"page_json_mb": round(r["bytes"] / 1e6, 1),
+                                          **{k: round(v, 1) for k, v in figures(r).items()}}
+                         for r in datasets},
         }, indent=2) + "\n")
         print(f"\nrecorded these figures in {results}")
 
