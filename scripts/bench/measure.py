@@ -32,10 +32,12 @@ SLOWER = 0.15
 def run(log, label, nbytes, cmd):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL)
+    # The loader's run summary goes to stderr: kept out of the bench's output unless it fails.
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
+        sys.stderr.buffer.write(proc.stderr[-4000:])
         sys.exit(f"{label}: exited {proc.returncode}: {' '.join(cmd)}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss of RUSAGE_CHILDREN is the largest of any child so far: run one tool per process.
