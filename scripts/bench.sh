@@ -87,12 +87,13 @@ start_sim() { # per-day [sim flags...]
   done
   [ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$log" >&2; exit 1; }
 }
-extract() { # out from to [flags...]; prints the run summary
-  local out=$1 from=$2 to=$3; shift 3
+extract_datasets() { # datasets out from to [flags...]; prints the run summary
+  local datasets=$1 out=$2 from=$3 to=$4; shift 4
   GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench target/release/genesys-loader extract \
-    --api-url "$URL" --login-url "$URL" --dataset conversations --from "$from" --to "$to" \
+    --api-url "$URL" --login-url "$URL" --dataset "$datasets" --from "$from" --to "$to" \
     --out "$out" "$@" 2>>"$B/extract.log"
 }
+extract() { extract_datasets conversations "$@"; }
 # Requests per 1,000 conversations of a run, from its manifest.
 per_1000() { # out summary
   python3 - "$1" "$2" <<'PY'
@@ -106,7 +107,10 @@ PY
 # Bytes of one dataset's page JSON in a raw zone (of one extraction).
 dataset_bytes() { # zone dataset
   local total=0 f
-  for f in "$1"/_raw/"$2"/*/*.json.zst; do total=$((total + $(zstd -dc "$f" | wc -c))); done
+  for f in "$1"/_raw/"$2"/*/*.json.zst; do
+    [ -e "$f" ] || continue
+    total=$((total + $(zstd -dc "$f" | wc -c)))
+  done
   echo "$total"
 }
 # Bytes of page JSON in a raw zone (one day, or all), decompressed into $2 when given.
@@ -141,10 +145,8 @@ QSUM=$(extract "$B/query" "$(day 1)" "$(day 0)" --max-requests-per-minute 100000
 QUERY_REQ=$(per_1000 "$B/query" "$QSUM")
 echo "the other partitioned datasets: the same $DAYS days..." >&2
 OTHERS=(conversation-aggregates evaluations wfm-schedules wfm-adherence)
-GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench target/release/genesys-loader extract \
-  --api-url "$URL" --login-url "$URL" --dataset "$(IFS=,; echo "${OTHERS[*]}")" \
-  --group-by queueId,mediaType,userId,direction --from "$FROM" --to "$TO" --out "$B/others" \
-  --keep-raw --max-requests-per-minute 100000 >/dev/null 2>>"$B/extract.log"
+extract_datasets "$(IFS=,; echo "${OTHERS[*]}")" "$B/others" "$FROM" "$TO" --keep-raw \
+  --group-by queueId,mediaType,userId,direction --max-requests-per-minute 100000 >/dev/null
 stop_sim
 rm -rf "$B/query"
 mkdir -p "$B/pages"
@@ -162,9 +164,11 @@ for _ in $(seq 1 "$RUNS"); do
     "$PY" scripts/bench/python_etl.py "$B/pages" "$B/python"
 done
 rm -rf "$B/pages" "$B/duckdb" "$B/python" "$B/zone"
+declare -A DS_BYTES
+for ds in "${OTHERS[@]}"; do DS_BYTES[$ds]=$(dataset_bytes "$B/others" "$ds"); done
 for _ in $(seq 1 "$RUNS"); do
   for ds in "${OTHERS[@]}"; do
-    python3 $M run "$LOG" "dataset:$ds" "$(dataset_bytes "$B/others" "$ds")" -- \
+    python3 $M run "$LOG" "dataset:$ds" "${DS_BYTES[$ds]}" -- \
       target/release/genesys-loader rebuild --dataset "$ds" --from "$FROM" --to "$TO" --out "$B/others"
   done
 done

@@ -588,8 +588,12 @@ impl TableBuilder {
                     touched.push((i, k, v));
                 }
             } else if !self.nested.contains(k) {
-                extra.push((k, v));
-                unknown.push((node, k, false));
+                // Served twice (or merged from two levels of an item): the last one counts,
+                // and the field is counted once, as in a `Value`.
+                if extra.is_empty() || !replace_repeated(extra, k, v) {
+                    extra.push((k, v));
+                    unknown.push((node, k, false));
+                }
             }
         }
         for &(i, served, v) in touched.iter() {
@@ -663,6 +667,23 @@ impl TableBuilder {
             table: self.schema.table.clone(),
             message: e.to_string(),
         })
+    }
+}
+
+/// Replaces the value of `key` in `fields` if it is there (a key served twice), and says so.
+#[cold]
+#[inline(never)]
+fn replace_repeated<'a>(
+    fields: &mut [(&'a str, &'a Json<'a>)],
+    key: &str,
+    v: &'a Json<'a>,
+) -> bool {
+    match fields.iter_mut().find(|f| f.0 == key) {
+        Some(kept) => {
+            kept.1 = v;
+            true
+        }
+        None => false,
     }
 }
 
@@ -1374,6 +1395,33 @@ mod tests {
                 .column_by_name("extra_fields")
                 .unwrap()
                 .is_null(0)
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_served_twice_is_kept_and_counted_once() {
+        let text = sample().to_string().replacen(
+            r#""brandNewField":{"x":1}"#,
+            r#""brandNewField":{"x":1},"brandNewField":{"x":2}"#,
+            1,
+        );
+        assert_ne!(text, sample().to_string(), "the sample has brandNewField");
+        let record = Json::parse(&text).unwrap();
+        let mut d =
+            TreeDecoder::new(&Catalog::builtin().dataset_tables("conversations"), "r").unwrap();
+        let date = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        d.push_json(&record, date).unwrap();
+        let batches = d.finish().unwrap();
+        let conversations = &batches[0].1;
+        let extra = conversations
+            .column_by_name("extra_fields")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(extra.value(0), r#"{"brandNewField":{"x":2}}"#);
+        let unknown = d.take_unknown_fields();
+        assert_eq!(
+            unknown[&("conversations".to_string(), "brandNewField".to_string())],
+            1
         );
     }
 

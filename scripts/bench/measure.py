@@ -6,8 +6,9 @@
     measure.py table <log.jsonl> <results.json> [--record]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
         ratios to the others, the memory cases (labels `rss:...`) and the other datasets'
-        rebuilds (labels `dataset:<name>`) against conversations, warns when the loader is more than 15% slower than the recorded
-        figures, and records this run's figures with --record (or when none are recorded yet).
+        rebuilds (labels `dataset:<name>`) against conversations; warns when the loader is
+        more than 15% slower than the recorded figures, and records this run's figures with
+        --record (or when none are recorded yet).
         A tool run several times (alternating with the others) is reported by its median run.
 
 Why medians of alternating runs, and why the ratios are checked too: on a shared VM the same

@@ -218,7 +218,8 @@ pub enum Admission {
 pub enum Admitted<'a> {
     /// Root rows that borrow from the page, each with its partition date.
     Rows(Vec<(Json<'a>, NaiveDate)>),
-    /// What [`Dataset::admit`] made of the item as an owned `Value`.
+    /// Anything else: no rows (a duplicate, or outside the chunk), or rows [`Dataset::admit`]
+    /// made as owned `Value`s.
     Owned(Admission),
 }
 
@@ -255,9 +256,11 @@ pub trait Dataset: Send + Sync + 'static {
     /// Turns one served item (already parsed) into root rows. `seen` holds the keys admitted
     /// so far in the chunk, for de-duplication.
     ///
-    /// A dataset implements this or [`Dataset::admit_json`] (each defaults to the other):
-    /// `admit` when its admission reshapes items (it gets them as owned values), `admit_json`
-    /// when it only reads keys (the decoder then copies nothing out of the page).
+    /// A dataset implements this or [`Dataset::admit_json`] (each defaults to the other).
+    /// `admit_json` is the faster: its rows borrow from the page, whether it only reads keys
+    /// (conversations, dimensions) or reshapes items into rows (aggregates, adherence).
+    /// `admit` gets each item as an owned value, simpler to reshape, at the cost of copying
+    /// it (evaluations, recordings, schedules).
     fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
         self.admit_json(Json::from_value(&item), chunk, seen)
             .map(Admitted::into_owned)

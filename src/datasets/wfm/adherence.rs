@@ -18,9 +18,12 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{business_units, instant_json, iso, management_units, send_items, whole_day_chunks};
-use crate::datasets::Seen;
-use crate::datasets::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use super::{
+    business_units, instant_json, iso, management_units, send_items, shifted, whole_day_chunks,
+};
+use crate::datasets::{
+    Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec,
+};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
@@ -237,7 +240,10 @@ impl Dataset for WfmAdherence {
         let day_metrics = take_field(&mut result, "dayMetrics");
         let exception_info = take_field(&mut result, "exceptionInfo");
         let common = [
-            ("userId", Json::Str(Cow::Owned(user.clone()))),
+            (
+                "userId",
+                field(&result, "userId").cloned().unwrap_or(Json::Null),
+            ),
             (
                 "managementUnitId",
                 field(&result, "managementUnitId")
@@ -245,14 +251,15 @@ impl Dataset for WfmAdherence {
                     .unwrap_or(Json::Null),
             ),
         ];
-        let at = |o: &Fields<'a>, name: &str| {
-            field(o, name)
-                .and_then(Json::as_i64)
-                .map(|s| origin + chrono::Duration::seconds(s))
+        let at = |o: &Fields<'a>, name: &str| match field(o, name).and_then(Json::as_i64) {
+            None => Ok(None),
+            Some(s) => shifted(origin, s, chrono::TimeDelta::try_seconds)
+                .map(Some)
+                .ok_or_else(|| fail(format!("{name} {s} is out of range"))),
         };
         let (mut days, mut exceptions, mut repeated) = (Vec::new(), Vec::new(), false);
         for mut day in list(day_metrics, "dayMetrics")? {
-            let start = at(&day, "dayStartOffsetSeconds").unwrap_or(origin);
+            let start = at(&day, "dayStartOffsetSeconds")?.unwrap_or(origin);
             if start.date_naive() != chunk.partition {
                 continue;
             }
@@ -281,7 +288,7 @@ impl Dataset for WfmAdherence {
         }
         let lookup = field(&result, "lookupIdToSecondaryPresenceId").and_then(Json::as_object);
         for mut exception in list(exception_info, "exceptionInfo")? {
-            let start = at(&exception, "startOffsetSeconds")
+            let start = at(&exception, "startOffsetSeconds")?
                 .ok_or_else(|| fail("an exception has no startOffsetSeconds".into()))?;
             if start.date_naive() != chunk.partition {
                 continue;
@@ -291,7 +298,7 @@ impl Dataset for WfmAdherence {
                 repeated = true;
                 continue;
             }
-            let end = at(&exception, "endOffsetSeconds")
+            let end = at(&exception, "endOffsetSeconds")?
                 .map_or(Json::Null, |end| Json::Str(iso(end).into()));
             let presence = field(&exception, "secondaryPresenceLookupId")
                 .and_then(Json::as_str)
@@ -387,5 +394,16 @@ mod tests {
             .admit_json(Json::parse(text).unwrap(), &chunk, &mut seen)
             .unwrap();
         assert!(matches!(again, Admitted::Owned(Admission::Duplicate)));
+        // An offset beyond what an instant holds fails the record, naming it.
+        let huge = r#"{"userId": "u", "jobStartDate": "2026-11-28T00:00:00Z",
+            "exceptionInfo": [{"startOffsetSeconds": 9223372036854775807}]}"#;
+        let err = WFM_ADHERENCE
+            .admit_json(Json::parse(huge).unwrap(), &chunk, &mut seen)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("startOffsetSeconds 9223372036854775807 is out of range"),
+            "{err}"
+        );
     }
 }

@@ -231,6 +231,16 @@ pub(crate) fn instant_json(item: &Fields<'_>, name: &str, what: &str) -> Result<
         })
 }
 
+/// `at` moved by `amount` (seconds or minutes, as `unit` makes it), or `None` when that is
+/// beyond what an instant holds: a damaged offset fails its record instead of the process.
+pub(crate) fn shifted(
+    at: DateTime<Utc>,
+    amount: i64,
+    unit: fn(i64) -> Option<chrono::TimeDelta>,
+) -> Option<DateTime<Utc>> {
+    unit(amount).and_then(|d| at.checked_add_signed(d))
+}
+
 /// An instant as the API writes it (`2026-10-01T06:00:00Z`).
 pub(crate) fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     BUSINESS_UNITS, BusinessUnit, business_units, instant, iso, local_midnight,
-    management_unit_users, management_units, send_items, time_zone, weeks_covering,
+    management_unit_users, management_units, send_items, shifted, time_zone, weeks_covering,
     whole_day_chunks,
 };
 use crate::datasets::Seen;
@@ -364,8 +364,9 @@ impl Dataset for WfmSchedules {
                 .ok_or_else(|| fail("a time-off marker has no businessUnitDate".into()))?;
             let offset = |field: &str| marker.get(field).and_then(Value::as_i64);
             let midnight = local_midnight(tz, date);
-            let start =
-                midnight + chrono::Duration::minutes(offset("startOffsetMinutes").unwrap_or(0));
+            let start = offset("startOffsetMinutes").unwrap_or(0);
+            let start = shifted(midnight, start, chrono::TimeDelta::try_minutes)
+                .ok_or_else(|| fail(format!("startOffsetMinutes {start} is out of range")))?;
             if start.date_naive() != chunk.partition {
                 continue;
             }
@@ -376,8 +377,13 @@ impl Dataset for WfmSchedules {
                 repeated = true;
                 continue;
             }
-            let end =
-                offset("endOffsetMinutes").map(|m| iso(midnight + chrono::Duration::minutes(m)));
+            let end = offset("endOffsetMinutes")
+                .map(|m| {
+                    shifted(midnight, m, chrono::TimeDelta::try_minutes)
+                        .map(iso)
+                        .ok_or_else(|| fail(format!("endOffsetMinutes {m} is out of range")))
+                })
+                .transpose()?;
             marker.insert("startDate".into(), json!(iso(start)));
             marker.insert("endDate".into(), json!(end));
             marker.extend(common.clone());
