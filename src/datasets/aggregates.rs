@@ -15,8 +15,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
-use crate::datasets::Seen;
+use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::datasets::conversations::interval;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;

@@ -13,8 +13,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id};
-use crate::datasets::Seen;
+use super::{
+    Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec, admit_listed, entity_id,
+};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};

@@ -24,10 +24,9 @@ use serde_json::{Map, Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::{
-    Admission, Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec, admit_listed,
-    entity_id,
+    Admission, Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec,
+    admit_listed, entity_id,
 };
-use crate::datasets::Seen;
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;

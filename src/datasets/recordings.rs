@@ -21,8 +21,7 @@ use serde_json::{Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::quality::scrub;
-use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Spec};
-use crate::datasets::Seen;
+use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec};
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;

@@ -16,8 +16,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
-use crate::datasets::Seen;
+use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::decode::{ConversationKey, conversation_key_json};
 use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;

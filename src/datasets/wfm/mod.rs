@@ -209,21 +209,17 @@ pub(crate) async fn send_items(
 
 /// A field as an instant, for `admit`.
 pub(crate) fn instant(item: &Map<String, Value>, field: &str, what: &str) -> Result<DateTime<Utc>> {
-    item.get(field)
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| Error::Payload {
-            path: what.to_string(),
-            message: format!("{field} is missing or not an instant"),
-        })
+    instant_of(item.get(field).and_then(Value::as_str), field, what)
 }
 
 /// [`instant`] of an item read as [`Json`].
 pub(crate) fn instant_json(item: &Fields<'_>, name: &str, what: &str) -> Result<DateTime<Utc>> {
-    field(item, name)
-        .and_then(Json::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    instant_of(field(item, name).and_then(Json::as_str), name, what)
+}
+
+/// The instant `text` of the field `name`, or an error naming the field.
+fn instant_of(text: Option<&str>, name: &str, what: &str) -> Result<DateTime<Utc>> {
+    text.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| Error::Payload {
             path: what.to_string(),

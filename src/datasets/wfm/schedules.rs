@@ -22,8 +22,7 @@ use super::{
     management_unit_users, management_units, send_items, shifted, time_zone, weeks_covering,
     whole_day_chunks,
 };
-use crate::datasets::Seen;
-use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Spec};
+use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};

@@ -14,9 +14,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{BUSINESS_UNITS, entities, management_units, send_items};
-use crate::datasets::Seen;
 use crate::datasets::{
-    Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Spec, admit_listed, entity_id,
+    Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec, admit_listed, entity_id,
 };
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
