@@ -22,7 +22,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::json::{Fields, Json, field, serialize_fields};
+use crate::json::{Fields, Json, field, write_fields};
 use crate::schema::{Catalog, ColumnType, Source, TableSchema};
 
 /// Days from 0001-01-01 (CE) to 1970-01-01, to turn a `NaiveDate` into Arrow's Date32.
@@ -259,9 +259,8 @@ impl ColumnBuilder {
             return self.append_null();
         };
         scratch.clear();
-        let mut ser = serde_json::Serializer::new(&mut *scratch);
-        let written = serialize_fields(fields.iter().copied(), &mut ser);
-        append_text(b, written, scratch);
+        write_fields(fields, scratch);
+        append_text(b, scratch);
     }
 
     /// Appends a converted value. Cells are made for their column's type (see [`convert`]);
@@ -273,8 +272,8 @@ impl ColumnBuilder {
             (ColumnBuilder::Str(b), Cell::Str(s)) => b.append_value(s),
             (ColumnBuilder::Str(b), Cell::Json(v)) => {
                 scratch.clear();
-                let written = serde_json::to_writer(&mut *scratch, v);
-                append_text(b, written, scratch);
+                v.write_to(scratch);
+                append_text(b, scratch);
             }
 
             (ColumnBuilder::I64(b), Cell::I64(n)) => b.append_value(n),
@@ -330,15 +329,12 @@ impl ColumnBuilder {
     }
 }
 
-/// Appends JSON text written to `scratch`. Writing JSON to memory cannot fail, and its text
-/// is UTF-8; were either not so, the cell is null rather than wrong.
-fn append_text(b: &mut StringBuilder, written: serde_json::Result<()>, scratch: &[u8]) {
-    match written
-        .ok()
-        .and_then(|()| std::str::from_utf8(scratch).ok())
-    {
-        Some(text) => b.append_value(text),
-        None => b.append_null(),
+/// Appends JSON text written to `scratch`. Its text is UTF-8 (copies of strings, and
+/// serde_json's); were it not, the cell is null rather than wrong.
+fn append_text(b: &mut StringBuilder, scratch: &[u8]) {
+    match std::str::from_utf8(scratch) {
+        Ok(text) => b.append_value(text),
+        Err(_) => b.append_null(),
     }
 }
 
