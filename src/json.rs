@@ -163,7 +163,7 @@ pub fn take_field<'a>(fields: &mut FieldVec<'a>, key: &str) -> Option<Json<'a>> 
 
 /// Writes `fields` as a JSON object the way a `Value` would: keys in order, each once (the
 /// last served).
-pub fn serialize_fields<'x, 'a: 'x, S: Serializer>(
+fn serialize_fields<'x, 'a: 'x, S: Serializer>(
     fields: impl IntoIterator<Item = (&'x str, &'x Json<'a>)>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
@@ -190,8 +190,8 @@ pub fn write_fields(fields: &[(&str, &Json<'_>)], out: &mut Vec<u8>) {
 impl Json<'_> {
     /// Appends this value's compact JSON text to `out`: the bytes `serde_json::to_writer`
     /// writes for it (and so a `Value`'s), byte for byte. Numbers and strings that need an
-    /// escape are serde_json's own; a string that needs none (found sixteen bytes at a time)
-    /// is copied whole, where serde_json looks up every byte.
+    /// escape are serde_json's own; a string that needs none (found sixteen bytes at a time on
+    /// x86-64, eight elsewhere) is copied whole, where serde_json looks up every byte.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Json::Null => out.extend_from_slice(b"null"),
@@ -254,7 +254,7 @@ fn write_entry(first: bool, key: &str, value: &Json<'_>, out: &mut Vec<u8>) {
 }
 
 /// A string in quotes: copied whole when no byte of it needs an escape (a quote, a
-/// backslash, a control character: serde_json escapes those and no other), else serde_json's.
+/// backslash, a byte below 0x20: serde_json escapes those and no other), else serde_json's.
 fn write_str(s: &str, out: &mut Vec<u8>) {
     if fast::special(s.as_bytes(), 0).is_some() {
         return write_with_serde(s, out);
@@ -642,8 +642,9 @@ mod fast {
         None
     }
 
-    /// The first quote, backslash or control character of `b` from `from`: what ends a plain
-    /// string. Sixteen bytes at a time with SSE2 (part of every x86-64), eight at a time
+    /// The first quote, backslash or control character (byte below 0x20) of `b` from `from`:
+    /// what ends a plain string, and exactly the bytes serde_json escapes, which the writer
+    /// ([`super::Json::write_to`]) relies on to copy a string whole. Sixteen bytes at a time with SSE2 (part of every x86-64), eight at a time
     /// elsewhere, then byte by byte.
     #[inline]
     pub(super) fn special(b: &[u8], from: usize) -> Option<usize> {
