@@ -367,3 +367,102 @@ fn quarantine_line(e: &Error, record: &str) -> String {
         });
     serde_json::json!({"error": e.to_string(), "record": record}).to_string()
 }
+
+/// One chunk's work as a task of its own, aborted when dropped.
+///
+/// A task, so that chunks run at once encode their Parquet on different threads: polled in
+/// place, every chunk's consumer ran on the one thread that polls the run. Aborted when dropped,
+/// so a run whose future is dropped (interrupted, or given up) stops its chunks as it did when it
+/// polled them itself. A chunk that panics fails with an error naming its dataset.
+pub(super) struct ChunkTask<T> {
+    dataset: &'static str,
+    handle: tokio::task::JoinHandle<Result<T>>,
+}
+
+impl<T: Send + 'static> ChunkTask<T> {
+    pub(super) fn spawn(
+        dataset: &'static str,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Self {
+        ChunkTask {
+            dataset,
+            handle: tokio::spawn(tracing::Instrument::in_current_span(work)),
+        }
+    }
+}
+
+impl<T> std::future::Future for ChunkTask<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        let dataset = self.dataset;
+        std::pin::Pin::new(&mut self.handle).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| {
+                Err(Error::Encode {
+                    table: dataset.into(),
+                    message: format!("chunk task failed: {e}"),
+                })
+            })
+        })
+    }
+}
+
+impl<T> Drop for ChunkTask<T> {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Sets its flag when dropped: when the task holding it is gone.
+    struct Dropped(Arc<AtomicBool>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chunk_task_gives_its_result_and_a_panic_becomes_an_error_naming_the_dataset() {
+        let done = ChunkTask::spawn("evaluations", async { Ok(7) }).await;
+        assert_eq!(done.unwrap(), 7);
+        let failed = ChunkTask::<()>::spawn("evaluations", async { panic!("boom") }).await;
+        match failed {
+            Err(Error::Encode { table, message }) => {
+                assert_eq!(table, "evaluations");
+                assert!(message.contains("chunk task failed"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A run whose future is dropped stops its chunks: the task's work is dropped with it.
+    #[tokio::test]
+    async fn dropping_a_chunk_task_stops_its_work() {
+        let gone = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(gone.clone());
+        let task = ChunkTask::<()>::spawn("conversations", async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        tokio::task::yield_now().await;
+        assert!(!gone.load(Ordering::SeqCst), "the work runs until dropped");
+        drop(task);
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while !gone.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the work is dropped once its task is");
+    }
+}

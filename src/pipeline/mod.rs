@@ -18,7 +18,7 @@ pub mod dry_run;
 pub mod fanout;
 mod rebuild;
 
-use chunk::ChunkSink;
+use chunk::{ChunkSink, ChunkTask};
 pub use chunk::{Decoded, decode_page};
 use commit::{Commit, commit};
 pub use rebuild::rebuild;

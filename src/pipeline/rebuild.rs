@@ -94,15 +94,19 @@ async fn rebuild_inner(
             .with_max_quarantined(cfg.max_quarantined),
     );
     crate::progress::global().set_chunks(sources.len());
+    // Each day is a task of its own, so the days' Parquet encoding (which runs where the day's
+    // pages are consumed) spreads over the runtime's workers instead of sharing the one thread
+    // that polls the run (benches/profile.md, "Tenth round").
     let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
         .map(|(ds, chunk, _, pages)| {
             let (sink, output) = (sink.clone(), cfg.output.clone());
-            async move {
+            let (ds, chunk, pages) = (*ds, chunk.clone(), pages.clone());
+            ChunkTask::spawn(ds.spec().name, async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
                 let store = &output;
                 let read = async move {
                     let mut n = 0u64;
-                    for path in pages {
+                    for path in &pages {
                         let data = store.get(path).await?;
                         let loc = format!("{}/{path}", store.url);
                         let body =
@@ -120,7 +124,7 @@ async fn rebuild_inner(
                     }
                     Ok::<u64, Error>(n)
                 };
-                let (read, outcome) = tokio::join!(read, sink.clone().consume(*ds, chunk, rx));
+                let (read, outcome) = tokio::join!(read, sink.clone().consume(ds, &chunk, rx));
                 let mut outcome = outcome?;
                 // A page that could not be read ends the chunk early; the files written from
                 // the pages before it would be left behind, referred to by nothing.
@@ -133,7 +137,7 @@ async fn rebuild_inner(
                 };
                 crate::progress::global().chunk_done(&outcome);
                 Ok::<_, Error>((ds.spec().name.to_string(), outcome))
-            }
+            })
         })
         .buffered(cfg.concurrency.max(1))
         .collect()
