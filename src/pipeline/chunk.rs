@@ -372,8 +372,10 @@ fn quarantine_line(e: &Error, record: &str) -> String {
 ///
 /// A task, so that chunks run at once encode their Parquet on different threads: polled in
 /// place, every chunk's consumer ran on the one thread that polls the run. Aborted when dropped,
-/// so a run whose future is dropped (interrupted, or given up) stops its chunks as it did when it
-/// polled them itself. A chunk that panics fails with an error naming its dataset.
+/// so a caller that drops the run's future (a timeout around it) leaves no chunk running on:
+/// the work stops at its next await, not at once as a future dropped in place did. A chunk that
+/// panics fails with an error naming its dataset (once the run's other chunks are done), where
+/// the panic used to end the process.
 pub(super) struct ChunkTask<T> {
     dataset: &'static str,
     handle: tokio::task::JoinHandle<Result<T>>,
@@ -439,12 +441,13 @@ mod tests {
             Err(Error::Encode { table, message }) => {
                 assert_eq!(table, "evaluations");
                 assert!(message.contains("chunk task failed"), "{message}");
+                assert!(message.contains("boom"), "{message}");
             }
             other => panic!("{other:?}"),
         }
     }
 
-    /// A run whose future is dropped stops its chunks: the task's work is dropped with it.
+    /// A caller that drops a run's future stops its chunks: the task's work is dropped too.
     #[tokio::test]
     async fn dropping_a_chunk_task_stops_its_work() {
         let gone = Arc::new(AtomicBool::new(false));
