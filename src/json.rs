@@ -161,20 +161,31 @@ pub fn take_field<'a>(fields: &mut FieldVec<'a>, key: &str) -> Option<Json<'a>> 
     taken
 }
 
+/// An object's fields as a `Value` holds them: in key order, each key once (the last served).
+fn in_key_order<'x, 'a: 'x>(
+    fields: impl IntoIterator<Item = (&'x str, &'x Json<'a>)>,
+) -> Vec<(&'x str, &'x Json<'a>)> {
+    let mut sorted: Vec<(&str, &Json<'a>)> = fields.into_iter().collect();
+    // Stable: of a repeated key, the last served stays last, and is the one kept.
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut kept: Vec<(&str, &Json<'a>)> = Vec::with_capacity(sorted.len());
+    for f in sorted {
+        match kept.last_mut() {
+            Some(last) if last.0 == f.0 => *last = f,
+            _ => kept.push(f),
+        }
+    }
+    kept
+}
+
 /// Writes `fields` as a JSON object the way a `Value` would: keys in order, each once (the
 /// last served).
 fn serialize_fields<'x, 'a: 'x, S: Serializer>(
     fields: impl IntoIterator<Item = (&'x str, &'x Json<'a>)>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut sorted: Vec<(&str, &Json<'a>)> = fields.into_iter().collect();
-    // Stable: of a repeated key, the last served stays last, and is the one kept.
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut map = s.serialize_map(None)?;
-    for (i, (k, v)) in sorted.iter().enumerate() {
-        if sorted.get(i + 1).is_some_and(|next| next.0 == *k) {
-            continue;
-        }
+    for (k, v) in in_key_order(fields) {
         map.serialize_entry(k, v)?;
     }
     map.end()
@@ -229,16 +240,11 @@ fn write_object<'x, 'a: 'x, T>(
             write_entry(i == 0, k, v, out);
         }
     } else {
-        let mut sorted: Vec<(&str, &Json<'a>)> = fields.iter().map(&entry).collect();
-        // Stable: of a repeated key, the last served stays last, and is the one kept.
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let mut first = true;
-        for (i, &(k, v)) in sorted.iter().enumerate() {
-            if sorted.get(i + 1).is_some_and(|next| next.0 == k) {
-                continue;
-            }
-            write_entry(first, k, v, out);
-            first = false;
+        for (i, (k, v)) in in_key_order(fields.iter().map(&entry))
+            .into_iter()
+            .enumerate()
+        {
+            write_entry(i == 0, k, v, out);
         }
     }
     out.push(b'}');

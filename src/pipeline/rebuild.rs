@@ -94,13 +94,15 @@ async fn rebuild_inner(
             .with_max_quarantined(cfg.max_quarantined),
     );
     crate::progress::global().set_chunks(sources.len());
+    let mut raw_runs: Vec<String> = sources.iter().map(|(_, _, r, _)| r.clone()).collect();
+    raw_runs.sort();
+    raw_runs.dedup();
     // Each day is a task of its own, so the days' Parquet encoding (which runs where the day's
     // pages are consumed) spreads over the runtime's workers instead of sharing the one thread
     // that polls the run (benches/profile.md, "Tenth round").
-    let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources.iter())
+    let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources)
         .map(|(ds, chunk, _, pages)| {
             let (sink, output) = (sink.clone(), cfg.output.clone());
-            let (ds, chunk, pages) = (*ds, chunk.clone(), pages.clone());
             ChunkTask::spawn(ds.spec().name, async move {
                 let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
                 let store = &output;
@@ -144,9 +146,6 @@ async fn rebuild_inner(
         .await;
     let outcomes = results.into_iter().collect::<Result<Vec<_>>>()?;
     check_quarantine(&cfg.output, &run_id, &outcomes, cfg.max_quarantined)?;
-    let mut raw_runs: Vec<String> = sources.iter().map(|(_, _, r, _)| r.clone()).collect();
-    raw_runs.sort();
-    raw_runs.dedup();
     commit(Commit {
         output: &cfg.output,
         run_id: &run_id,
