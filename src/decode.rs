@@ -117,6 +117,58 @@ enum ColumnBuilder {
 /// A value did not have the column's type; the caller keeps it in `extra_fields` instead.
 struct Mismatch;
 
+/// The last instant a timestamp column read: its text and its value.
+///
+/// Rows repeat instants: an aggregate row carries its bucket's start and end, the same for
+/// every metric of the bucket, and a required instant is read twice (to check its row, then
+/// to append it). Comparing the text to the last one read costs less than reading it again
+/// (benches/profile.md, "Eleventh round"). Compared by content, never by address: a page's
+/// memory is reused by the next.
+#[derive(Clone, Copy, Default)]
+struct LastInstant {
+    len: u8,
+    text: [u8; 32],
+    micros: i64,
+}
+
+impl LastInstant {
+    /// `s` read as an instant, from the memo when `s` is the text read last.
+    #[inline]
+    fn read(memo: &std::cell::Cell<LastInstant>, s: &str) -> Option<i64> {
+        let last = memo.get();
+        let b = s.as_bytes();
+        if usize::from(last.len) == b.len() && last.text[..b.len()] == *b {
+            return Some(last.micros);
+        }
+        let micros = parse_instant(s)?;
+        if b.len() <= last.text.len() {
+            let mut text = [0u8; 32];
+            text[..b.len()].copy_from_slice(b);
+            memo.set(LastInstant {
+                len: b.len() as u8,
+                text,
+                micros,
+            });
+        }
+        Some(micros)
+    }
+}
+
+/// [`convert`], reading instants through `memo` (the column's last instant).
+#[inline]
+fn convert_memo<'a>(
+    ty: ColumnType,
+    v: &'a Json<'a>,
+    memo: &std::cell::Cell<LastInstant>,
+) -> std::result::Result<Cell<'a>, Mismatch> {
+    match (ty, v) {
+        (ColumnType::Timestamp, Json::Str(s)) => {
+            LastInstant::read(memo, s).map(Cell::Ts).ok_or(Mismatch)
+        }
+        _ => convert(ty, v),
+    }
+}
+
 /// A field kept in `extra_fields`: the node (table) of its row, the field as served, and
 /// whether it is a known field of an unexpected type.
 type Unknown<'a> = (usize, &'a str, bool);
@@ -434,6 +486,9 @@ struct TableBuilder {
     rows: usize,
     /// Reused for JSON text appended to string columns.
     scratch: Vec<u8>,
+    /// Per column, the last instant it read (used by timestamp columns only); a `Cell`, as
+    /// [`TableBuilder::check`] reads through `&self`.
+    instants: Vec<std::cell::Cell<LastInstant>>,
 }
 
 impl TableBuilder {
@@ -490,6 +545,7 @@ impl TableBuilder {
             seen: Vec::new(),
             rows: 0,
             scratch: Vec::new(),
+            instants: Vec::new(),
         };
         table.classify();
         Ok(table)
@@ -510,6 +566,7 @@ impl TableBuilder {
             }
         }
         self.seen = vec![0; self.plans.len()];
+        self.instants = vec![Default::default(); self.plans.len()];
         (self.checked, self.computed, self.extra) = (checked, computed, extra);
     }
 
@@ -527,7 +584,7 @@ impl TableBuilder {
             let value = match &self.plans[i] {
                 Plan::Field => match &column.source {
                     Source::Field(f) => match field(entity, f) {
-                        Some(v) if convert(column.ty, v).is_err() => {
+                        Some(v) if convert_memo(column.ty, v, &self.instants[i]).is_err() => {
                             return Err(fail(format!(
                                 "{} of an unexpected type (required): {}",
                                 column.name,
@@ -608,7 +665,7 @@ impl TableBuilder {
             }
         }
         for &(i, served, v) in touched.iter() {
-            match convert(self.schema.columns[i].ty, v) {
+            match convert_memo(self.schema.columns[i].ty, v, &self.instants[i]) {
                 Ok(Cell::Null) => {}
                 Ok(cell) => {
                     let b = &mut self.builders[i];
@@ -1402,6 +1459,41 @@ mod tests {
             .unwrap()
             .as_primitive::<TimestampMicrosecondType>();
         assert_eq!(end.value(0), 1_793_578_200_500_000);
+    }
+
+    /// The last-instant memo gives what a fresh read gives, whatever came before: the same
+    /// text again, another of the same length, a prefix, text too long to keep, and text that
+    /// is no instant (never kept, so never answered from the memo).
+    #[test]
+    fn the_instant_memo_answers_only_the_text_it_read() {
+        let texts = [
+            "2026-11-28T00:30:00.000Z",
+            "2026-11-28T00:30:00.000Z",
+            "2026-11-28T01:00:00.000Z",
+            "2026-11-28T00:30:00.000Z",
+            "2026-11-28T00:30:00Z",
+            "2026-11-28T00:30:00.0Z",
+            "2026-11-28T00:30:00.123456789+05:30",
+            "2026-11-28T00:30:00.123456789+05:30",
+            "2026-11-28T00:30:00.000Z",
+            "2026-11-28T00:30:00.000X",
+            "2026-11-28T00:30:00.000Z",
+            "",
+            "2026-11-28T00:30:00.000Z",
+        ];
+        let memo = std::cell::Cell::new(LastInstant::default());
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(
+                LastInstant::read(&memo, t),
+                parse_instant(t),
+                "text {i}: {t}"
+            );
+        }
+        // The memo is filled by the last instant read, and answers that text alone.
+        assert_eq!(memo.get().len, 24);
+        let other = "2026-11-28T00:30:00.001Z";
+        assert_eq!(LastInstant::read(&memo, other), parse_instant(other));
+        assert_ne!(parse_instant(other), parse_instant(texts[0]));
     }
 
     #[test]
