@@ -113,8 +113,12 @@ impl Page {
     }
 
     /// The page's text, checked to be UTF-8 (once per call).
+    ///
+    /// Checked by `simdutf8`, which reads sixteen or thirty-two bytes at a time where the
+    /// standard library reads one (the check was 1.2% of a conversation day's instructions);
+    /// its `compat` errors say where the text stops being UTF-8, as the standard one does.
     fn text(&self) -> Result<&str> {
-        std::str::from_utf8(&self.text).map_err(|e| Error::Payload {
+        simdutf8::compat::from_utf8(&self.text).map_err(|e| Error::Payload {
             path: self.whole.as_deref().unwrap_or("a page").to_string(),
             message: format!("the page is not UTF-8: {e}"),
         })
@@ -964,7 +968,12 @@ mod tests {
             Bytes::from_static(b"{\"entities\":[\"\xff\"]}"),
         );
         let e = page.parse_items("entities", |_, _| Ok(())).unwrap_err();
-        assert!(e.to_string().contains("raw/page-2") && e.to_string().contains("not UTF-8"));
+        let e = e.to_string();
+        // Where the text stops being UTF-8 is named, as the standard library's check names it.
+        assert!(
+            e.contains("raw/page-2") && e.contains("not UTF-8") && e.contains("from index 14"),
+            "{e}"
+        );
         for (body, n) in [
             (r#"{"entities":null,"n":1}"#, 0),
             (r#"{"entities":[ ]}"#, 0),
