@@ -13,7 +13,9 @@
 #    conversations in a day, and for 2 days of 50,000 (two large days rebuilt at once), into a
 #    local folder and into S3 (moto, an S3-compatible server on 127.0.0.1, from PyPI).
 #    `rebuild` of every other partitioned dataset on the same days (aggregates grouped by
-#    queue, media type, user and direction), per MB of its pages, beside conversations.
+#    queue, media type, user and direction), per MB of its pages, beside conversations; and
+#    DuckDB making the aggregates' rows from the same pages (scripts/bench/duckdb_aggregates.py),
+#    since an aggregate page holds four to five times a conversation page's values per byte.
 #    Recordings take one request per recorded conversation: their pages are extracted from a
 #    simulator that advertises a request budget no run reaches (at the platform's 300 a
 #    minute, which the simulator advertises by default, a day of 5,000 conversations takes
@@ -173,13 +175,21 @@ done
 rm -rf "$B/pages" "$B/duckdb" "$B/python" "$B/zone"
 declare -A DS_BYTES
 for ds in "${OTHERS[@]}"; do DS_BYTES[$ds]=$(dataset_bytes "$B/others" "$ds"); done
+# The aggregates' pages, decompressed for DuckDB (names repeat across days: the day goes in).
+mkdir -p "$B/aggpages"
+for f in "$B"/others/_raw/conversation-aggregates/*/*.json.zst; do
+  zstd -dqf "$f" -o "$B/aggpages/$(basename "$(dirname "$f")" | tr = -)-$(basename "$f" .zst)"
+done
 for _ in $(seq 1 "$RUNS"); do
   for ds in "${OTHERS[@]}"; do
     python3 $M run "$LOG" "dataset:$ds" "${DS_BYTES[$ds]}" -- \
       target/release/genesys-loader rebuild --dataset "$ds" --from "$FROM" --to "$TO" --out "$B/others"
   done
+  rm -rf "$B/duckagg"
+  python3 $M run "$LOG" "duckdb:conversation-aggregates" "${DS_BYTES[conversation-aggregates]}" -- \
+    "$PY" scripts/bench/duckdb_aggregates.py "$B/aggpages" "$B/duckagg"
 done
-rm -rf "$B/others"
+rm -rf "$B/others" "$B/aggpages" "$B/duckagg"
 
 echo "memory: 30 days × 1,000 conversations, then 1 and 2 days × 50,000, and 2 into S3..." >&2
 start_sim 1000

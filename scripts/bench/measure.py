@@ -6,7 +6,8 @@
     measure.py table <log.jsonl> <results.json> [--record]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
         ratios to the others, the memory cases (labels `rss:...`) and the other datasets'
-        rebuilds (labels `dataset:<name>`) against conversations; warns when the loader is
+        rebuilds (labels `dataset:<name>`) against conversations and, where DuckDB made the
+        same dataset's rows (labels `duckdb:<name>`), against DuckDB; warns when the loader is
         more than 15% slower than the recorded figures, and records this run's figures with
         --record (or when none are recorded yet).
         A tool run several times (alternating with the others) is reported by its median run.
@@ -67,7 +68,7 @@ def medians(runs):
 
 def table(log, results, record):
     runs = [json.loads(l) for l in pathlib.Path(log).read_text().splitlines() if l.strip()]
-    tools = medians([r for r in runs if not r["label"].startswith(("rss:", "dataset:"))])
+    tools = medians([r for r in runs if not r["label"].startswith(("rss:", "dataset:", "duckdb:"))])
     mb = tools[0]["bytes"] / 1e6
     n = min(t["runs"] for t in tools)
     each = f", each tool the median of {n} runs, alternating" if n > 1 else ""
@@ -95,16 +96,27 @@ def table(log, results, record):
               f"({top['label'][4:]}); the target is under 300 MB in every case"
               + ("" if top["rss_mb"] < 300 else ": OVER"))
     datasets = medians([r for r in runs if r["label"].startswith("dataset:")])
+    # DuckDB making a dataset's rows from the same pages (`duckdb:<dataset>`), where the bench
+    # has such a script: the loader's ratio to it per CPU-second.
+    duck = {r["label"][7:]: figures(r) for r in medians([r for r in runs if r["label"].startswith("duckdb:")])}
+    duck_conv = figs.get(next((l for l in figs if l.startswith("DuckDB")), ""), None)
+    vs_duck = {}
     if datasets:
         print("\n| rebuild of each partitioned dataset, same days | page JSON | MB per CPU-second | "
-              "against conversations | peak RSS |")
-        print("|---|---|---|---|---|")
-        print(f"| conversations | {mb:.1f} MB | {loader['mb_per_cpu_s']:.1f} | 1.00 | {loader['peak_rss_mb']:.0f} MB |")
+              "against conversations | against DuckDB | peak RSS |")
+        print("|---|---|---|---|---|---|")
+        conv_duck = f"{loader['mb_per_cpu_s'] / duck_conv['mb_per_cpu_s']:.1f}x" if duck_conv else "-"
+        print(f"| conversations | {mb:.1f} MB | {loader['mb_per_cpu_s']:.1f} | 1.00 | {conv_duck} | "
+              f"{loader['peak_rss_mb']:.0f} MB |")
         for r in datasets:
-            f = figures(r)
-            print(f"| {r['label'][8:]} | {r['bytes'] / 1e6:.1f} MB | {f['mb_per_cpu_s']:.1f} | "
-                  f"{f['mb_per_cpu_s'] / loader['mb_per_cpu_s']:.2f} | {f['peak_rss_mb']:.0f} MB |")
-        print("\n(a dataset of a few MB is timed with the process's fixed costs: start, manifests, files)")
+            f, name = figures(r), r["label"][8:]
+            if name in duck:
+                vs_duck[name] = f["mb_per_cpu_s"] / duck[name]["mb_per_cpu_s"]
+            against = f"{vs_duck[name]:.1f}x ({duck[name]['mb_per_cpu_s']:.1f})" if name in vs_duck else "-"
+            print(f"| {name} | {r['bytes'] / 1e6:.1f} MB | {f['mb_per_cpu_s']:.1f} | "
+                  f"{f['mb_per_cpu_s'] / loader['mb_per_cpu_s']:.2f} | {against} | {f['peak_rss_mb']:.0f} MB |")
+        print("\n(a dataset of a few MB is timed with the process's fixed costs: start, manifests, files;"
+              "\n against DuckDB: the loader's MB per CPU-second over DuckDB's, DuckDB's in brackets)")
     path = pathlib.Path(results)
     first = list(figs)[0]
     if path.exists():
@@ -146,7 +158,10 @@ def table(log, results, record):
             "rss": {r["label"][4:]: {"page_json_mb": round(r["bytes"] / 1e6, 1), "peak_rss_mb": round(r["rss_mb"])}
                     for r in rss},
             "datasets": {r["label"][8:]: {"page_json_mb": round(r["bytes"] / 1e6, 1),
-                                          **{k: round(v, 1) for k, v in figures(r).items()}}
+                                          **{k: round(v, 1) for k, v in figures(r).items()},
+                                          **({"duckdb_mb_per_cpu_s": round(duck[r["label"][8:]]["mb_per_cpu_s"], 1),
+                                              "vs_duckdb_per_cpu_s": round(vs_duck[r["label"][8:]], 2)}
+                                             if r["label"][8:] in vs_duck else {})}
                          for r in datasets},
         }, indent=2) + "\n")
         print(f"\nrecorded these figures in {results}")
