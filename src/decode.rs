@@ -464,6 +464,21 @@ struct Frame {
     index: usize,
 }
 
+/// Where a row's field goes, remembered per position in the row.
+///
+/// A table's rows come with their fields in the same order (one serializer writes them all),
+/// so the field at a position is most often the one there in the row before. Confirming that
+/// is one comparison of the key; looking it up hashes it and compares it too (the lookups
+/// were 1.4% of a conversation day's instructions). Only columns and the schema's nested
+/// fields are remembered, by index, so nothing is allocated; a field of neither kind is looked
+/// up each time (it is rare, and warned about).
+#[derive(Clone, Copy)]
+enum Slot {
+    Unknown,
+    Column(u32),
+    Nested(u32),
+}
+
 /// Builds one table's batch.
 struct TableBuilder {
     schema: Arc<TableSchema>,
@@ -471,6 +486,10 @@ struct TableBuilder {
     builders: Vec<ColumnBuilder>,
     /// JSON field name → column index, for `field:` columns.
     by_field: FxHashMap<String, usize>,
+    /// Per column, the field it reads (`field:` columns), to confirm a remembered slot.
+    field_names: Vec<Option<String>>,
+    /// Where the field at each position of the last row went (see [`Slot`]).
+    slots: Vec<Slot>,
     /// The fields that `Path` columns read into, each once: an aggregate row's 16 group
     /// dimensions (`groupDimensions.queueId`, ...) look `groupDimensions` up once, not 16 times.
     path_roots: Vec<String>,
@@ -532,11 +551,21 @@ impl TableBuilder {
             .map(|c| ColumnBuilder::new(c.ty))
             .collect();
         let nested = schema.nested.iter().cloned().collect();
+        let field_names = schema
+            .columns
+            .iter()
+            .map(|c| match &c.source {
+                Source::Field(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect();
         let mut table = TableBuilder {
             schema,
             plans,
             builders,
             by_field,
+            field_names,
+            slots: Vec::new(),
             path_roots,
             nested,
             checked: Vec::new(),
@@ -623,6 +652,34 @@ impl TableBuilder {
         Ok(())
     }
 
+    /// Where the field `key`, at position `at` of its row, goes: the slot remembered for that
+    /// position when it names `key`, else looked up (and remembered).
+    #[inline]
+    fn slot(&mut self, at: usize, key: &str) -> Slot {
+        let remembered = match self.slots.get(at) {
+            Some(&Slot::Column(i)) => self.field_names[i as usize].as_deref() == Some(key),
+            Some(&Slot::Nested(n)) => self.schema.nested[n as usize] == key,
+            _ => false,
+        };
+        if remembered {
+            return self.slots[at];
+        }
+        let slot = if let Some(&i) = self.by_field.get(key) {
+            Slot::Column(i as u32)
+        } else if self.nested.contains(key) {
+            let n = self.schema.nested.iter().position(|f| f == key);
+            n.map_or(Slot::Unknown, |n| Slot::Nested(n as u32))
+        } else {
+            Slot::Unknown
+        };
+        if at < self.slots.len() {
+            self.slots[at] = slot;
+        } else if at == self.slots.len() {
+            self.slots.push(slot);
+        }
+        slot
+    }
+
     /// Appends the row made from `entity` (checked before): the values it has, with the
     /// fields no column names (or of an unexpected type) kept in `extra_fields` and counted
     /// into `unknown`.
@@ -643,9 +700,11 @@ impl TableBuilder {
         } = s;
         touched.clear();
         extra.clear();
-        for (k, v) in entity {
+        for (at, (k, v)) in entity.iter().enumerate() {
             let k: &'a str = k;
-            if let Some(&i) = self.by_field.get(k) {
+            let slot = self.slot(at, k);
+            if let Slot::Column(i) = slot {
+                let i = i as usize;
                 if self.seen[i] == row + 1 {
                     // A key served twice: the last one counts, as in a `Value`.
                     if let Some(t) = touched.iter_mut().find(|t| t.0 == i) {
@@ -655,7 +714,7 @@ impl TableBuilder {
                     self.seen[i] = row + 1;
                     touched.push((i, k, v));
                 }
-            } else if !self.nested.contains(k) {
+            } else if matches!(slot, Slot::Unknown) {
                 // Served twice (or merged from two levels of an item): the last one counts,
                 // and the field is counted once, as in a `Value`.
                 if extra.is_empty() || !replace_repeated(extra, k, v) {
@@ -1727,6 +1786,64 @@ mod tests {
             unknown.get(&("divisions".into(), "homeDivision (unexpected type)".into())),
             Some(&1)
         );
+    }
+
+    /// Rows whose fields come in other orders, with fields of other kinds (an unknown field, a
+    /// nested list, a key served twice) where the row before had a column's field, decode as
+    /// each does alone: what the decoder remembers of the last row's field order changes no
+    /// row and no count.
+    #[test]
+    fn rows_decode_alike_whatever_the_order_of_their_fields() {
+        let convs = [
+            r#"{"conversationId":"c1","conversationStart":"2026-11-01T23:50:00.000Z","originatingDirection":"inbound",
+                "participants":[{"participantId":"p1","purpose":"customer","sessions":[{"sessionId":"s1","mediaType":"voice",
+                "segments":[{"segmentStart":"2026-11-01T23:50:00.000Z","segmentType":"ivr"}]}]}]}"#,
+            r#"{"participants":[{"sessions":[{"segments":[{"segmentType":"interact","segmentStart":"2026-11-01T23:51:00.000Z"}],
+                "mediaType":"chat","sessionId":"s2"}],"purpose":"agent","participantId":"p2"}],
+                "originatingDirection":"outbound","conversationStart":"2026-11-01T23:51:00.000Z","conversationId":"c2"}"#,
+            r#"{"conversationId":"c3","brandNewField":1,"conversationStart":"2026-11-01T23:52:00.000Z","conversationId":"c3",
+                "participants":[{"participantId":"p3","mysteryField":"x","purpose":"customer"}],"originatingDirection":"inbound"}"#,
+            r#"{"conversationStart":"2026-11-01T23:53:00.000Z","conversationId":"c4","participants":[],"mediaStatsMinConversationMos":4.5,
+                "originatingDirection":7}"#,
+        ];
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let decode = |texts: &[&str]| {
+            let mut d = TreeDecoder::new(&tables, "run-1").unwrap();
+            for t in texts {
+                d.push_json(&Json::parse(t).unwrap(), day).unwrap();
+            }
+            let batches: BTreeMap<String, RecordBatch> = d
+                .finish()
+                .unwrap()
+                .into_iter()
+                .map(|(s, b)| (s.table.clone(), b))
+                .collect();
+            (batches, d.take_unknown_fields())
+        };
+        let (together, unknown) = decode(&convs);
+        let mut alone_unknown = BTreeMap::new();
+        let mut alone: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+        for c in &convs {
+            let (batches, unknown) = decode(&[c]);
+            for (table, b) in batches {
+                alone.entry(table).or_default().push(b);
+            }
+            for (k, n) in unknown {
+                *alone_unknown.entry(k).or_insert(0) += n;
+            }
+        }
+        assert_eq!(unknown, alone_unknown);
+        assert!(unknown.contains_key(&("conversations".into(), "brandNewField".into())));
+        for (table, batch) in &together {
+            let mut at = 0;
+            for b in &alone[table] {
+                assert_eq!(&batch.slice(at, b.num_rows()), b, "{table} from row {at}");
+                at += b.num_rows();
+            }
+            assert_eq!(at, batch.num_rows(), "{table}");
+        }
+        assert_eq!(together["conversations"].num_rows(), 4);
     }
 
     #[test]
