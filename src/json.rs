@@ -199,6 +199,23 @@ pub fn write_fields(fields: &[(&str, &Json<'_>)], out: &mut Vec<u8>) {
 }
 
 impl Json<'_> {
+    /// A copy that borrows nothing (every string owned), to keep beyond its page.
+    pub fn to_owned_json(&self) -> Json<'static> {
+        match self {
+            Json::Null => Json::Null,
+            Json::Bool(b) => Json::Bool(*b),
+            Json::Number(n) => Json::Number(n.clone()),
+            Json::Str(s) => Json::Str(Cow::Owned(s.to_string())),
+            Json::Array(items) => Json::Array(items.iter().map(Json::to_owned_json).collect()),
+            Json::Object(fields) => Json::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (Cow::Owned(k.to_string()), v.to_owned_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// Appends this value's compact JSON text to `out`: the bytes `serde_json::to_writer`
     /// writes for it (and so a `Value`'s), byte for byte. Numbers and strings that need an
     /// escape are serde_json's own; a string that needs none (found sixteen bytes at a time on
