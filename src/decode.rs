@@ -194,16 +194,23 @@ impl LastJson {
     ) {
         if let Some(m) = memo.as_mut() {
             if *v == m.value {
-                m.hits += 1;
+                m.hits = m.hits.saturating_add(1);
                 return append_text(b, &m.text);
             }
-            m.misses += 1;
+            m.misses = m.misses.saturating_add(1);
         }
         scratch.clear();
         v.write_to(scratch);
         append_text(b, scratch);
         let (hits, misses) = memo.as_ref().map_or((0, 0), |m| (m.hits, m.misses));
-        if Self::worth_it(hits, misses) && Self::keeps(v) {
+        if !Self::worth_it(hits, misses) {
+            // Stopped: nothing kept, so each object after this is told apart at once (no
+            // object equals `null`), and the counts stay to keep the column stopped.
+            if let Some(m) = memo.as_mut() {
+                m.value = Json::Null;
+                m.text = Vec::new();
+            }
+        } else if Self::keeps(v) {
             let m = memo.get_or_insert_with(|| LastJson {
                 value: Json::Null,
                 text: Vec::new(),
