@@ -18,7 +18,7 @@ use arrow_array::builder::{
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use chrono::{DateTime, NaiveDate, Utc};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -137,7 +137,8 @@ impl LastInstant {
     fn read(memo: &std::cell::Cell<LastInstant>, s: &str) -> Option<i64> {
         let last = memo.get();
         let b = s.as_bytes();
-        if usize::from(last.len) == b.len() && last.text[..b.len()] == *b {
+        // No instant is empty: a memo that kept nothing (`len` 0) answers nothing.
+        if last.len != 0 && usize::from(last.len) == b.len() && last.text[..b.len()] == *b {
             return Some(last.micros);
         }
         let micros = parse_instant(s)?;
@@ -154,7 +155,7 @@ impl LastInstant {
     }
 }
 
-/// The last object a JSON column wrote, owned, with its text.
+/// The last object a JSON column kept (see [`LastJson::keeps`]), owned, with its text.
 ///
 /// An aggregate row carries its group's dimensions as a JSON column, the same object for every
 /// bucket and metric of the group: writing it anew cost 7% of an aggregates rebuild. A value
@@ -170,7 +171,7 @@ struct LastJson {
 }
 
 impl LastJson {
-    /// At most this many fields, none of them an object or a list, for an object to be kept.
+    /// At most this many fields for an object to be kept.
     const MAX_FIELDS: usize = 8;
 
     /// Whether a column with these counts still keeps its last object: always for its first
@@ -179,9 +180,16 @@ impl LastJson {
         misses < 16 || hits >= misses / 3
     }
 
+    /// Whether `v` is kept: a small flat object without fractions. serde_json's equality
+    /// takes `0.0` and `-0.0` for the same number, which it writes differently; an object
+    /// equal to the kept one must have the same text.
     fn keeps(v: &Json<'_>) -> bool {
         matches!(v, Json::Object(f) if f.len() <= Self::MAX_FIELDS
-            && f.iter().all(|(_, v)| !matches!(v, Json::Object(_) | Json::Array(_))))
+        && f.iter().all(|(_, v)| match v {
+            Json::Object(_) | Json::Array(_) => false,
+            Json::Number(n) => !n.is_f64(),
+            _ => true,
+        }))
     }
 
     /// Appends `v`'s text to `b`: the last text when `v` equals the last object, else
@@ -563,7 +571,8 @@ struct TableBuilder {
     /// The fields that `Path` columns read into, each once: an aggregate row's 16 group
     /// dimensions (`groupDimensions.queueId`, ...) look `groupDimensions` up once, not 16 times.
     path_roots: Vec<String>,
-    nested: FxHashSet<String>,
+    /// The schema's nested fields, each with its index in `schema.nested`.
+    nested: FxHashMap<String, u32>,
     /// The columns that can refuse a row (required ones, and keys read from enclosing
     /// entities, which must have their type): what [`TableBuilder::check`] looks at.
     checked: Vec<usize>,
@@ -622,7 +631,10 @@ impl TableBuilder {
             .iter()
             .map(|c| ColumnBuilder::new(c.ty))
             .collect();
-        let nested = schema.nested.iter().cloned().collect();
+        let nested = (0..)
+            .zip(&schema.nested)
+            .map(|(n, f): (u32, &String)| (f.clone(), n))
+            .collect();
         let field_names = schema
             .columns
             .iter()
@@ -740,9 +752,8 @@ impl TableBuilder {
         }
         let slot = if let Some(&i) = self.by_field.get(key) {
             Slot::Column(i as u32)
-        } else if self.nested.contains(key) {
-            let n = self.schema.nested.iter().position(|f| f == key);
-            n.map_or(Slot::Unknown, |n| Slot::Nested(n as u32))
+        } else if let Some(&n) = self.nested.get(key) {
+            Slot::Nested(n)
         } else {
             Slot::Unknown
         };
@@ -1624,6 +1635,17 @@ mod tests {
             "",
             "2026-11-28T00:30:00.000Z",
         ];
+        // A memo that kept nothing answers nothing: not the empty text at first, nor after
+        // an instant too long to keep.
+        for first in [
+            &["", "2026-11-28T00:30:00Z"][..],
+            &["2026-11-28T00:30:00.123456789+05:30", ""],
+        ] {
+            let memo = std::cell::Cell::new(LastInstant::default());
+            for t in first {
+                assert_eq!(LastInstant::read(&memo, t), parse_instant(t), "{t:?} first");
+            }
+        }
         let memo = std::cell::Cell::new(LastInstant::default());
         for (i, t) in texts.iter().enumerate() {
             assert_eq!(
@@ -1886,6 +1908,9 @@ mod tests {
             r#"{"n":1}"#,
             r#"{"n":1.0}"#,
             r#"{"n":1}"#,
+            r#"{"n":0.0}"#,
+            r#"{"n":-0.0}"#,
+            r#"{"n":-0}"#,
             r#"{"q":"a\"b\\c\u0001"}"#,
             r#"{"q":"a\"b\\c\u0001"}"#,
             r#"{"nested":{"a":1}}"#,
@@ -1912,8 +1937,9 @@ mod tests {
         }
         let m = memo.expect("objects were kept");
         // Copied: the second of each pair of equal objects (the chat group, the escaped
-        // string, the empty object). The column then stopped keeping objects.
-        assert_eq!(m.hits, 3);
+        // string, the empty object) and `{"n":1}` after `{"n":1.0}` (an object with a
+        // fraction is not kept, so `{"n":1}` stayed). The column then stopped keeping objects.
+        assert_eq!(m.hits, 4);
         assert!(!LastJson::worth_it(m.hits, m.misses), "{} misses", m.misses);
     }
 

@@ -6,7 +6,9 @@ The shape is the loader's `conversation_aggregates` table, written as a user wou
 for DuckDB: `read_json` infers the structs, and `unnest(..., recursive := true)` makes columns
 of whatever a metric holds. It writes fewer columns than the loader (no column for a dimension
 or statistic the pages never hold, no run id, group key or granularity) and does not drop
-repeated rows: less work than the loader's, so the ratio it gives is, if anything, low.
+repeated rows. It also reads the pages twice, once to infer the structs (`sample_size = -1`;
+each page is one top-level value, so DuckDB's default sample, up to 32 files, reads every page
+of the bench's few days too), which the loader, with its schemas, does not.
 
     python duckdb_aggregates.py <pages dir> <out dir>
 """

@@ -110,7 +110,7 @@ def table(log, results, record):
               f"{loader['peak_rss_mb']:.0f} MB |")
         for r in datasets:
             f, name = figures(r), r["label"][8:]
-            if name in duck:
+            if name in duck and duck[name]["mb_per_cpu_s"] > 0:
                 vs_duck[name] = f["mb_per_cpu_s"] / duck[name]["mb_per_cpu_s"]
             against = f"{vs_duck[name]:.1f}x ({duck[name]['mb_per_cpu_s']:.1f})" if name in vs_duck else "-"
             print(f"| {name} | {r['bytes'] / 1e6:.1f} MB | {f['mb_per_cpu_s']:.1f} | "
