@@ -1473,13 +1473,15 @@ mod tests {
     ) {
         let mut d = ConversationDecoder::new(Catalog::builtin(), "run-1").unwrap();
         d.push(v).unwrap();
-        let batches = d
-            .finish()
-            .unwrap()
+        (by_table(d.finish().unwrap()), d.take_unknown_fields())
+    }
+
+    /// A decoder's finished batches by table name.
+    fn by_table(finished: Vec<(Arc<TableSchema>, RecordBatch)>) -> BTreeMap<String, RecordBatch> {
+        finished
             .into_iter()
             .map(|(s, b)| (s.table.clone(), b))
-            .collect();
-        (batches, d.take_unknown_fields())
+            .collect()
     }
 
     #[test]
@@ -1820,12 +1822,7 @@ mod tests {
                 (got, _) => panic!("{text}: {got:?}"),
             }
         }
-        let b: BTreeMap<String, RecordBatch> = d
-            .finish()
-            .unwrap()
-            .into_iter()
-            .map(|(s, b)| (s.table.clone(), b))
-            .collect();
+        let b = by_table(d.finish().unwrap());
         assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (2, 3));
         let p = &b["parts"];
         let text = |name: &str, i: usize| {
@@ -1968,13 +1965,7 @@ mod tests {
             for t in texts {
                 d.push_json(&Json::parse(t).unwrap(), day).unwrap();
             }
-            let batches: BTreeMap<String, RecordBatch> = d
-                .finish()
-                .unwrap()
-                .into_iter()
-                .map(|(s, b)| (s.table.clone(), b))
-                .collect();
-            (batches, d.take_unknown_fields())
+            (by_table(d.finish().unwrap()), d.take_unknown_fields())
         };
         let (together, unknown) = decode(&convs);
         let mut alone_unknown = BTreeMap::new();

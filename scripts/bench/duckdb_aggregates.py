@@ -12,19 +12,13 @@ of the bench's few days too), which the loader, with its schemas, does not.
 
     python duckdb_aggregates.py <pages dir> <out dir>
 """
-import pathlib
 import sys
 
-import duckdb
+from duckdb_etl import session
 
 
 def main(pages, out):
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET threads = 2")
-    con.execute("SET preserve_insertion_order = false")
-    glob = str(pathlib.Path(pages) / "*.json")
+    con, glob, out = session(pages, out)
     con.execute(f"""
         CREATE TEMP TABLE bucket AS
         SELECT r."group" AS grp, unnest(r.data) AS d

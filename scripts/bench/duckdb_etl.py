@@ -10,13 +10,20 @@ import sys
 import duckdb
 
 
-def main(pages, out):
+def session(pages, out):
+    """A DuckDB connection as every DuckDB run of the bench uses it (two threads, as the
+    machine has two cores; no insertion order kept), the glob of the pages under `pages`, and
+    `out` made: shared with duckdb_aggregates.py."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET preserve_insertion_order = false")
-    glob = str(pathlib.Path(pages) / "*.json")
+    return con, str(pathlib.Path(pages) / "*.json"), out
+
+
+def main(pages, out):
+    con, glob, out = session(pages, out)
     con.execute(f"""
         CREATE TEMP TABLE conv AS
         SELECT DISTINCT ON (c.conversationId) c
