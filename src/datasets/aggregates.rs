@@ -447,10 +447,13 @@ fn row_key(
     qualifier: &Json,
     view: bool,
 ) -> String {
-    use std::fmt::Write;
     let mut key = String::with_capacity(group_key.len() + 64);
     key.push_str(group_key);
-    let _ = write!(key, "#{}#", from.timestamp_millis());
+    key.push('#');
+    // itoa, not `write!`: the formatting machinery was 3% of an aggregates rebuild, a key
+    // being made for every row (benches/profile.md, "Twelfth round").
+    key.push_str(itoa::Buffer::new().format(from.timestamp_millis()));
+    key.push('#');
     push_json_text(&mut key, name);
     key.push('#');
     push_json_text(&mut key, qualifier);
