@@ -590,7 +590,7 @@ mod tests {
             (json!(5), json!("x"))
         );
         assert_eq!(
-            seen.iter()
+            seen.keys()
                 .filter(|k| k.starts_with("mediaType=voice|queueId=q2#"))
                 .count(),
             2

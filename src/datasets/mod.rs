@@ -197,10 +197,71 @@ pub struct RunContext {
 }
 
 /// The keys a chunk has admitted so far, for de-duplication (conversation ids, an aggregate
-/// row's group, bucket and metric, ...). Hashed with FxHash: the keys come from the platform,
-/// and an aggregates key (a group's dimensions, with its bucket and metric) is a hundred bytes
-/// or more, which SipHash took a twentieth of that dataset's decode to hash.
-pub type Seen = rustc_hash::FxHashSet<String>;
+/// row's group, bucket and metric, ...).
+///
+/// Hashed with FxHash: the keys come from the platform, and an aggregates key (a group's
+/// dimensions, with its bucket and metric) is a hundred bytes or more, which SipHash took a
+/// twentieth of that dataset's decode to hash. Each key keeps its hash, so the set hashes a
+/// key once: growing the set re-hashed every key it held, and an aggregates chunk inserts a
+/// key for each of its tens of thousands of rows (half of the set's cost, 1% of that rebuild;
+/// benches/profile.md, "Twelfth round"). Keys are compared in full: equal hashes are not
+/// taken for equal keys.
+#[derive(Debug, Default)]
+pub struct Seen(std::collections::HashSet<HashedKey, std::hash::BuildHasherDefault<KeptHash>>);
+
+impl Seen {
+    /// Adds `key`; whether it was new.
+    pub fn insert(&mut self, key: String) -> bool {
+        use std::hash::BuildHasher;
+        let hash = rustc_hash::FxBuildHasher.hash_one(key.as_str());
+        self.0.insert(HashedKey { hash, key })
+    }
+
+    /// Keys admitted so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys, in no order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|k| k.key.as_str())
+    }
+}
+
+/// A key of [`Seen`] with its hash.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HashedKey {
+    hash: u64,
+    key: String,
+}
+
+impl std::hash::Hash for HashedKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Seen`]: gives back the hash a [`HashedKey`] kept.
+#[derive(Debug, Default)]
+pub struct KeptHash(u64);
+
+impl std::hash::Hasher for KeptHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only a kept hash is written")
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// What a served item becomes.
 #[derive(Debug)]
@@ -436,6 +497,32 @@ pub(crate) fn parse_item(raw: &RawValue, what: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys are told apart by their text: two keys of one hash are both kept, and every key is
+    /// found again after the set has grown (and moved its keys by their kept hashes).
+    #[test]
+    fn seen_tells_keys_apart_by_their_text_not_their_hash() {
+        let mut seen = Seen::default();
+        assert!(seen.insert("a".into()));
+        assert!(!seen.insert("a".into()));
+        assert!(seen.insert("b".into()));
+        let key = |key: &str| HashedKey {
+            hash: 7,
+            key: key.into(),
+        };
+        assert!(seen.0.insert(key("x")));
+        assert!(seen.0.insert(key("y")));
+        assert!(!seen.0.insert(key("x")));
+        for i in 0..10_000 {
+            assert!(seen.insert(format!("k{i}")));
+        }
+        for i in 0..10_000 {
+            assert!(!seen.insert(format!("k{i}")), "k{i} not found again");
+        }
+        assert!(!seen.insert("a".into()));
+        assert_eq!(seen.len(), 10_004);
+        assert!(!seen.is_empty());
+    }
 
     /// `admit` and `admit_json` default to each other: every dataset implements one of them
     /// (one implementing neither would recurse here without end), and both paths agree.
