@@ -150,13 +150,23 @@ pub fn field<'f, 'a>(fields: &'f Fields<'a>, key: &str) -> Option<&'f Json<'a>> 
 /// Takes the field `key` out of an object's fields, as `Map::remove` would: the value is the
 /// last one served, and no field of that name is left behind.
 pub fn take_field<'a>(fields: &mut FieldVec<'a>, key: &str) -> Option<Json<'a>> {
-    let mut taken = None;
-    fields.retain_mut(|(k, v)| {
-        let hit = k == key;
-        if hit {
-            taken = Some(std::mem::replace(v, Json::Null));
+    let [taken] = take_fields(fields, [key]);
+    taken
+}
+
+/// [`take_field`] of each of `keys`, in one pass over the fields: an aggregate's metric
+/// entry gives up its name, qualifier and statistics, for every row.
+pub fn take_fields<'a, const N: usize>(
+    fields: &mut FieldVec<'a>,
+    keys: [&str; N],
+) -> [Option<Json<'a>>; N] {
+    let mut taken = [const { None }; N];
+    fields.retain_mut(|(k, v)| match keys.iter().position(|key| k == key) {
+        Some(at) => {
+            taken[at] = Some(std::mem::replace(v, Json::Null));
+            false
         }
-        !hit
+        None => true,
     });
     taken
 }
@@ -704,6 +714,31 @@ mod fast {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Taking fields does what `Map::remove` of each would: the last value served of each key,
+    /// no field of those names left behind, the others left in order.
+    #[test]
+    fn fields_are_taken_as_a_map_would_give_them_up() {
+        let text =
+            r#"{"stats": 1, "metric": "a", "x": true, "stats": 2, "y": null, "metric": "b"}"#;
+        let Json::Object(mut fields) = Json::parse(text).unwrap() else {
+            panic!("an object")
+        };
+        let mut map = serde_json::from_str::<Value>(text).unwrap();
+        let map = map.as_object_mut().unwrap();
+        let [metric, qualifier, stats] = take_fields(&mut fields, ["metric", "qualifier", "stats"]);
+        for (key, taken) in [
+            ("metric", metric),
+            ("qualifier", qualifier),
+            ("stats", stats),
+        ] {
+            assert_eq!(taken.map(|v| v.to_value()), map.remove(key), "{key}");
+        }
+        let left: Vec<&str> = fields.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(left, ["x", "y"]);
+        assert_eq!(take_field(&mut fields, "y"), Some(Json::Null));
+        assert_eq!(take_field(&mut fields, "y"), None);
+    }
 
     /// What `Json` writes is what `Value` writes for the same text: keys sorted, a repeated
     /// key's last value, serde_json's numbers and escapes.

@@ -20,7 +20,7 @@ use crate::datasets::conversations::interval;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, items, send};
-use crate::json::{Fields, Json, take_field};
+use crate::json::{Fields, Json, take_fields};
 use crate::plan::{Range, day_chunks, fmt};
 
 const QUERY_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -312,12 +312,13 @@ impl Dataset for ConversationAggregates {
         let Json::Object(mut result) = item else {
             return Err(fail("a result is not a JSON object".into()));
         };
-        let group = match take_field(&mut result, "group") {
+        let [group, data] = take_fields(&mut result, ["group", "data"]);
+        let group = match group {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::Object(g)) => g,
             Some(other) => return Err(fail(format!("group is not an object but {other}"))),
         };
-        let data = match take_field(&mut result, "data") {
+        let data = match data {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::Array(d)) => d,
             Some(other) => return Err(fail(format!("data is not a list but {other}"))),
@@ -325,11 +326,15 @@ impl Dataset for ConversationAggregates {
         let group_key = group_key(&group);
         let mut rows = Vec::new();
         let (mut outside, mut dups) = (0, 0);
+        // A result's buckets share their length: its name is written once, not per bucket.
+        let mut granularity: Option<(Duration, String)> = None;
         for bucket in data {
             let Json::Object(mut bucket) = bucket else {
                 return Err(fail("a data item is not a JSON object".into()));
             };
-            let span = match take_field(&mut bucket, "interval") {
+            let [interval, metrics, views] =
+                take_fields(&mut bucket, ["interval", "metrics", "views"]);
+            let span = match interval {
                 Some(Json::Str(s)) => s,
                 _ => {
                     return Err(fail(format!(
@@ -344,11 +349,14 @@ impl Dataset for ConversationAggregates {
                 outside += 1;
                 continue;
             }
-            let lists = [
-                ("metrics", take_field(&mut bucket, "metrics"), false),
-                ("views", take_field(&mut bucket, "views"), true),
-            ];
-            let granularity = iso_duration(to - from);
+            let lists = [("metrics", metrics, false), ("views", views, true)];
+            if granularity
+                .as_ref()
+                .is_none_or(|(length, _)| *length != to - from)
+            {
+                granularity = Some((to - from, iso_duration(to - from)));
+            }
+            let granularity = granularity.as_ref().map_or("", |(_, name)| name.as_str());
             for (field, list, view) in lists {
                 let entries = match list {
                     None | Some(Json::Null) => Vec::new(),
@@ -359,15 +367,18 @@ impl Dataset for ConversationAggregates {
                     let Json::Object(mut entry) = entry else {
                         return Err(fail(format!("a {field} item is not a JSON object")));
                     };
-                    let name = take_field(&mut entry, if view { "name" } else { "metric" })
-                        .unwrap_or(Json::Null);
-                    let qualifier = take_field(&mut entry, "qualifier").unwrap_or(Json::Null);
+                    let [name, qualifier, stats] = take_fields(
+                        &mut entry,
+                        [if view { "name" } else { "metric" }, "qualifier", "stats"],
+                    );
+                    let (name, qualifier) =
+                        (name.unwrap_or(Json::Null), qualifier.unwrap_or(Json::Null));
                     let key = row_key(&group_key, from, &name, &qualifier, view);
                     if !seen.insert(key) {
                         dups += 1;
                         continue;
                     }
-                    let stats = match take_field(&mut entry, "stats") {
+                    let stats = match stats {
                         Some(Json::Object(stats)) => stats,
                         None | Some(Json::Null) => Vec::new(),
                         Some(other) => {
@@ -385,7 +396,10 @@ impl Dataset for ConversationAggregates {
                         ("metric".into(), name),
                         ("qualifier".into(), qualifier),
                         ("view".into(), Json::Bool(view)),
-                        ("granularity".into(), Json::Str(granularity.clone().into())),
+                        (
+                            "granularity".into(),
+                            Json::Str(granularity.to_owned().into()),
+                        ),
                     ]);
                     row.extend(stats);
                     // Anything else the platform adds is kept (and warned about) in extra_fields.
