@@ -1859,16 +1859,31 @@ mod tests {
             r#"{"table": "parts", "version": 1, "description": "d", "kind": "dimension",
                 "dataset": "things", "model": "Part", "path": "entities[].parts[]",
                 "partition_column": "snapshot_date", "primary_key": ["thing_id", "name"],
-                "nested": [],
+                "nested": ["bits"],
                 "columns": [
                   {"name": "name", "type": "string", "nullable": false, "source": "field:name", "description": "d"},
                   {"name": "thing_id", "type": "string", "nullable": false, "source": "parent:entity.id", "description": "d"},
                   {"name": "thing_label", "type": "string", "nullable": false, "source": "parent:entity.label", "description": "d"},
+                  {"name": "size", "type": "int64", "nullable": true, "source": "field:size", "description": "d"},
                   {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
-                  {"name": "part_index", "type": "int64", "nullable": false, "source": "meta:index", "description": "d"}]}"#,
+                  {"name": "part_index", "type": "int64", "nullable": false, "source": "meta:index", "description": "d"},
+                  {"name": "extra_fields", "type": "json", "nullable": true, "source": "meta:extra_fields", "description": "d"}]}"#,
+        );
+        // A leaf that reads nothing required of its own: only its parents' values.
+        let bits = schema(
+            r#"{"table": "bits", "version": 1, "description": "d", "kind": "dimension",
+                "dataset": "things", "model": "Bit", "path": "entities[].parts[].bits[]",
+                "partition_column": "snapshot_date", "primary_key": ["thing_id", "part_index", "bit_index"],
+                "nested": [],
+                "columns": [
+                  {"name": "thing_id", "type": "string", "nullable": false, "source": "parent:entity.id", "description": "d"},
+                  {"name": "part_index", "type": "int64", "nullable": false, "source": "parent_index:part", "description": "d"},
+                  {"name": "part_size", "type": "int64", "nullable": false, "source": "parent:part.size", "description": "d"},
+                  {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
+                  {"name": "bit_index", "type": "int64", "nullable": false, "source": "meta:index", "description": "d"}]}"#,
         );
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut d = TreeDecoder::new(&[things, parts], "r").unwrap();
+        let mut d = TreeDecoder::new(&[things, parts, bits], "r").unwrap();
         for (text, refused) in [
             (
                 r#"{"id": "t1", "label": "L", "parts": [{"name": "a"}, {"name": "b"}]}"#,
@@ -1898,6 +1913,27 @@ mod tests {
                 r#"{"id": "t7", "label": "L", "parts": [{"name": "a"}]}"#,
                 None,
             ),
+            // Bits under a part whose size they need: present, of another type, absent.
+            (
+                r#"{"id": "t8", "label": "L", "parts": [{"name": "a", "size": 1}, {"name": "b", "size": 2, "bits": [{}, {}]}]}"#,
+                None,
+            ),
+            (
+                r#"{"id": "t9", "label": "L", "parts": [{"name": "a", "size": "big", "bits": [{}]}]}"#,
+                Some("size has an unexpected type"),
+            ),
+            (
+                r#"{"id": "t10", "label": "L", "parts": [{"name": "a", "bits": [{}]}]}"#,
+                Some("no part_size (required)"),
+            ),
+            (
+                r#"{"id": "t11", "label": "L", "parts": [{"name": "a", "size": 3, "bits": [{}, 5]}]}"#,
+                Some("bits[1] is not an object"),
+            ),
+            (
+                r#"{"id": "t12", "label": "L", "parts": [{"name": "a", "size": 3, "bits": []}]}"#,
+                None,
+            ),
         ] {
             let json = Json::parse(text).unwrap();
             match (d.push_json(&json, day), refused) {
@@ -1907,7 +1943,18 @@ mod tests {
             }
         }
         let b = by_table(d.finish().unwrap());
-        assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (3, 3));
+        assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (5, 6));
+        let bits = &b["bits"];
+        let int = |name: &str| {
+            let c = bits
+                .column_by_name(name)
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            c.iter().map(Option::unwrap).collect::<Vec<i64>>()
+        };
+        assert_eq!(int("part_index"), [1, 1]);
+        assert_eq!(int("part_size"), [2, 2]);
+        assert_eq!(int("bit_index"), [0, 1]);
     }
 
     /// A value an entity exports is converted once per column type that reads it: two columns
