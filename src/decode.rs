@@ -1838,14 +1838,15 @@ mod tests {
         assert_eq!((rows["sessions"], rows["segments"]), (1, 2));
     }
 
-    /// A list's rows are checked against their enclosing entities once per list, and the error
-    /// a record gets is still the one a whole check of its first failing row gives, column by
-    /// column: a row's own required field named before a mistyped parent key is what is
-    /// reported; a later row of a list whose parents pass fails on its own field.
-    #[test]
-    fn rows_of_a_list_fail_as_a_whole_check_would() {
-        let schema = |text: &str| Arc::new(TableSchema::parse("test", text).unwrap());
-        let things = schema(
+    /// A test table from its schema text.
+    fn schema(text: &str) -> Arc<TableSchema> {
+        Arc::new(TableSchema::parse("test", text).unwrap())
+    }
+
+    /// The root of the small `things` dataset the tests below build on: a required id, a
+    /// nullable label, parts nested under it.
+    fn things() -> Arc<TableSchema> {
+        schema(
             r#"{"table": "things", "version": 1, "description": "d", "kind": "dimension",
                 "dataset": "things", "model": "Thing", "path": "entities[]",
                 "partition_column": "snapshot_date", "primary_key": ["id"], "nested": ["parts"],
@@ -1854,7 +1855,30 @@ mod tests {
                   {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
                   {"name": "label", "type": "string", "nullable": true, "source": "field:label", "description": "d"},
                   {"name": "extra_fields", "type": "json", "nullable": true, "source": "meta:extra_fields", "description": "d"}]}"#,
-        );
+        )
+    }
+
+    /// Pushes each record, requiring it accepted (`None`) or refused with an error that
+    /// contains the text given.
+    fn push_each(d: &mut TreeDecoder, records: &[(&str, Option<&str>)]) {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        for &(text, refused) in records {
+            let json = Json::parse(text).unwrap();
+            match (d.push_json(&json, day), refused) {
+                (Ok(()), None) => {}
+                (Err(e), Some(why)) => assert!(e.to_string().contains(why), "{text}: {e}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
+    }
+
+    /// A list's rows are checked against their enclosing entities once per list, and the error
+    /// a record gets is still the one a whole check of its first failing row gives, column by
+    /// column: a row's own required field named before a mistyped parent key is what is
+    /// reported; a later row of a list whose parents pass fails on its own field.
+    #[test]
+    fn rows_of_a_list_fail_as_a_whole_check_would() {
+        let things = things();
         let parts = schema(
             r#"{"table": "parts", "version": 1, "description": "d", "kind": "dimension",
                 "dataset": "things", "model": "Part", "path": "entities[].parts[]",
@@ -1882,9 +1906,8 @@ mod tests {
                   {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
                   {"name": "bit_index", "type": "int64", "nullable": false, "source": "meta:index", "description": "d"}]}"#,
         );
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let mut d = TreeDecoder::new(&[things, parts, bits], "r").unwrap();
-        for (text, refused) in [
+        let records = [
             (
                 r#"{"id": "t1", "label": "L", "parts": [{"name": "a"}, {"name": "b"}]}"#,
                 None,
@@ -1934,14 +1957,8 @@ mod tests {
                 r#"{"id": "t12", "label": "L", "parts": [{"name": "a", "size": 3, "bits": []}]}"#,
                 None,
             ),
-        ] {
-            let json = Json::parse(text).unwrap();
-            match (d.push_json(&json, day), refused) {
-                (Ok(()), None) => {}
-                (Err(e), Some(why)) => assert!(e.to_string().contains(why), "{text}: {e}"),
-                (got, _) => panic!("{text}: {got:?}"),
-            }
-        }
+        ];
+        push_each(&mut d, &records);
         let b = by_table(d.finish().unwrap());
         assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (5, 6));
         let bits = &b["bits"];
@@ -1963,17 +1980,7 @@ mod tests {
     /// absent one leaves the columns null.
     #[test]
     fn exported_values_are_converted_for_each_reader_and_checked() {
-        let schema = |text: &str| Arc::new(TableSchema::parse("test", text).unwrap());
-        let things = schema(
-            r#"{"table": "things", "version": 1, "description": "d", "kind": "dimension",
-                "dataset": "things", "model": "Thing", "path": "entities[]",
-                "partition_column": "snapshot_date", "primary_key": ["id"], "nested": ["parts"],
-                "columns": [
-                  {"name": "id", "type": "string", "nullable": false, "source": "field:id", "description": "d"},
-                  {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
-                  {"name": "label", "type": "string", "nullable": true, "source": "field:label", "description": "d"},
-                  {"name": "extra_fields", "type": "json", "nullable": true, "source": "meta:extra_fields", "description": "d"}]}"#,
-        );
+        let things = things();
         let parts = schema(
             r#"{"table": "parts", "version": 1, "description": "d", "kind": "dimension",
                 "dataset": "things", "model": "Part", "path": "entities[].parts[]",
@@ -1987,9 +1994,8 @@ mod tests {
                   {"name": "made_at", "type": "timestamp", "nullable": true, "source": "parent:entity.made", "description": "d"},
                   {"name": "made_text", "type": "string", "nullable": true, "source": "parent:entity.made", "description": "d"}]}"#,
         );
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let mut d = TreeDecoder::new(&[things, parts], "r").unwrap();
-        for (text, refused) in [
+        let records = [
             (
                 r#"{"id": "t1", "label": "L", "made": "2026-11-01T00:00:00Z", "parts": [{"name": "a"}, {"name": "b"}]}"#,
                 None,
@@ -1999,14 +2005,8 @@ mod tests {
                 Some("label has an unexpected type: 5"),
             ),
             (r#"{"id": "t3", "parts": [{"name": "a"}]}"#, None),
-        ] {
-            let json = Json::parse(text).unwrap();
-            match (d.push_json(&json, day), refused) {
-                (Ok(()), None) => {}
-                (Err(e), Some(why)) => assert!(e.to_string().contains(why), "{text}: {e}"),
-                (got, _) => panic!("{text}: {got:?}"),
-            }
-        }
+        ];
+        push_each(&mut d, &records);
         let b = by_table(d.finish().unwrap());
         assert_eq!((b["things"].num_rows(), b["parts"].num_rows()), (2, 3));
         let p = &b["parts"];

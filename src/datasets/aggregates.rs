@@ -350,13 +350,10 @@ impl Dataset for ConversationAggregates {
                 continue;
             }
             let lists = [("metrics", metrics, false), ("views", views, true)];
-            if granularity
-                .as_ref()
-                .is_none_or(|(length, _)| *length != to - from)
-            {
-                granularity = Some((to - from, iso_duration(to - from)));
-            }
-            let granularity = granularity.as_ref().map_or("", |(_, name)| name.as_str());
+            let granularity = match &mut granularity {
+                Some((length, name)) if *length == to - from => &*name,
+                slot => &slot.insert((to - from, iso_duration(to - from))).1,
+            };
             for (field, list, view) in lists {
                 let entries = match list {
                     None | Some(Json::Null) => Vec::new(),

@@ -234,7 +234,7 @@ impl Seen {
 
 /// A key of [`Seen`] with its hash.
 #[derive(Debug, PartialEq, Eq)]
-pub struct HashedKey {
+struct HashedKey {
     hash: u64,
     key: String,
 }
@@ -247,7 +247,7 @@ impl std::hash::Hash for HashedKey {
 
 /// The hasher of [`Seen`]: gives back the hash a [`HashedKey`] kept.
 #[derive(Debug, Default)]
-pub struct KeptHash(u64);
+struct KeptHash(u64);
 
 impl std::hash::Hasher for KeptHash {
     fn finish(&self) -> u64 {
