@@ -2076,6 +2076,40 @@ mod tests {
         );
     }
 
+    /// A record of one row that is refused leaves nothing behind: no row, no unknown field
+    /// counted, no field marked as seen for the next row to take as a repeat; the error names
+    /// the first failing required column. One accepted keeps the last of a repeated key.
+    #[test]
+    fn a_refused_record_of_one_row_leaves_nothing_behind() {
+        let mut d = TreeDecoder::new(&[things()], "r").unwrap();
+        push_each(
+            &mut d,
+            &[
+                (
+                    r#"{"label": "no id", "colour": "red"}"#,
+                    Some("has no id (required)"),
+                ),
+                (r#"{"id": "t1", "label": "one"}"#, None),
+                (
+                    r#"{"label": "x", "id": 7, "size": 1}"#,
+                    Some("id of an unexpected type (required): 7"),
+                ),
+                (r#"{"id": "t2", "colour": "blue", "id": "t3"}"#, None),
+            ],
+        );
+        let b = d.finish().unwrap().remove(0).1;
+        let col = |name: &str| b.column_by_name(name).unwrap().as_string::<i32>().clone();
+        let (ids, labels, extra) = (col("id"), col("label"), col("extra_fields"));
+        assert_eq!((ids.value(0), ids.value(1)), ("t1", "t3"));
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(labels.value(0), "one");
+        assert!(labels.is_null(1) && extra.is_null(0));
+        assert_eq!(extra.value(1), r#"{"colour":"blue"}"#);
+        let unknown = d.take_unknown_fields();
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert_eq!(unknown.get(&("things".into(), "colour".into())), Some(&1));
+    }
+
     /// A JSON column that copies the last object's text when the same object comes again
     /// writes each value's own text: through repeats, objects equal but for their order or a
     /// number's form, strings with escapes, nested objects (never kept), and after the column
