@@ -238,3 +238,32 @@ async fn a_write_budget_passed_closes_row_groups_early_and_changes_no_row() {
         "the large tables close row groups early under a tight budget ({split} did)"
     );
 }
+
+/// A fast zstd level (`--zstd-level -3`) writes the same rows, read back by an ordinary
+/// Parquet reader, in larger files: what the flag trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_zstd_level_writes_the_same_rows_in_larger_files() {
+    let fast = WriterSettings {
+        zstd_level: -3,
+        ..WriterSettings::default()
+    };
+    let (dir_a, files_a) = write_day(&WriterSettings::default()).await;
+    let (dir_b, files_b) = write_day(&fast).await;
+    assert_eq!(files_a.len(), files_b.len());
+    let bytes = |files: &[FileWritten]| files.iter().map(|f| f.bytes).sum::<u64>();
+    for (a, b) in files_a.iter().zip(&files_b) {
+        assert_eq!((&a.table, a.rows), (&b.table, b.rows));
+        assert_eq!(
+            read_all(&dir_a.path().join(&a.path)).0,
+            read_all(&dir_b.path().join(&b.path)).0,
+            "{}: the same rows in the same order",
+            a.table
+        );
+    }
+    assert!(
+        bytes(&files_b) > bytes(&files_a) * 5 / 4,
+        "level -3 wrote {} bytes against level 1's {}",
+        bytes(&files_b),
+        bytes(&files_a)
+    );
+}

@@ -42,7 +42,8 @@ pub struct WriterSettings {
     /// A row group is flushed once its buffered (encoded, not yet compressed) data passes
     /// this (default 8 MiB), so a writer's memory stays bounded however wide its rows.
     pub row_group_bytes: usize,
-    /// zstd level (default 1: about 60% of level 3's CPU for nearly the same size).
+    /// zstd level (default 1: about 60% of level 3's CPU for nearly the same size; zstd's
+    /// fast levels trade much larger files for less CPU; `--zstd-level`).
     pub zstd_level: i32,
     /// A file is sent as a multipart upload in parts of this size once it outgrows one part;
     /// a smaller file goes up in one put (default 5 MiB, S3's smallest part but the last: a
