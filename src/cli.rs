@@ -965,6 +965,21 @@ mod tests {
         }
     }
 
+    /// A command line that passes every check (a region, a client, a secret command that
+    /// prints one), then `extra`.
+    fn valid_with(extra: &[&str]) -> ExtractArgs {
+        let mut argv = vec![
+            "--region",
+            "mypurecloud.ie",
+            "--client-id",
+            "c",
+            "--client-secret-command",
+            "echo s",
+        ];
+        argv.extend_from_slice(extra);
+        args(&argv)
+    }
+
     #[test]
     fn region_and_urls_are_exclusive_and_checked() {
         let e = args(&["--region", "mypurecloud.ie", "--api-url", "https://x"])
@@ -1033,18 +1048,9 @@ mod tests {
     #[test]
     fn the_write_buffer_is_checked_not_clamped() {
         for bad in ["0", "65537"] {
-            let e = args(&[
-                "--region",
-                "mypurecloud.ie",
-                "--client-id",
-                "c",
-                "--client-secret-command",
-                "echo s",
-                "--write-buffer-mb",
-                bad,
-            ])
-            .into_config()
-            .unwrap_err();
+            let e = valid_with(&["--write-buffer-mb", bad])
+                .into_config()
+                .unwrap_err();
             assert!(e.to_string().contains("--write-buffer-mb"), "{e}");
             assert_eq!(e.exit_code(), 2);
         }
@@ -1053,25 +1059,22 @@ mod tests {
 
     #[test]
     fn the_zstd_level_is_checked_and_reaches_the_writer() {
-        let base = [
-            "--region",
-            "mypurecloud.ie",
-            "--client-id",
-            "c",
-            "--client-secret-command",
-            "echo s",
-        ];
         for bad in ["-8", "23"] {
-            let e = args(&[&base[..], &["--zstd-level", bad]].concat())
+            let e = valid_with(&["--zstd-level", bad])
                 .into_config()
                 .unwrap_err();
             assert!(e.to_string().contains("--zstd-level"), "{e}");
             assert_eq!(e.exit_code(), 2);
         }
-        for (given, level) in [(None, 1), (Some("-3"), -3), (Some("22"), 22)] {
-            let mut argv = base.to_vec();
-            argv.extend(given.map(|g| ["--zstd-level", g]).into_iter().flatten());
-            assert_eq!(args(&argv).into_config().unwrap().writer.zstd_level, level);
+        for (given, level) in [
+            (&[][..], 1),
+            (&["--zstd-level", "-3"], -3),
+            (&["--zstd-level", "22"], 22),
+        ] {
+            assert_eq!(
+                valid_with(given).into_config().unwrap().writer.zstd_level,
+                level
+            );
         }
     }
 
