@@ -165,7 +165,9 @@ impl LastInstant {
 /// a comparison and an owned copy of the object.
 struct LastJson {
     value: Json<'static>,
-    text: Vec<u8>,
+    /// Checked to be UTF-8 once, when written: a hit appends it as it is (checking each hit
+    /// again was 0.8% of an aggregates rebuild).
+    text: String,
     hits: u32,
     misses: u32,
 }
@@ -203,31 +205,31 @@ impl LastJson {
         if let Some(m) = memo.as_mut() {
             if *v == m.value {
                 m.hits = m.hits.saturating_add(1);
-                return append_text(b, &m.text);
+                return b.append_value(&m.text);
             }
             m.misses = m.misses.saturating_add(1);
         }
         scratch.clear();
         v.write_to(scratch);
-        append_text(b, scratch);
+        let text = append_text(b, scratch);
         let (hits, misses) = memo.as_ref().map_or((0, 0), |m| (m.hits, m.misses));
         if !Self::worth_it(hits, misses) {
             // Stopped: nothing kept, so each object after this is told apart at once (no
             // object equals `null`), and the counts stay to keep the column stopped.
             if let Some(m) = memo.as_mut() {
                 m.value = Json::Null;
-                m.text = Vec::new();
+                m.text = String::new();
             }
-        } else if Self::keeps(v) {
+        } else if let Some(text) = text.filter(|_| Self::keeps(v)) {
             let m = memo.get_or_insert_with(|| LastJson {
                 value: Json::Null,
-                text: Vec::new(),
+                text: String::new(),
                 hits,
                 misses,
             });
             m.value = v.to_owned_json();
             m.text.clear();
-            m.text.extend_from_slice(scratch);
+            m.text.push_str(text);
         }
     }
 }
@@ -478,11 +480,17 @@ impl ColumnBuilder {
 }
 
 /// Appends JSON text written to `scratch`. Its text is UTF-8 (copies of strings, and
-/// serde_json's); were it not, the cell is null rather than wrong.
-fn append_text(b: &mut StringBuilder, scratch: &[u8]) {
+/// serde_json's); were it not, the cell is null rather than wrong. Gives the text appended.
+fn append_text<'s>(b: &mut StringBuilder, scratch: &'s [u8]) -> Option<&'s str> {
     match std::str::from_utf8(scratch) {
-        Ok(text) => b.append_value(text),
-        Err(_) => b.append_null(),
+        Ok(text) => {
+            b.append_value(text);
+            Some(text)
+        }
+        Err(_) => {
+            b.append_null();
+            None
+        }
     }
 }
 
