@@ -2219,6 +2219,50 @@ mod tests {
         assert_eq!(together["conversations"].num_rows(), 4);
     }
 
+    /// A decoder that finished a batch decodes what follows as a new one does: a run hands a
+    /// finished chunk's decoder to its next chunk (for its builders' sizes), and nothing of the
+    /// rows, repeated keys, memos or counts before may reach the next chunk's rows.
+    #[test]
+    fn a_finished_decoder_decodes_the_next_records_as_a_new_one() {
+        let before = [
+            r#"{"conversationId":"c1","conversationStart":"2026-11-01T23:50:00.000Z","brandNewField":1,
+                "participants":[{"participantId":"p1","purpose":"customer","attributes":{"a":"1"},
+                "sessions":[{"sessionId":"s1","mediaType":"voice"}]}]}"#,
+            r#"{"conversationId":"c2","conversationStart":"2026-11-01T23:51:00.000Z",
+                "participants":[{"participantId":"p2","purpose":"agent","attributes":{"a":"1"}}]}"#,
+        ];
+        let refused = r#"{"conversationStart":"2026-11-01T23:52:00.000Z","participants":[]}"#;
+        let after = [
+            r#"{"conversationId":"c3","conversationStart":"2026-11-01T23:50:00.000Z",
+                "participants":[{"participantId":"p3","purpose":"customer","attributes":{"a":"1"},
+                "sessions":[{"sessionId":"s3","mediaType":"chat"}]}]}"#,
+            r#"{"conversationId":"c4","conversationStart":"2026-11-01T23:53:00.000Z","conversationId":"c4",
+                "participants":[{"participantId":"p4","purpose":"agent","attributes":{"a":"2"}}]}"#,
+        ];
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let tables = Catalog::builtin().dataset_tables("conversations");
+        let push = |d: &mut TreeDecoder, texts: &[&str]| {
+            for t in texts {
+                d.push_json(&Json::parse(t).unwrap(), day).unwrap();
+            }
+        };
+        let mut used = TreeDecoder::new(&tables, "run-1").unwrap();
+        push(&mut used, &before);
+        assert!(used.push_json(&Json::parse(refused).unwrap(), day).is_err());
+        used.finish().unwrap();
+        assert!(!used.take_unknown_fields().is_empty());
+        push(&mut used, &after);
+        let mut new = TreeDecoder::new(&tables, "run-1").unwrap();
+        push(&mut new, &after);
+        assert_eq!(used.take_unknown_fields(), new.take_unknown_fields());
+        let (used, new) = (
+            by_table(used.finish().unwrap()),
+            by_table(new.finish().unwrap()),
+        );
+        assert_eq!(used, new);
+        assert_eq!(used["participants"].num_rows(), 2);
+    }
+
     #[test]
     fn dimension_entities_become_snapshot_rows() {
         let schema = Catalog::builtin().table("divisions").unwrap().clone();

@@ -17,6 +17,10 @@ pub(super) struct ChunkSink {
     max_quarantined: u64,
     /// Records quarantined so far by this process, over all chunks.
     quarantined: std::sync::atomic::AtomicU64,
+    /// Decoders of chunks that finished, by dataset, for the run's next chunks: their builders
+    /// are sized for the last page they decoded. A new decoder grows every column from empty,
+    /// which, for a dataset served in one page a day (aggregates), was every day's growth.
+    spare_decoders: Mutex<Vec<(&'static str, TreeDecoder)>>,
 }
 
 /// One page, decoded: the builders handed back, the batches, and the counts.
@@ -52,6 +56,7 @@ impl ChunkSink {
             warned: Mutex::new(HashSet::new()),
             max_quarantined: u64::MAX,
             quarantined: Default::default(),
+            spare_decoders: Mutex::new(Vec::new()),
         }
     }
 
@@ -112,7 +117,12 @@ impl ChunkSink {
                 .map(|w| w.with_first_seq(self.first_seq))
             })
             .collect::<Result<Vec<_>>>()?;
-        let decoder = TreeDecoder::new(&tables, &self.run_id)?;
+        let name = ds.spec().name;
+        let decoder = match self.spare_decoder(name) {
+            Some(decoder) => decoder,
+            None => TreeDecoder::new(&tables, &self.run_id)?,
+        };
+        let mut spare = None;
         let keep_raw = self.keep_raw;
         let spawn = |page: Page, decoder: TreeDecoder, seen: Seen| {
             let chunk = chunk.clone();
@@ -141,6 +151,8 @@ impl ChunkSink {
                 // The next page decodes on the blocking pool while this one is written.
                 if let Some(page) = rx.recv().await {
                     in_flight = Some(spawn(page, d.decoder, d.seen));
+                } else {
+                    spare = Some(d.decoder);
                 }
                 outcome.records += d.kept;
                 outcome.duplicates += d.duplicates;
@@ -227,7 +239,22 @@ impl ChunkSink {
             PartitionWriter::discard(&self.output, &outcome.files).await;
             return Err(e);
         }
+        if let Some(decoder) = spare {
+            self.spare_decoders
+                .lock()
+                .expect("spare decoders")
+                .push((name, decoder));
+        }
         Ok(outcome)
+    }
+
+    /// A decoder a finished chunk of `dataset` left, if any. Each page's decode ends with
+    /// [`TreeDecoder::finish`], which leaves no row, key or count behind, so a chunk decodes
+    /// alike with a spare decoder and a new one.
+    fn spare_decoder(&self, dataset: &str) -> Option<TreeDecoder> {
+        let mut spare = self.spare_decoders.lock().expect("spare decoders");
+        let at = spare.iter().position(|(name, _)| *name == dataset)?;
+        Some(spare.swap_remove(at).1)
     }
 
     /// Counts unknown fields into the chunk's outcome and warns once per (table, field) per run.
