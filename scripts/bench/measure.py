@@ -1,11 +1,12 @@
 """Runs tools as child processes and reports what each cost, for scripts/bench.sh.
 
     measure.py run <log.jsonl> <label> <json bytes> -- <command...>
-        runs the command, appends {label, bytes, wall, cpu, rss_mb} to the log; CPU is user +
-        system time of the child and its children (getrusage), peak RSS their largest.
+        runs the command, appends {label, bytes, wall, cpu, sys, faults, rss_mb} to the log; CPU
+        is user + system time of the child and its children (getrusage), `sys` the system part,
+        `faults` their minor page faults, peak RSS their largest.
     measure.py table <log.jsonl> <results.json> [--record]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
-        ratios to the others, the memory cases (labels `rss:...`) and the other datasets'
+        ratios to the others and each tool's system time and page faults, the memory cases (labels `rss:...`) and the other datasets'
         rebuilds (labels `dataset:<name>`) against conversations and, where DuckDB made the
         same dataset's rows (labels `duckdb:<name>`), against DuckDB; warns when the loader is
         more than 15% slower than the recorded figures, and records this run's figures with
@@ -44,6 +45,7 @@ def run(log, label, nbytes, cmd):
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss of RUSAGE_CHILDREN is the largest of any child so far: run one tool per process.
     rec = {"label": label, "bytes": int(nbytes), "wall": wall, "cpu": cpu,
+           "sys": after.ru_stime - before.ru_stime, "faults": after.ru_minflt - before.ru_minflt,
            "rss_mb": after.ru_maxrss / 1024}
     with open(log, "a") as f:
         f.write(json.dumps(rec) + "\n")
@@ -63,6 +65,8 @@ def medians(runs):
         by.setdefault(r["label"], []).append(r)
     return [{"label": label, "bytes": rs[0]["bytes"], "runs": len(rs),
              "wall": statistics.median(r["wall"] for r in rs), "cpu": statistics.median(r["cpu"] for r in rs),
+             "sys": statistics.median(r.get("sys", 0) for r in rs),
+             "faults": statistics.median(r.get("faults", 0) for r in rs),
              "rss_mb": max(r["rss_mb"] for r in rs)} for label, rs in by.items()]
 
 
@@ -83,6 +87,13 @@ def table(log, results, record):
         print(f"\nloader vs {label}: {loader['mb_per_cpu_s'] / f['mb_per_cpu_s']:.1f}x per CPU-second, "
               f"{loader['wall_mb_s'] / f['wall_mb_s']:.1f}x wall", end="")
     print()
+    # On a VM the kernel's page faults (first touches of a process's memory) are a large part
+    # of the CPU counted above, and they follow each tool's peak memory: shown so that a run on
+    # another machine can be read (benches/profile.md, "Fourteenth round").
+    print("\nsystem time (of the CPU above) and minor page faults, medians:")
+    for t in tools:
+        share = t["sys"] / t["cpu"] if t["cpu"] > 0 else 0
+        print(f"  {t['label']}: {100 * share:.0f}% system, {t['faults']:,.0f} faults")
     rss = medians([r for r in runs if r["label"].startswith("rss:")])
     if rss:
         print("\n| rebuild memory case | page JSON | peak RSS | MB per CPU-second |")
