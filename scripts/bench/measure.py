@@ -6,11 +6,12 @@
         `faults` their minor page faults, peak RSS their largest.
     measure.py table <log.jsonl> <results.json> [--record]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
-        ratios to the others and each tool's system time and page faults, the memory cases (labels `rss:...`) and the other datasets'
-        rebuilds (labels `dataset:<name>`) against conversations and, where DuckDB made the
-        same dataset's rows (labels `duckdb:<name>`), against DuckDB; warns when the loader is
-        more than 15% slower than the recorded figures, and records this run's figures with
-        --record (or when none are recorded yet).
+        ratios to the others and each tool's system time and page faults, the memory cases
+        (labels `rss:...`) and the other datasets' rebuilds (labels `dataset:<name>`) against
+        conversations and, where DuckDB made the same dataset's rows (labels
+        `duckdb:<name>`), against DuckDB; warns when the loader is more than 15% slower than
+        the recorded figures, and records this run's figures with --record (or when none are
+        recorded yet).
         A tool run several times (alternating with the others) is reported by its median run.
 
 Why medians of alternating runs, and why the ratios are checked too: on a shared VM the same
@@ -65,8 +66,8 @@ def medians(runs):
         by.setdefault(r["label"], []).append(r)
     return [{"label": label, "bytes": rs[0]["bytes"], "runs": len(rs),
              "wall": statistics.median(r["wall"] for r in rs), "cpu": statistics.median(r["cpu"] for r in rs),
-             "sys": statistics.median(r.get("sys", 0) for r in rs),
-             "faults": statistics.median(r.get("faults", 0) for r in rs),
+             "sys": statistics.median(r["sys"] for r in rs),
+             "faults": statistics.median(r["faults"] for r in rs),
              "rss_mb": max(r["rss_mb"] for r in rs)} for label, rs in by.items()]
 
 
