@@ -582,6 +582,19 @@ struct TableBuilder {
     /// The fields that `Path` columns read into, each once: an aggregate row's 16 group
     /// dimensions (`groupDimensions.queueId`, ...) look `groupDimensions` up once, not 16 times.
     path_roots: Vec<String>,
+    /// Per path root, the keys of the object it held in the last row, in order: while a row's
+    /// object has the same keys, each one-step `Path` column's field is where it was
+    /// ([`TableBuilder::path_at`]).
+    root_keys: Vec<Vec<String>>,
+    /// Per column, for `Path` columns of one step, the position of its field in its root's
+    /// object of the last row (the last of a repeated key, as [`field`] finds), or `None` when
+    /// the object had no such field.
+    ///
+    /// An aggregate row's 16 group dimensions each searched the group's fields by name (64
+    /// comparisons of keys per row for four dimensions); with the group's keys compared once
+    /// per row, a row of a group shaped as the last one's finds all 16 at once (−2.4% of an
+    /// aggregates rebuild's instructions: benches/profile.md, "Sixteenth round").
+    path_at: Vec<Option<u32>>,
     /// The schema's nested fields, each with its index in `schema.nested`.
     nested: FxHashMap<String, u32>,
     /// The columns that can refuse a row (required ones, and keys read from enclosing
@@ -659,6 +672,7 @@ impl TableBuilder {
                 _ => None,
             })
             .collect();
+        let columns = plans.len();
         let mut table = TableBuilder {
             schema,
             plans,
@@ -666,6 +680,8 @@ impl TableBuilder {
             by_field,
             field_names,
             slots: Vec::new(),
+            root_keys: vec![Vec::new(); path_roots.len()],
+            path_at: vec![None; columns],
             path_roots,
             nested,
             checked: Vec::new(),
@@ -889,12 +905,20 @@ impl TableBuilder {
         }
         roots.clear();
         roots.extend(self.path_roots.iter().map(|r| field(entity, r)));
+        for (r, root) in roots.iter().enumerate() {
+            if let Some(Json::Object(fields)) = root {
+                self.locate_paths(r, fields);
+            }
+        }
         for &i in &self.computed {
             let ty = self.schema.columns[i].ty;
             let cell = match &self.plans[i] {
-                Plan::Path(root, steps) => {
-                    below(roots[*root], steps).and_then(|v| convert(ty, v).ok())
-                }
+                Plan::Path(root, steps) => match (roots[*root], steps.as_slice()) {
+                    (Some(Json::Object(fields)), [_]) => self.path_at[i]
+                        .and_then(|at| fields.get(at as usize))
+                        .and_then(|(_, v)| convert(ty, v).ok()),
+                    _ => below(roots[*root], steps).and_then(|v| convert(ty, v).ok()),
+                },
                 Plan::ParentIndexAt(depth) => depth
                     .and_then(|d| ctx.stack.get(d))
                     .map(|f| Cell::I64(f.index as i64)),
@@ -921,6 +945,32 @@ impl TableBuilder {
             b.append_object(extra, &mut self.scratch);
         }
         self.rows += 1;
+    }
+
+    /// Makes [`TableBuilder::path_at`] hold for the object `fields` of path root `r`: as it is
+    /// when the object has the last one's keys, in the same order; else found again.
+    #[inline]
+    fn locate_paths(&mut self, r: usize, fields: &Fields<'_>) {
+        let keys = &mut self.root_keys[r];
+        if keys.len() == fields.len() && keys.iter().zip(fields).all(|(a, (b, _))| a == b) {
+            return;
+        }
+        keys.resize_with(fields.len(), String::new);
+        for (key, (k, _)) in keys.iter_mut().zip(fields) {
+            key.clear();
+            key.push_str(k);
+        }
+        for (at, plan) in self.path_at.iter_mut().zip(&self.plans) {
+            if let Plan::Path(root, steps) = plan
+                && *root == r
+                && let [step] = steps.as_slice()
+            {
+                *at = fields
+                    .iter()
+                    .rposition(|(k, _)| k == step)
+                    .map(|p| p as u32);
+            }
+        }
     }
 
     fn finish(&mut self) -> Result<RecordBatch> {
@@ -2217,6 +2267,106 @@ mod tests {
             assert_eq!(at, batch.num_rows(), "{table}");
         }
         assert_eq!(together["conversations"].num_rows(), 4);
+    }
+
+    /// A row's `Path` columns read what `below` finds, whether its root object has the last
+    /// row's keys (found where they were) or not (found again): keys reordered, a key served
+    /// twice (the last counts), a key missing, a nested value of another type, a root that is
+    /// absent or no object, and a path of two steps.
+    #[test]
+    fn path_columns_read_each_rows_own_object() {
+        let table = schema(
+            r#"{"table": "rows", "version": 1, "description": "d", "kind": "dimension",
+                "dataset": "rows", "model": "Row", "path": "entities[]",
+                "partition_column": "snapshot_date", "primary_key": ["id"], "nested": [],
+                "columns": [
+                  {"name": "id", "type": "string", "nullable": false, "source": "field:id", "description": "d"},
+                  {"name": "snapshot_date", "type": "date", "nullable": false, "source": "meta:snapshot_date", "description": "d"},
+                  {"name": "a", "type": "string", "nullable": true, "source": "field:g.a", "description": "d"},
+                  {"name": "b", "type": "string", "nullable": true, "source": "field:g.b", "description": "d"},
+                  {"name": "n", "type": "int64", "nullable": true, "source": "field:g.n", "description": "d"},
+                  {"name": "y", "type": "string", "nullable": true, "source": "field:g.x.y", "description": "d"},
+                  {"name": "g", "type": "json", "nullable": true, "source": "field:g", "description": "d"},
+                  {"name": "extra_fields", "type": "json", "nullable": true, "source": "meta:extra_fields", "description": "d"}]}"#,
+        );
+        let records = [
+            r#"{"id":"1","g":{"a":"A1","b":"B1","n":1,"x":{"y":"Y1"}}}"#,
+            r#"{"id":"2","g":{"a":"A2","b":"B2","n":2,"x":{"y":"Y2"}}}"#,
+            r#"{"id":"3","g":{"b":"B3","a":"A3","x":{"y":"Y3"},"n":3}}"#,
+            r#"{"id":"4","g":{"b":"B4","a":"first","a":"last"}}"#,
+            r#"{"id":"5","g":{"b":"B5","a":"first","a":"last5"}}"#,
+            r#"{"id":"6"}"#,
+            r#"{"id":"7","g":"text"}"#,
+            r#"{"id":"8","g":{"a":1,"b":"B8","n":"x","x":{"y":"Y8"}}}"#,
+            r#"{"id":"9","g":{"a":"A9","b":"B9","n":9,"x":{"y":"Y9"}}}"#,
+        ];
+        let decode = |texts: &[&str]| {
+            let mut d = TreeDecoder::new(std::slice::from_ref(&table), "r").unwrap();
+            push_each(
+                &mut d,
+                &texts.iter().map(|t| (*t, None)).collect::<Vec<_>>(),
+            );
+            d.finish().unwrap().remove(0).1
+        };
+        let together = decode(&records);
+        // Each record alone, in a decoder that has seen no object before it.
+        for (row, text) in records.iter().enumerate() {
+            assert_eq!(together.slice(row, 1), decode(&[text]), "{text}");
+        }
+        let text = |name: &str| {
+            let c = together.column_by_name(name).unwrap().as_string::<i32>();
+            (0..c.len())
+                .map(|i| c.is_valid(i).then(|| c.value(i).to_string()))
+                .collect::<Vec<_>>()
+        };
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            text("a"),
+            [
+                s("A1"),
+                s("A2"),
+                s("A3"),
+                s("last"),
+                s("last5"),
+                None,
+                None,
+                None,
+                s("A9")
+            ]
+        );
+        assert_eq!(
+            text("y"),
+            [
+                s("Y1"),
+                s("Y2"),
+                s("Y3"),
+                None,
+                None,
+                None,
+                None,
+                s("Y8"),
+                s("Y9")
+            ]
+        );
+        let n = together
+            .column_by_name("n")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let n: Vec<Option<i64>> = n.iter().collect();
+        assert_eq!(
+            n,
+            [
+                Some(1),
+                Some(2),
+                Some(3),
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(9)
+            ]
+        );
     }
 
     /// A decoder that finished a batch decodes what follows as a new one does: a run hands a
