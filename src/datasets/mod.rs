@@ -207,9 +207,30 @@ pub struct RunContext {
 /// benches/profile.md, "Twelfth round"). Keys are compared in full: equal hashes are not
 /// taken for equal keys.
 #[derive(Debug, Default)]
-pub struct Seen(std::collections::HashSet<HashedKey, std::hash::BuildHasherDefault<KeptHash>>);
+pub struct Seen(
+    std::collections::HashSet<HashedKey, std::hash::BuildHasherDefault<KeptHash>>,
+    /// Long texts that many keys share, each with its number (see [`Seen::number`]).
+    rustc_hash::FxHashMap<String, u32>,
+);
 
 impl Seen {
+    /// A number for `text`, the same for the same text in this chunk and different for
+    /// different texts: a key can carry it in place of a long part that many keys share.
+    ///
+    /// An aggregate row's key began with its group's key, a hundred bytes or more, the same
+    /// for every bucket and metric of the group, hashed and kept once per row. With the
+    /// group's number in its place, two days of aggregates rebuilt at once peaked 9 MB lower,
+    /// with 7% fewer page faults, and the set hashed a fifth less (benches/profile.md,
+    /// "Sixteenth round").
+    pub fn number(&mut self, text: &str) -> u32 {
+        if let Some(&n) = self.1.get(text) {
+            return n;
+        }
+        let n = u32::try_from(self.1.len()).expect("fewer than 2^32 texts in a chunk");
+        self.1.insert(text.to_string(), n);
+        n
+    }
+
     /// Adds `key`; whether it was new.
     pub fn insert(&mut self, key: String) -> bool {
         use std::hash::BuildHasher;
@@ -522,6 +543,19 @@ mod tests {
         assert!(!seen.insert("a".into()));
         assert_eq!(seen.len(), 10_004);
         assert!(!seen.is_empty());
+    }
+
+    /// A text keeps its number, and no two texts share one; numbering adds no key.
+    #[test]
+    fn seen_numbers_each_text_once() {
+        let mut seen = Seen::default();
+        let texts = ["queueId=q1", "queueId=q2", "", "queueId=q1|mediaType=voice"];
+        let numbers: Vec<u32> = texts.iter().map(|t| seen.number(t)).collect();
+        let again: Vec<u32> = texts.iter().rev().map(|t| seen.number(t)).collect();
+        assert_eq!(numbers, again.into_iter().rev().collect::<Vec<_>>());
+        let distinct: std::collections::BTreeSet<u32> = numbers.iter().copied().collect();
+        assert_eq!(distinct.len(), texts.len());
+        assert!(seen.is_empty());
     }
 
     /// `admit` and `admit_json` default to each other: every dataset implements one of them
