@@ -592,8 +592,8 @@ struct TableBuilder {
     ///
     /// An aggregate row's 16 group dimensions each searched the group's fields by name (64
     /// comparisons of keys per row for four dimensions); with the group's keys compared once
-    /// per row, a row of a group shaped as the last one's finds all 16 at once (−2.4% of an
-    /// aggregates rebuild's instructions: benches/profile.md, "Sixteenth round").
+    /// per row, a row of a group shaped as the last one's finds all 16 at once (about −2.3% of
+    /// an aggregates rebuild's instructions: benches/profile.md, "Sixteenth round").
     path_at: Vec<Option<u32>>,
     /// The schema's nested fields, each with its index in `schema.nested`.
     nested: FxHashMap<String, u32>,
