@@ -207,11 +207,12 @@ pub struct RunContext {
 /// benches/profile.md, "Twelfth round"). Keys are compared in full: equal hashes are not
 /// taken for equal keys.
 #[derive(Debug, Default)]
-pub struct Seen(
-    std::collections::HashSet<HashedKey, std::hash::BuildHasherDefault<KeptHash>>,
+pub struct Seen {
+    /// The keys admitted, each with its hash.
+    admitted: std::collections::HashSet<HashedKey, std::hash::BuildHasherDefault<KeptHash>>,
     /// Long texts that many keys share, each with its number (see [`Seen::number`]).
-    rustc_hash::FxHashMap<String, u32>,
-);
+    numbers: rustc_hash::FxHashMap<String, u32>,
+}
 
 impl Seen {
     /// A number for `text`, the same for the same text in this chunk and different for
@@ -223,11 +224,11 @@ impl Seen {
     /// with 7% fewer page faults, and the set hashed a fifth less (benches/profile.md,
     /// "Sixteenth round").
     pub fn number(&mut self, text: &str) -> u32 {
-        if let Some(&n) = self.1.get(text) {
+        if let Some(&n) = self.numbers.get(text) {
             return n;
         }
-        let n = u32::try_from(self.1.len()).expect("fewer than 2^32 texts in a chunk");
-        self.1.insert(text.to_string(), n);
+        let n = u32::try_from(self.numbers.len()).expect("fewer than 2^32 texts in a chunk");
+        self.numbers.insert(text.to_string(), n);
         n
     }
 
@@ -235,21 +236,21 @@ impl Seen {
     pub fn insert(&mut self, key: String) -> bool {
         use std::hash::BuildHasher;
         let hash = rustc_hash::FxBuildHasher.hash_one(key.as_str());
-        self.0.insert(HashedKey { hash, key })
+        self.admitted.insert(HashedKey { hash, key })
     }
 
     /// Keys admitted so far.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.admitted.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.admitted.is_empty()
     }
 
     /// The keys, in no order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|k| k.key.as_str())
+        self.admitted.iter().map(|k| k.key.as_str())
     }
 }
 
@@ -531,9 +532,9 @@ mod tests {
             hash: 7,
             key: key.into(),
         };
-        assert!(seen.0.insert(key("x")));
-        assert!(seen.0.insert(key("y")));
-        assert!(!seen.0.insert(key("x")));
+        assert!(seen.admitted.insert(key("x")));
+        assert!(seen.admitted.insert(key("y")));
+        assert!(!seen.admitted.insert(key("x")));
         for i in 0..10_000 {
             assert!(seen.insert(format!("k{i}")));
         }
