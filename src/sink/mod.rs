@@ -1,6 +1,7 @@
 //! Where output goes: an object store opened from a URL, and Parquet files written into it.
 
 pub mod budget;
+mod encode;
 pub mod parquet;
 pub mod raw;
 pub mod store;

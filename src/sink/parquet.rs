@@ -20,12 +20,12 @@ use arrow_array::RecordBatch;
 use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
 use super::budget::{Charge, WriteBudget};
+use super::encode::Encoder;
 use super::store::Output;
 use super::upload::ObjectUpload;
 use crate::error::{Error, Result};
@@ -87,7 +87,7 @@ impl WriterSettings {
     /// names, dimension ids; not keys, instants or measures), statistics per column chunk
     /// (what engines prune with; page-level indexes cost more than they save here) for
     /// instants and numbers, not for text. Snowflake's COPY reads neither.
-    fn properties(&self, schema: &TableSchema) -> Result<WriterProperties> {
+    fn properties(&self, schema: &TableSchema) -> Result<(WriterProperties, ZstdLevel)> {
         let level = ZstdLevel::try_new(self.zstd_level)
             .map_err(|e| Error::Input(format!("zstd level {}: {e}", self.zstd_level)))?;
         if self.upload_part_bytes < MIN_UPLOAD_PART_BYTES {
@@ -125,7 +125,7 @@ impl WriterSettings {
                 props = props.set_column_statistics_enabled(column, EnabledStatistics::None);
             }
         }
-        Ok(props.build())
+        Ok((props.build(), level))
     }
 }
 
@@ -152,7 +152,7 @@ pub struct FileWritten {
 /// KiB keeps the rest, in order); holding the upload here, not inside that writer, is what
 /// lets a file over budget send its buffered bytes early.
 struct OpenFile {
-    encoder: ArrowWriter<Vec<u8>>,
+    encoder: Encoder,
     upload: ObjectUpload,
     path: String,
     rows: u64,
@@ -195,6 +195,7 @@ pub struct PartitionWriter {
     run_id: String,
     settings: WriterSettings,
     props: WriterProperties,
+    level: ZstdLevel,
     current: Option<OpenFile>,
     next_seq: u32,
     done: Vec<FileWritten>,
@@ -208,7 +209,7 @@ impl PartitionWriter {
         run_id: String,
         settings: WriterSettings,
     ) -> Result<Self> {
-        let props = settings.properties(&schema)?;
+        let (props, level) = settings.properties(&schema)?;
         Ok(PartitionWriter {
             output,
             schema,
@@ -216,6 +217,7 @@ impl PartitionWriter {
             run_id,
             settings,
             props,
+            level,
             current: None,
             next_seq: 0,
             done: Vec::new(),
@@ -324,12 +326,8 @@ impl PartitionWriter {
         if !early_parts {
             upload = upload.buffer_on_disk();
         }
-        let encoder = ArrowWriter::try_new(
-            Vec::new(),
-            self.schema.arrow_schema(),
-            Some(self.props.clone()),
-        )
-        .map_err(|e| encode_error(&self.schema, e))?;
+        let encoder = Encoder::new(self.schema.arrow_schema(), self.props.clone(), self.level)
+            .map_err(|e| encode_error(&self.schema, e))?;
         self.current = Some(OpenFile {
             encoder,
             upload,
