@@ -7,8 +7,8 @@
 //! each set up and given fresh memory: zstd 1.5.7 asks the CPU for BMI2 with `cpuid` at every
 //! setup, which traps to the hypervisor on a VM (7–10 µs each here), and each context's
 //! workspace is faulted in anew. Against `ArrowWriter` on those four days (benches/profile.md,
-//! "Seventeenth round"): 9% less CPU, 19% fewer page faults and 14 MB less peak RSS; the
-//! files are the same.
+//! "Seventeenth round"), in two sittings: 8–9% less CPU, 14–19% fewer page faults and 14–16 MB
+//! less peak RSS; the files are the same.
 //!
 //! [`Encoder`] drives the crate's own column writers (its encodings, dictionaries, statistics
 //! and page boundaries) with compression switched off in their properties. Each page they
