@@ -6,9 +6,9 @@
 //! second). Four days of 5,000 conversations write 2,405 column chunks, so 4,810 contexts,
 //! each set up and given fresh memory: zstd 1.5.7 asks the CPU for BMI2 with `cpuid` at every
 //! setup, which traps to the hypervisor on a VM (7–10 µs each here), and each context's
-//! workspace is faulted in anew. Against `ArrowWriter` on those four days (benches/profile.md,
-//! "Seventeenth round"), in two sittings: 8–9% less CPU, 14–19% fewer page faults and 14–16 MB
-//! less peak RSS; the files are the same.
+//! workspace is faulted in anew. Against `ArrowWriter` on those four days, in two sittings: 8–9%
+//! less CPU, 14–19% fewer page faults, 14–16 MB less peak RSS (benches/profile.md,
+//! "Seventeenth round").
 //!
 //! [`Encoder`] drives the crate's own column writers (its encodings, dictionaries, statistics
 //! and page boundaries) with compression switched off in their properties. Each page they
@@ -29,20 +29,58 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriter, ArrowWriterOptions, PageKey,
     PageStore, PageStoreArgs, PageStoreFactory, compute_leaves,
 };
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, PageType};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+
+/// What the encoder refuses or finds wrong, beyond the `parquet` crate's own errors.
+#[derive(Debug, thiserror::Error)]
+enum EncodeError {
+    #[error("the encoder compresses with zstd only; the properties ask for {0}")]
+    Codec(String),
+    #[error("the encoder writes data pages of version 1 only")]
+    PageVersion,
+    #[error("the encoder does not cut pages by content (content-defined chunking)")]
+    Chunking,
+    #[error("column {column} is set to {codec}; the encoder compresses every column alike")]
+    ColumnCodec { column: String, codec: String },
+    #[error("{stores} page stores for {writers} column writers")]
+    Stores { stores: usize, writers: usize },
+    #[error("a batch of {batch} leaf columns for {writers} column writers")]
+    Leaves { batch: usize, writers: usize },
+    #[error("page header: {0}")]
+    Header(&'static str),
+    #[error("a page of type {0} where a data page or a chunk's one dictionary page belongs")]
+    Page(i32),
+    #[error("the offset index lists {index} pages, the chunk has {pages}")]
+    OffsetIndex { index: usize, pages: usize },
+    #[error("a page over 2 GiB")]
+    PageSize,
+    #[error("an earlier write failed; the file cannot be finished")]
+    Failed,
+}
+
+impl From<EncodeError> for ParquetError {
+    fn from(e: EncodeError) -> Self {
+        ParquetError::External(Box::new(e))
+    }
+}
 
 /// Encodes record batches into one Parquet file held in a `Vec` (see [`Self::inner_mut`]).
 pub struct Encoder {
     file: SerializedFileWriter<Vec<u8>>,
     columns: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
     stores: Arc<CompressingStores>,
     codec: Compression,
     max_rows: usize,
     open: Option<RowGroup>,
+    /// Set by a failed write or flush: the open row group may hold a batch in some columns
+    /// and not in others, so nothing more is written.
+    failed: bool,
 }
 
 /// The row group being written: a writer and the pages it has finished, per leaf column.
@@ -53,36 +91,91 @@ struct RowGroup {
 }
 
 impl Encoder {
-    /// An encoder for `schema` with `props` (their compression is ignored: pages are
-    /// compressed with zstd at `level`). Row groups close at the properties' row count or when
-    /// the caller flushes; `max_row_group_bytes` is not read (the partition writer closes row
-    /// groups by size itself).
-    pub fn new(schema: SchemaRef, props: WriterProperties, level: ZstdLevel) -> Result<Self> {
+    /// An encoder for `schema` with `props`, whose compression must be zstd for every column
+    /// (at the level the pages are compressed with). Row groups close at the properties' row
+    /// count or when the caller flushes; `max_row_group_bytes` is not read (the partition
+    /// writer closes row groups by size itself). Version 2 data pages and content-defined
+    /// chunking, which this loader does not use, are refused.
+    pub fn new(schema: SchemaRef, props: WriterProperties) -> Result<Self> {
+        let codec = props.compression(&ColumnPath::new(Vec::new()));
+        let Compression::ZSTD(level) = codec else {
+            return Err(EncodeError::Codec(codec.to_string()).into());
+        };
+        if props.writer_version() != WriterVersion::PARQUET_1_0 {
+            return Err(EncodeError::PageVersion.into());
+        }
+        if props.content_defined_chunking().is_some() {
+            return Err(EncodeError::Chunking.into());
+        }
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
-        let props = props
+        let plain = props
+            .clone()
             .into_builder()
             .set_compression(Compression::UNCOMPRESSED)
             .build();
         let stores = Arc::new(CompressingStores::new(level.compression_level()));
         let options = ArrowWriterOptions::new()
-            .with_properties(props)
+            .with_properties(plain)
             .with_page_store_factory(stores.clone());
         // The crate's own constructor derives the Parquet schema and the embedded Arrow schema
         // exactly as `ArrowWriter` does; nothing has been written yet, so the split is free.
-        let (file, columns) = ArrowWriter::try_new_with_options(Vec::new(), schema, options)?
-            .into_serialized_writer()?;
+        let (file, columns) =
+            ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options)?
+                .into_serialized_writer()?;
+        // A column given a codec of its own keeps it under the default set above: its pages
+        // would arrive compressed. Refused here rather than at its first page.
+        for column in file.schema_descr().columns() {
+            let path = column.path();
+            if props.compression(path) != codec {
+                return Err(EncodeError::ColumnCodec {
+                    column: path.string(),
+                    codec: props.compression(path).to_string(),
+                }
+                .into());
+            }
+        }
         Ok(Encoder {
             file,
             columns,
+            schema,
             stores,
-            codec: Compression::ZSTD(level),
+            codec,
             max_rows,
             open: None,
+            failed: false,
         })
     }
 
-    /// Encodes `batch`, closing a row group whenever it reaches the properties' row count.
+    /// Encodes `batch` (of the encoder's schema), closing a row group whenever it reaches the
+    /// properties' row count.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.guard(|encoder| encoder.write_rows(batch))
+    }
+
+    /// Writes the open row group, if any, to the file.
+    pub fn flush(&mut self) -> Result<()> {
+        self.guard(Self::flush_rows)
+    }
+
+    /// Flushes the open row group and writes the footer.
+    pub fn finish(&mut self) -> Result<()> {
+        self.guard(|encoder| {
+            encoder.flush_rows()?;
+            encoder.file.finish().map(drop)
+        })
+    }
+
+    /// Runs `step` unless an earlier one failed, and marks the encoder failed if it fails.
+    fn guard(&mut self, step: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        if self.failed {
+            return Err(EncodeError::Failed.into());
+        }
+        let result = step(self);
+        self.failed = result.is_err();
+        result
+    }
+
+    fn write_rows(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             if self.open.is_none() {
@@ -92,10 +185,13 @@ impl Encoder {
             let take = (self.max_rows - group.rows).min(batch.num_rows() - offset);
             let rows = batch.slice(offset, take);
             let mut writers = group.writers.iter_mut();
-            for (field, column) in rows.schema().fields().iter().zip(rows.columns()) {
+            let mut leaves = 0;
+            for (field, column) in self.schema.fields().iter().zip(rows.columns()) {
                 for leaf in compute_leaves(field, column)? {
-                    let writer = writers.next().ok_or_else(|| {
-                        ParquetError::General("more leaf columns than column writers".into())
+                    leaves += 1;
+                    let writer = writers.next().ok_or(EncodeError::Leaves {
+                        batch: leaves,
+                        writers: group.chunks.len(),
                     })?;
                     writer.write(&leaf)?;
                 }
@@ -103,7 +199,7 @@ impl Encoder {
             group.rows += take;
             offset += take;
             if group.rows >= self.max_rows {
-                self.flush()?;
+                self.flush_rows()?;
             }
         }
         Ok(())
@@ -111,15 +207,18 @@ impl Encoder {
 
     fn new_row_group(&self) -> Result<RowGroup> {
         let index = self.file.flushed_row_groups().len();
-        let writers = self.columns.create_column_writers(index)?;
+        let writers = self.columns.create_column_writers(index);
+        // Taken even when creating the writers failed, so no stale store is left behind.
         let mut chunks = self.stores.take_created();
+        let writers = writers?;
         chunks.sort_by_key(|chunk| lock(chunk).column);
-        if chunks.len() != writers.len() {
-            return Err(ParquetError::General(format!(
-                "{} page stores for {} column writers",
-                chunks.len(),
-                writers.len()
-            )));
+        let aligned = chunks.iter().enumerate().all(|(i, c)| lock(c).column == i);
+        if chunks.len() != writers.len() || !aligned {
+            return Err(EncodeError::Stores {
+                stores: chunks.len(),
+                writers: writers.len(),
+            }
+            .into());
         }
         Ok(RowGroup {
             writers,
@@ -128,8 +227,7 @@ impl Encoder {
         })
     }
 
-    /// Writes the open row group, if any, to the file.
-    pub fn flush(&mut self) -> Result<()> {
+    fn flush_rows(&mut self) -> Result<()> {
         let Some(group) = self.open.take() else {
             return Ok(());
         };
@@ -137,17 +235,12 @@ impl Encoder {
         for (writer, chunk) in group.writers.into_iter().zip(group.chunks) {
             let close = writer.close()?.close().clone();
             let pages = std::mem::take(&mut *lock(&chunk));
+            // One copy of the chunk's compressed bytes, and one more into the file: a few MB
+            // a day in all, beside the tens of MB the pages were compressed from.
             let (bytes, close) = pages.assemble(close, self.codec)?;
             row_group.append_column(&bytes, close)?;
         }
         row_group.close()?;
-        Ok(())
-    }
-
-    /// Flushes the open row group and writes the footer.
-    pub fn finish(&mut self) -> Result<()> {
-        self.flush()?;
-        self.file.finish()?;
         Ok(())
     }
 
@@ -161,7 +254,8 @@ impl Encoder {
         self.file.bytes_written()
     }
 
-    /// Memory the open row group holds: the column writers' buffers and finished pages.
+    /// Memory the open row group holds: the column writers' buffers and finished pages, as
+    /// `ArrowWriter::memory_size` counts them.
     pub fn memory_size(&self) -> usize {
         self.open.as_ref().map_or(0, |group| {
             group.writers.iter().map(|w| w.memory_size()).sum()
@@ -178,11 +272,11 @@ impl Encoder {
                 .iter()
                 .map(|w| w.get_estimated_total_bytes())
                 .sum();
-            let (handed, held) = group.chunks.iter().fold((0, 0), |(handed, held), chunk| {
+            let (handed, kept) = group.chunks.iter().fold((0, 0), |(handed, kept), chunk| {
                 let chunk = lock(chunk);
-                (handed + chunk.handed, held + chunk.held)
+                (handed + chunk.handed_bytes, kept + chunk.kept_bytes)
             });
-            estimated - handed + held
+            estimated - handed + kept
         })
     }
 }
@@ -222,13 +316,15 @@ impl PageStoreFactory for CompressingStores {
             chunk,
             level: self.level,
             header: None,
-            keys: 0,
+            next_key: 0,
         }))
     }
 }
 
 type SharedChunk = Arc<Mutex<ChunkPages>>;
 
+/// The chunk's pages, whatever a panic elsewhere left: they are plain data, and a panic fails
+/// the run before any file it touched is listed in a manifest.
 fn lock(chunk: &SharedChunk) -> MutexGuard<'_, ChunkPages> {
     chunk.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -238,23 +334,25 @@ fn lock(chunk: &SharedChunk) -> MutexGuard<'_, ChunkPages> {
 struct ChunkStore {
     chunk: SharedChunk,
     level: i32,
+    /// A page's header, waiting for its body.
     header: Option<Bytes>,
-    keys: u64,
+    next_key: u64,
 }
 
 impl PageStore for ChunkStore {
     fn put(&mut self, value: Bytes) -> Result<PageKey> {
-        self.keys += 1;
-        let key = PageKey::new(self.keys - 1);
-        let Some(header) = self.header.take() else {
+        let key = PageKey::new(self.next_key);
+        self.next_key += 1;
+        let Some(header) = self.header.as_ref() else {
             self.header = Some(value);
             return Ok(key);
         };
         let body = compress(&value, self.level)?;
-        let (kind, header_out) = with_compressed_size(&header, value.len(), body.len())?;
+        let (kind, header_out) = patch_compressed_size(header, value.len(), body.len())?;
         let mut chunk = lock(&self.chunk);
-        chunk.handed += header.len() + value.len();
-        chunk.held += header_out.len() + body.len();
+        chunk.handed_bytes += header.len() + value.len();
+        chunk.kept_bytes += header_out.len() + body.len();
+        self.header = None;
         let page = Page {
             header: header_out,
             body,
@@ -263,15 +361,13 @@ impl PageStore for ChunkStore {
         match kind {
             DICTIONARY_PAGE if chunk.dictionary.is_none() => chunk.dictionary = Some(page),
             DATA_PAGE => chunk.pages.push(page),
-            other => {
-                return Err(ParquetError::General(format!(
-                    "unexpected page of type {other} (a second dictionary, or a v2 data page)"
-                )));
-            }
+            other => return Err(EncodeError::Page(other).into()),
         }
         Ok(key)
     }
 
+    /// Never called: the crate reads pages back from a store only when it lays out the chunk
+    /// itself (`ArrowColumnChunk::append_to_row_group`), which [`Encoder`] does instead.
     fn take(&mut self, _key: PageKey) -> Result<Bytes> {
         Err(ParquetError::General(
             "the encoder lays out the compressed pages itself".into(),
@@ -280,7 +376,7 @@ impl PageStore for ChunkStore {
 
     fn memory_size(&self) -> usize {
         let header = self.header.as_ref().map_or(0, Bytes::len);
-        header + lock(&self.chunk).held
+        header + lock(&self.chunk).kept_bytes
     }
 }
 
@@ -290,10 +386,11 @@ struct ChunkPages {
     column: usize,
     dictionary: Option<Page>,
     pages: Vec<Page>,
-    /// Bytes of header and body as the column writer handed them over (uncompressed).
-    handed: usize,
-    /// Bytes of header and body as kept (compressed).
-    held: usize,
+    /// Bytes of header and body as the column writer handed them over (uncompressed): what
+    /// it counts as written.
+    handed_bytes: usize,
+    /// Bytes of header and body as kept (compressed): what the file will hold.
+    kept_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -317,21 +414,12 @@ impl ChunkPages {
         mut close: ColumnCloseResult,
         codec: Compression,
     ) -> Result<(Bytes, ColumnCloseResult)> {
-        let total: usize = self
-            .dictionary
-            .iter()
-            .chain(&self.pages)
-            .map(Page::len)
-            .sum();
-        let uncompressed: usize = self
-            .dictionary
-            .iter()
-            .chain(&self.pages)
-            .map(|p| p.header.len() + p.uncompressed)
-            .sum();
+        let all = || self.dictionary.iter().chain(&self.pages);
+        let total: usize = all().map(Page::len).sum();
+        let uncompressed: usize = all().map(|p| p.header.len() + p.uncompressed).sum();
         let dictionary_len = self.dictionary.as_ref().map_or(0, Page::len);
         let mut bytes = Vec::with_capacity(total);
-        for page in self.dictionary.iter().chain(&self.pages) {
+        for page in all() {
             bytes.extend_from_slice(&page.header);
             bytes.extend_from_slice(&page.body);
         }
@@ -347,17 +435,17 @@ impl ChunkPages {
         close.bytes_written = total as u64;
         if let Some(index) = close.offset_index.as_mut() {
             if index.page_locations.len() != self.pages.len() {
-                return Err(ParquetError::General(format!(
-                    "the offset index has {} pages, the chunk {}",
-                    index.page_locations.len(),
-                    self.pages.len()
-                )));
+                return Err(EncodeError::OffsetIndex {
+                    index: index.page_locations.len(),
+                    pages: self.pages.len(),
+                }
+                .into());
             }
             let mut offset = dictionary_len;
             for (location, page) in index.page_locations.iter_mut().zip(&self.pages) {
                 location.offset = offset as i64;
-                location.compressed_page_size = i32::try_from(page.len())
-                    .map_err(|_| ParquetError::General("page over 2 GiB".into()))?;
+                location.compressed_page_size =
+                    i32::try_from(page.len()).map_err(|_| EncodeError::PageSize)?;
                 offset += page.len();
             }
         }
@@ -365,10 +453,18 @@ impl ChunkPages {
     }
 }
 
+/// This thread's compression context and its level, and a buffer of zstd's bound that each
+/// page is compressed into before its exact bytes are copied out: a page kept at the bound's
+/// size would hold about its uncompressed size until the row group is written, which the write
+/// budget, counting compressed bytes, would not see.
+struct Context {
+    level: i32,
+    compressor: zstd::bulk::Compressor<'static>,
+    scratch: Vec<u8>,
+}
+
 thread_local! {
-    /// This thread's compression context and its level, made at the thread's first page.
-    static CONTEXT: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
-        const { RefCell::new(None) };
+    static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 
 /// `body` compressed at `level` with this thread's context: the same frame a new context
@@ -377,19 +473,28 @@ fn compress(body: &[u8], level: i32) -> Result<Vec<u8>> {
     CONTEXT
         .with(|context| {
             let mut context = context.borrow_mut();
-            if context.as_ref().map(|(l, _)| *l) != Some(level) {
-                *context = Some((level, zstd::bulk::Compressor::new(level)?));
+            if context.as_ref().map(|c| c.level) != Some(level) {
+                *context = Some(Context {
+                    level,
+                    compressor: zstd::bulk::Compressor::new(level)?,
+                    scratch: Vec::new(),
+                });
             }
-            let (_, compressor) = context.as_mut().expect("set above");
-            let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(body.len()));
-            compressor.compress_to_buffer(body, &mut out)?;
-            Ok(out)
+            let Context {
+                compressor,
+                scratch,
+                ..
+            } = context.as_mut().expect("set above");
+            scratch.clear();
+            scratch.reserve(zstd::zstd_safe::compress_bound(body.len()));
+            compressor.compress_to_buffer(body, scratch)?;
+            Ok(scratch.as_slice().to_vec())
         })
         .map_err(|e: std::io::Error| ParquetError::External(Box::new(e)))
 }
 
-const DATA_PAGE: i32 = 0;
-const DICTIONARY_PAGE: i32 = 2;
+const DATA_PAGE: i32 = PageType::DATA_PAGE as i32;
+const DICTIONARY_PAGE: i32 = PageType::DICTIONARY_PAGE as i32;
 
 /// A page header with its compressed size set to `compressed`, and the page's type.
 ///
@@ -398,8 +503,8 @@ const DICTIONARY_PAGE: i32 = 2;
 /// byte `0x15` (one id after the last, type `i32`) and a zigzag varint. The header of an
 /// uncompressed page has both sizes equal to its body's; anything else is refused, so a
 /// header laid out otherwise can never be patched wrongly.
-fn with_compressed_size(header: &[u8], body: usize, compressed: usize) -> Result<(i32, Vec<u8>)> {
-    let refused = |what: &str| ParquetError::General(format!("page header: {what}"));
+fn patch_compressed_size(header: &[u8], body: usize, compressed: usize) -> Result<(i32, Vec<u8>)> {
+    let refused = |what| ParquetError::from(EncodeError::Header(what));
     let mut at = 0;
     let mut fields = [0i32; 3];
     let mut third = 0..0;
@@ -419,7 +524,7 @@ fn with_compressed_size(header: &[u8], body: usize, compressed: usize) -> Result
     if usize::try_from(uncompressed).ok() != Some(body) || uncompressed != stored {
         return Err(refused("sizes are not those of the uncompressed body"));
     }
-    let compressed = i32::try_from(compressed).map_err(|_| refused("page over 2 GiB"))?;
+    let compressed = i32::try_from(compressed).map_err(|_| EncodeError::PageSize)?;
     let mut out = Vec::with_capacity(header.len() + 5);
     out.extend_from_slice(&header[..third.start]);
     write_varint(compressed, &mut out);
@@ -451,11 +556,12 @@ fn write_varint(value: i32, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::builder::{ListBuilder, StringBuilder};
     use arrow_array::{ArrayRef, BooleanArray, Int64Array, StringArray, TimestampMicrosecondArray};
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::basic::ZstdLevel;
     use parquet::file::properties::EnabledStatistics;
-    use parquet::schema::types::ColumnPath;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -469,11 +575,17 @@ mod tests {
             Field::new("n", DataType::Int64, true),
             Field::new("flag", DataType::Boolean, true),
             Field::new("text", DataType::Utf8, true),
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
         ]))
     }
 
     /// Rows with what a table has: unique keys, codes that repeat (a dictionary), codes that
-    /// stop repeating (the dictionary given up mid-chunk), nulls, long text over many pages.
+    /// stop repeating (the dictionary given up mid-chunk), nulls, long text over many pages,
+    /// lists (null, empty, with null items).
     fn batch(start: usize, rows: usize) -> RecordBatch {
         let ids: Vec<String> = (start..start + rows)
             .map(|i| format!("id-{i:08}"))
@@ -497,6 +609,20 @@ mod tests {
         let text: Vec<Option<String>> = (start..start + rows)
             .map(|i| (i % 11 != 0).then(|| format!("{i} {}", "words ".repeat(i % 40))))
             .collect();
+        let mut tags = ListBuilder::new(StringBuilder::new());
+        for i in start..start + rows {
+            match i % 6 {
+                0 => tags.append_null(),
+                1 => tags.append(true),
+                k => {
+                    for t in 0..k {
+                        tags.values().append_value(format!("tag-{}", (i + t) % 50));
+                    }
+                    tags.values().append_null();
+                    tags.append(true);
+                }
+            }
+        }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(ids)),
             Arc::new(StringArray::from(codes)),
@@ -504,6 +630,7 @@ mod tests {
             Arc::new(Int64Array::from(n)),
             Arc::new(BooleanArray::from(flag)),
             Arc::new(StringArray::from(text)),
+            Arc::new(tags.finish()),
         ];
         RecordBatch::try_new(schema(), columns).unwrap()
     }
@@ -534,12 +661,13 @@ mod tests {
             let level = ZstdLevel::try_new(level).unwrap();
             let mut theirs =
                 ArrowWriter::try_new(Vec::new(), schema(), Some(props(level, 12_000))).unwrap();
-            let mut ours = Encoder::new(schema(), props(level, 12_000), level).unwrap();
+            let mut ours = Encoder::new(schema(), props(level, 12_000)).unwrap();
             for (start, rows, flush) in BATCHES {
                 let b = batch(start, rows);
                 theirs.write(&b).unwrap();
                 ours.write(&b).unwrap();
                 assert_eq!(ours.in_progress_size(), theirs.in_progress_size());
+                assert_eq!(ours.memory_size(), theirs.memory_size());
                 if flush {
                     theirs.flush().unwrap();
                     ours.flush().unwrap();
@@ -561,6 +689,27 @@ mod tests {
     }
 
     #[test]
+    fn settings_it_cannot_honour_are_refused() {
+        let level = ZstdLevel::try_new(1).unwrap();
+        let refused = |props: WriterProperties| Encoder::new(schema(), props).err();
+        let plain = WriterProperties::builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .build();
+        assert!(refused(plain).unwrap().to_string().contains("zstd only"));
+        let v2 = props(level, 10)
+            .into_builder()
+            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .build();
+        assert!(refused(v2).unwrap().to_string().contains("version 1"));
+        let mixed = props(level, 10)
+            .into_builder()
+            .set_column_compression(ColumnPath::from("n"), Compression::UNCOMPRESSED)
+            .build();
+        assert!(refused(mixed).unwrap().to_string().contains("column n"));
+        assert!(refused(props(level, 10)).is_none());
+    }
+
+    #[test]
     fn a_header_is_patched_only_where_its_sizes_are() {
         // type 0, sizes 300 and 300, then a nested struct's bytes.
         let mut header = vec![0x15, 0x00, 0x15];
@@ -568,22 +717,22 @@ mod tests {
         header.push(0x15);
         write_varint(300, &mut header);
         header.extend_from_slice(&[0x2c, 0x15, 0x04, 0x00]);
-        let (kind, patched) = with_compressed_size(&header, 300, 5).unwrap();
+        let (kind, patched) = patch_compressed_size(&header, 300, 5).unwrap();
         assert_eq!(kind, 0);
         let mut expected = vec![0x15, 0x00, 0x15];
         write_varint(300, &mut expected);
         expected.extend_from_slice(&[0x15, 0x0a, 0x2c, 0x15, 0x04, 0x00]);
         assert_eq!(patched, expected);
 
-        assert!(with_compressed_size(&header, 299, 5).is_err(), "body size");
+        assert!(patch_compressed_size(&header, 299, 5).is_err(), "body size");
         let mut other = header.clone();
         other[0] = 0x25;
         assert!(
-            with_compressed_size(&other, 300, 5).is_err(),
+            patch_compressed_size(&other, 300, 5).is_err(),
             "field layout"
         );
         assert!(
-            with_compressed_size(&header[..4], 300, 5).is_err(),
+            patch_compressed_size(&header[..4], 300, 5).is_err(),
             "cut short"
         );
     }

@@ -87,7 +87,7 @@ impl WriterSettings {
     /// names, dimension ids; not keys, instants or measures), statistics per column chunk
     /// (what engines prune with; page-level indexes cost more than they save here) for
     /// instants and numbers, not for text. Snowflake's COPY reads neither.
-    fn properties(&self, schema: &TableSchema) -> Result<(WriterProperties, ZstdLevel)> {
+    fn properties(&self, schema: &TableSchema) -> Result<WriterProperties> {
         let level = ZstdLevel::try_new(self.zstd_level)
             .map_err(|e| Error::Input(format!("zstd level {}: {e}", self.zstd_level)))?;
         if self.upload_part_bytes < MIN_UPLOAD_PART_BYTES {
@@ -125,7 +125,7 @@ impl WriterSettings {
                 props = props.set_column_statistics_enabled(column, EnabledStatistics::None);
             }
         }
-        Ok((props.build(), level))
+        Ok(props.build())
     }
 }
 
@@ -195,7 +195,6 @@ pub struct PartitionWriter {
     run_id: String,
     settings: WriterSettings,
     props: WriterProperties,
-    level: ZstdLevel,
     current: Option<OpenFile>,
     next_seq: u32,
     done: Vec<FileWritten>,
@@ -209,7 +208,7 @@ impl PartitionWriter {
         run_id: String,
         settings: WriterSettings,
     ) -> Result<Self> {
-        let (props, level) = settings.properties(&schema)?;
+        let props = settings.properties(&schema)?;
         Ok(PartitionWriter {
             output,
             schema,
@@ -217,7 +216,6 @@ impl PartitionWriter {
             run_id,
             settings,
             props,
-            level,
             current: None,
             next_seq: 0,
             done: Vec::new(),
@@ -326,7 +324,7 @@ impl PartitionWriter {
         if !early_parts {
             upload = upload.buffer_on_disk();
         }
-        let encoder = Encoder::new(self.schema.arrow_schema(), self.props.clone(), self.level)
+        let encoder = Encoder::new(self.schema.arrow_schema(), self.props.clone())
             .map_err(|e| encode_error(&self.schema, e))?;
         self.current = Some(OpenFile {
             encoder,
@@ -447,3 +445,4 @@ fn encode_error(schema: &TableSchema, e: impl std::fmt::Display) -> Error {
         message: e.to_string(),
     }
 }
+
