@@ -29,7 +29,7 @@ use super::encode::Encoder;
 use super::store::Output;
 use super::upload::ObjectUpload;
 use crate::error::{Error, Result};
-use crate::schema::{ColumnType, TableSchema};
+use crate::schema::{Column, ColumnType, TableSchema};
 
 /// File-size and encoding settings.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl WriterSettings {
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(concat!("genesys-loader ", env!("CARGO_PKG_VERSION")).to_string());
         for c in &schema.columns {
-            let column = ColumnPath::from(c.name.as_str());
+            let column = leaf_path(c);
             let text = matches!(
                 c.ty,
                 ColumnType::String | ColumnType::StringList | ColumnType::Json
@@ -126,6 +126,19 @@ impl WriterSettings {
             }
         }
         Ok(props.build())
+    }
+}
+
+/// Where a column's values sit in its Parquet schema, which is what per-column writer settings
+/// name: the column itself, or for a list the element two levels down (`name.list.item`, as
+/// the `parquet` crate lays out an Arrow list); a setting on the list's own name reaches
+/// nothing.
+fn leaf_path(column: &Column) -> ColumnPath {
+    match column.ty {
+        ColumnType::StringList | ColumnType::Int64List => {
+            ColumnPath::new(vec![column.name.clone(), "list".into(), "item".into()])
+        }
+        _ => ColumnPath::from(column.name.as_str()),
     }
 }
 
@@ -446,3 +459,47 @@ fn encode_error(schema: &TableSchema, e: impl std::fmt::Display) -> Error {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use parquet::arrow::ArrowSchemaConverter;
+
+    use super::*;
+    use crate::schema::Catalog;
+
+    /// Every column's settings name a leaf of its table's Parquet schema, and a list column's
+    /// reach its values: no dictionary for lists of numbers, no min/max for lists of text.
+    #[test]
+    fn column_settings_reach_the_parquet_leaves() {
+        let settings = WriterSettings::default();
+        let mut lists = 0;
+        for table in Catalog::builtin().tables() {
+            let parquet = ArrowSchemaConverter::new()
+                .convert(&table.arrow_schema())
+                .unwrap();
+            let leaves: HashSet<ColumnPath> =
+                parquet.columns().iter().map(|c| c.path().clone()).collect();
+            let props = settings.properties(table).unwrap();
+            for c in &table.columns {
+                let leaf = leaf_path(c);
+                assert!(leaves.contains(&leaf), "{}: no leaf {leaf}", table.table);
+                match c.ty {
+                    ColumnType::Int64List => {
+                        lists += 1;
+                        assert!(!props.dictionary_enabled(&leaf), "{leaf}");
+                        assert_eq!(props.statistics_enabled(&leaf), EnabledStatistics::Chunk);
+                    }
+                    ColumnType::StringList => {
+                        lists += 1;
+                        let key = table.primary_key.contains(&c.name);
+                        assert_eq!(props.dictionary_enabled(&leaf), !key, "{leaf}");
+                        assert_eq!(props.statistics_enabled(&leaf), EnabledStatistics::None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(lists > 0, "the catalog has list columns to check");
+    }
+}
