@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_schema::DataType;
 use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
@@ -131,13 +132,15 @@ impl WriterSettings {
 
 /// Where a column's values sit in its Parquet schema, which is what per-column writer settings
 /// name: the column itself, or for a list the element two levels down (`name.list.item`, as
-/// the `parquet` crate lays out an Arrow list); a setting on the list's own name reaches
-/// nothing.
+/// the `parquet` crate lays out an Arrow list, the last part the list field's own name); a
+/// setting on the list's own name reaches nothing.
 fn leaf_path(column: &Column) -> ColumnPath {
-    match column.ty {
-        ColumnType::StringList | ColumnType::Int64List => {
-            ColumnPath::new(vec![column.name.clone(), "list".into(), "item".into()])
-        }
+    match column.ty.arrow_type() {
+        DataType::List(item) => ColumnPath::new(vec![
+            column.name.clone(),
+            "list".into(),
+            item.name().clone(),
+        ]),
         _ => ColumnPath::from(column.name.as_str()),
     }
 }
