@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::snowflake::ManifestLog;
+use futures::FutureExt;
 
 /// Re-derives the tables of fact datasets over `range` from the raw zone, with no API call:
 /// the pages of the latest run that kept them, for each day.
@@ -99,52 +100,25 @@ async fn rebuild_inner(
     raw_runs.dedup();
     // Each day is a task of its own, so the days' Parquet encoding (which runs where the day's
     // pages are consumed) spreads over the runtime's workers instead of sharing the one thread
-    // that polls the run (benches/profile.md, "Tenth round").
-    let results: Vec<Result<(String, ChunkOutcome)>> = futures::stream::iter(sources)
-        .map(|(ds, chunk, _, pages)| {
-            let (sink, output) = (sink.clone(), cfg.output.clone());
-            ChunkTask::spawn(ds.spec().name, async move {
-                let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
-                let store = &output;
-                let read = async move {
-                    let mut n = 0u64;
-                    for path in &pages {
-                        let data = store.get(path).await?;
-                        let loc = format!("{}/{path}", store.url);
-                        let body =
-                            tokio::task::spawn_blocking(move || raw::decompress(&loc, &data))
-                                .await
-                                .map_err(|e| Error::Storage {
-                                    location: path.clone(),
-                                    message: e.to_string(),
-                                })??;
-                        // The items are read in place, found as they are parsed (a rebuild
-                        // reads no other field of a page); the page keeps no second copy for
-                        // the raw zone (a rebuild writes no raw pages).
-                        let page = Page::whole(path, Bytes::from(body));
-                        n += paging::send_page(&tx, page).await?;
-                    }
-                    Ok::<u64, Error>(n)
-                };
-                let (read, outcome) = tokio::join!(read, sink.clone().consume(ds, &chunk, rx));
-                let mut outcome = outcome?;
-                // A page that could not be read ends the chunk early; the files written from
-                // the pages before it would be left behind, referred to by nothing.
-                outcome.pages = match read {
-                    Ok(n) => n,
-                    Err(e) => {
-                        PartitionWriter::discard(&output, &outcome.files).await;
-                        return Err(e);
-                    }
-                };
-                crate::progress::global().chunk_done(&outcome);
-                Ok::<_, Error>((ds.spec().name.to_string(), outcome))
+    // that polls the run (benches/profile.md, "Tenth round"). A day that finishes starts the
+    // next at once, even while an earlier day is still writing its last row groups: held in
+    // order (`buffered`), a finished day kept its place until the days before it were done,
+    // and the cores waited through their final flushes ("Eighteenth round"). The outcomes are
+    // put back in the days' order below.
+    let mut results: Vec<(usize, Result<(String, ChunkOutcome)>)> =
+        futures::stream::iter(sources.into_iter().enumerate())
+            .map(|(i, (ds, chunk, _, pages))| {
+                rebuild_day(ds, chunk, pages, sink.clone(), cfg.output.clone())
+                    .map(move |result| (i, result))
             })
-        })
-        .buffered(cfg.concurrency.max(1))
-        .collect()
-        .await;
-    let outcomes = results.into_iter().collect::<Result<Vec<_>>>()?;
+            .buffer_unordered(cfg.concurrency.max(1))
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _)| *i);
+    let outcomes = results
+        .into_iter()
+        .map(|(_, result)| result)
+        .collect::<Result<Vec<_>>>()?;
     check_quarantine(&cfg.output, &run_id, &outcomes, cfg.max_quarantined)?;
     commit(Commit {
         output: &cfg.output,
@@ -168,6 +142,53 @@ async fn rebuild_inner(
         write_budget: Some(&cfg.writer.budget),
     })
     .await
+}
+
+/// One day re-derived from its raw `pages`: read and decompressed in order, decoded and written
+/// by `sink` as a task of its own.
+fn rebuild_day(
+    ds: &'static dyn Dataset,
+    chunk: Chunk,
+    pages: Vec<String>,
+    sink: Arc<ChunkSink>,
+    output: Output,
+) -> ChunkTask<(String, ChunkOutcome)> {
+    ChunkTask::spawn(ds.spec().name, async move {
+        let (tx, rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+        let store = &output;
+        let read = async move {
+            let mut n = 0u64;
+            for path in &pages {
+                let data = store.get(path).await?;
+                let loc = format!("{}/{path}", store.url);
+                let body = tokio::task::spawn_blocking(move || raw::decompress(&loc, &data))
+                    .await
+                    .map_err(|e| Error::Storage {
+                        location: path.clone(),
+                        message: e.to_string(),
+                    })??;
+                // The items are read in place, found as they are parsed (a rebuild
+                // reads no other field of a page); the page keeps no second copy for
+                // the raw zone (a rebuild writes no raw pages).
+                let page = Page::whole(path, Bytes::from(body));
+                n += paging::send_page(&tx, page).await?;
+            }
+            Ok::<u64, Error>(n)
+        };
+        let (read, outcome) = tokio::join!(read, sink.clone().consume(ds, &chunk, rx));
+        let mut outcome = outcome?;
+        // A page that could not be read ends the chunk early; the files written from
+        // the pages before it would be left behind, referred to by nothing.
+        outcome.pages = match read {
+            Ok(n) => n,
+            Err(e) => {
+                PartitionWriter::discard(&output, &outcome.files).await;
+                return Err(e);
+            }
+        };
+        crate::progress::global().chunk_done(&outcome);
+        Ok::<_, Error>((ds.spec().name.to_string(), outcome))
+    })
 }
 
 /// The division scope of rebuilt days: that of the runs whose raw pages they are re-derived
