@@ -175,7 +175,7 @@ fn rebuild_day(
             }
             Ok::<u64, Error>(n)
         };
-        let (read, outcome) = tokio::join!(read, sink.clone().consume(ds, &chunk, rx));
+        let (read, outcome) = tokio::join!(read, sink.consume(ds, &chunk, rx));
         let mut outcome = outcome?;
         // A page that could not be read ends the chunk early; the files written from
         // the pages before it would be left behind, referred to by nothing.
