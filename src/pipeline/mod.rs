@@ -17,6 +17,7 @@ mod commit;
 pub mod dry_run;
 pub mod fanout;
 mod rebuild;
+mod schedule;
 
 use chunk::{ChunkSink, ChunkTask};
 pub use chunk::{Decoded, decode_page};
@@ -29,7 +30,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -376,8 +376,12 @@ async fn extract_locked(
     let failed = Mutex::new(failed);
     // After a fatal error (storage, credentials) no further chunk is started.
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<Result<Option<(String, ChunkOutcome)>>> = futures::stream::iter(chunks.iter())
-        .map(|(ds, chunk)| {
+    // A chunk that finishes frees its slot at once (`schedule`): a long chunk (a day of
+    // recordings) does not hold back the short ones behind it (a dimension listing).
+    let results: Vec<Result<Option<(String, ChunkOutcome)>>> = schedule::in_any_order(
+        chunks.iter(),
+        cfg.concurrency,
+        |(ds, chunk)| {
             let (sink, run, failed, stop) = (sink.clone(), &run, &failed, &stop);
             async move {
                 let key = chunk.key();
@@ -408,10 +412,9 @@ async fn extract_locked(
                     }
                 }
             }
-        })
-        .buffered(cfg.concurrency.max(1))
-        .collect()
-        .await;
+        },
+    )
+    .await;
     let mut outcomes = Vec::new();
     for r in results {
         outcomes.extend(r?);
@@ -451,7 +454,8 @@ async fn extract_locked(
     }
 
     check_quarantine(&cfg.output, &state.run_id, &outcomes, cfg.max_quarantined)?;
-    // `buffered` keeps the chunks' order, and a run with a failure stopped above.
+    // The outcomes are in the chunks' order (`in_any_order` keeps it), and a run with a failure
+    // stopped above.
     let outcome_of: BTreeMap<String, &(String, ChunkOutcome)> = chunks
         .iter()
         .map(|(_, c)| c.key())

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::snowflake::ManifestLog;
-use futures::FutureExt;
 
 /// Re-derives the tables of fact datasets over `range` from the raw zone, with no API call:
 /// the pages of the latest run that kept them, for each day.
@@ -103,21 +102,13 @@ async fn rebuild_inner(
     // that polls the run (benches/profile.md, "Tenth round"). A day that finishes starts the
     // next at once, even while an earlier day is still writing its last row groups: held in
     // order (`buffered`), a finished day kept its place until the days before it were done,
-    // and the cores waited through their final flushes ("Eighteenth round"). The outcomes are
-    // put back in the days' order below.
-    let mut results: Vec<(usize, Result<(String, ChunkOutcome)>)> =
-        futures::stream::iter(sources.into_iter().enumerate())
-            .map(|(i, (ds, chunk, _, pages))| {
-                rebuild_day(ds, chunk, pages, sink.clone(), cfg.output.clone())
-                    .map(move |result| (i, result))
-            })
-            .buffer_unordered(cfg.concurrency.max(1))
-            .collect()
-            .await;
-    results.sort_by_key(|(i, _)| *i);
-    let outcomes = results
+    // and the cores waited through their final flushes ("Eighteenth round"); see `schedule`.
+    let outcomes =
+        super::schedule::in_any_order(sources, cfg.concurrency, |(ds, chunk, _, pages)| {
+            rebuild_day(ds, chunk, pages, sink.clone(), cfg.output.clone())
+        })
+        .await
         .into_iter()
-        .map(|(_, result)| result)
         .collect::<Result<Vec<_>>>()?;
     check_quarantine(&cfg.output, &run_id, &outcomes, cfg.max_quarantined)?;
     commit(Commit {
