@@ -297,7 +297,7 @@ pub struct ExtractArgs {
     pub allow_coverage_shrink: bool,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Days fetched at once.
+    /// Chunks (days, snapshots) fetched at once, over all datasets.
     #[arg(long, env = "GENESYS_CONCURRENCY", default_value_t = 2)]
     pub concurrency: usize,
     /// Page size of the synchronous details query (the API allows at most 100).

@@ -376,8 +376,9 @@ async fn extract_locked(
     let failed = Mutex::new(failed);
     // After a fatal error (storage, credentials) no further chunk is started.
     let stop = std::sync::atomic::AtomicBool::new(false);
-    // A chunk that finishes frees its slot at once (`schedule`): a long chunk (a day of
-    // recordings) does not hold back the short ones behind it (a dimension listing).
+    // Chunks start in the planned order, each as soon as a slot is free (`schedule`): a chunk
+    // that finished no longer holds its slot until a longer one started before it is done, so
+    // with two slots or more a dimension listing runs beside a day of recordings.
     let results: Vec<Result<Option<(String, ChunkOutcome)>>> = schedule::in_any_order(
         chunks.iter(),
         cfg.concurrency,
@@ -397,7 +398,11 @@ async fn extract_locked(
                 }
                 match sink.fetch_chunk(*ds, run, chunk).await {
                     Ok(outcome) => {
-                        state.checkpoint(&key, &outcome).await?;
+                        // A checkpoint that cannot be written is a storage error: fatal too.
+                        if let Err(e) = state.checkpoint(&key, &outcome).await {
+                            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
                         crate::progress::global().chunk_done(&outcome);
                         Ok(Some((ds.spec().name.to_string(), outcome)))
                     }
@@ -406,7 +411,7 @@ async fn extract_locked(
                         Err(e)
                     }
                     Err(e) => {
-                        tracing::error!(dataset = ds.spec().name, chunk = %key, error = %e, "chunk failed; the dataset's other chunks are skipped");
+                        tracing::error!(dataset = ds.spec().name, chunk = %key, error = %e, "chunk failed; the dataset's chunks not yet started are skipped");
                         failed.lock().expect("failed").entry(ds.spec().name).or_insert(e);
                         Ok(None)
                     }
@@ -454,8 +459,9 @@ async fn extract_locked(
     }
 
     check_quarantine(&cfg.output, &state.run_id, &outcomes, cfg.max_quarantined)?;
-    // The outcomes are in the chunks' order (`in_any_order` keeps it), and a run with a failure
-    // stopped above.
+    // The outcomes are in the chunks' order (`in_any_order` keeps it), one per chunk: a chunk
+    // gives none only when the run stopped or its dataset failed, and both returned above.
+    debug_assert_eq!(outcomes.len(), chunks.len());
     let outcome_of: BTreeMap<String, &(String, ChunkOutcome)> = chunks
         .iter()
         .map(|(_, c)| c.key())

@@ -1,7 +1,7 @@
 //! How a run's chunks share the slots of `--concurrency`.
 //!
 //! A run's chunks differ widely in length: a day of recordings takes a request per recorded
-//! conversation, a dimension listing one request, a weekend day a tenth of a weekday's pages.
+//! conversation, a dimension listing one request, a quiet day fewer pages than a busy one.
 //! Held in order (`futures`' `buffered`), a chunk that finished kept its slot until every chunk
 //! before it was done, so one long chunk left the other slots idle behind it: in an `extract
 //! --dataset all`, the dimension listings and WFM jobs waited out the last day of recordings,
@@ -12,9 +12,11 @@ use std::future::Future;
 
 use futures::{FutureExt, StreamExt};
 
-/// Runs `task` on each of `items`, at most `limit` at once, starting the next item as soon as
-/// any running one finishes; the results come back in the items' order, which is what the
-/// commit and the reports read them in.
+/// Runs `task` on each of `items`, at most `limit` at once (a limit of 0 is taken as 1). Items
+/// start in their order, the next as soon as any running one finishes: `extract` relies on
+/// that order (a dataset's next job is submitted ahead, and a failed dataset's chunks not yet
+/// started are skipped). The results come back in the items' order, which is how the commit
+/// matches them to their chunks.
 pub(crate) async fn in_any_order<I, F, Fut>(items: I, limit: usize, mut task: F) -> Vec<Fut::Output>
 where
     I: IntoIterator,
@@ -101,9 +103,28 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    /// Without the floor of one, a limit of 0 would start nothing and never end: the paused
+    /// clock then reaches the deadline at once.
+    #[tokio::test(start_paused = true)]
     async fn a_limit_of_zero_runs_one_at_a_time() {
-        let results = in_any_order(["a", "b"], 0, |s| async move { s.len() }).await;
-        assert_eq!(results, vec![1, 1]);
+        let running = Mutex::new((0usize, 0usize)); // (now, most)
+        let run = in_any_order(["a", "bb", "ccc"], 0, |s| {
+            let running = &running;
+            async move {
+                {
+                    let mut r = running.lock().unwrap();
+                    r.0 += 1;
+                    r.1 = r.1.max(r.0);
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                running.lock().unwrap().0 -= 1;
+                s.len()
+            }
+        });
+        let results = tokio::time::timeout(Duration::from_secs(3600), run)
+            .await
+            .expect("nothing ran");
+        assert_eq!(results, vec![1, 2, 3]);
+        assert_eq!(running.into_inner().unwrap().1, 1);
     }
 }
