@@ -100,9 +100,7 @@ async fn rebuild_inner(
     // Each day is a task of its own, so the days' Parquet encoding (which runs where the day's
     // pages are consumed) spreads over the runtime's workers instead of sharing the one thread
     // that polls the run (benches/profile.md, "Tenth round"). A day that finishes starts the
-    // next at once, even while an earlier day is still writing its last row groups: held in
-    // order (`buffered`), a finished day kept its place until the days before it were done,
-    // and the cores waited through their final flushes ("Eighteenth round"); see `schedule`.
+    // next at once, even while an earlier day is still writing its last row groups (`schedule`).
     let outcomes =
         super::schedule::in_any_order(sources, cfg.concurrency, |(ds, chunk, _, pages)| {
             rebuild_day(ds, chunk, pages, sink.clone(), cfg.output.clone())

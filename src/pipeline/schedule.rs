@@ -42,6 +42,26 @@ mod tests {
 
     use super::*;
 
+    /// How many items run now, and the most that ran at once.
+    #[derive(Default)]
+    struct Peak(Mutex<(usize, usize)>);
+
+    impl Peak {
+        fn enter(&self) {
+            let mut r = self.0.lock().unwrap();
+            r.0 += 1;
+            r.1 = r.1.max(r.0);
+        }
+
+        fn leave(&self) {
+            self.0.lock().unwrap().0 -= 1;
+        }
+
+        fn most(self) -> usize {
+            self.0.into_inner().unwrap().1
+        }
+    }
+
     /// The first item cannot finish until the third has started: in order, with two slots,
     /// the third would wait for the first, and the run would never end. The clock is paused
     /// and only moves when every task is idle, so the deadline below is reached only by such
@@ -82,24 +102,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_more_than_the_limit_run_at_once() {
         for limit in [1, 2, 3] {
-            let running = Mutex::new((0usize, 0usize)); // (now, most)
+            let running = Peak::default();
             let results = in_any_order(0..10u64, limit, |i| {
                 let running = &running;
                 async move {
-                    {
-                        let mut r = running.lock().unwrap();
-                        r.0 += 1;
-                        r.1 = r.1.max(r.0);
-                    }
+                    running.enter();
                     // Items of uneven lengths, finishing out of order.
                     tokio::time::sleep(Duration::from_millis((i * 7) % 5 + 1)).await;
-                    running.lock().unwrap().0 -= 1;
+                    running.leave();
                     i
                 }
             })
             .await;
             assert_eq!(results, (0..10).collect::<Vec<_>>());
-            assert_eq!(running.into_inner().unwrap().1, limit, "limit {limit}");
+            assert_eq!(running.most(), limit, "limit {limit}");
         }
     }
 
@@ -107,17 +123,13 @@ mod tests {
     /// clock then reaches the deadline at once.
     #[tokio::test(start_paused = true)]
     async fn a_limit_of_zero_runs_one_at_a_time() {
-        let running = Mutex::new((0usize, 0usize)); // (now, most)
+        let running = Peak::default();
         let run = in_any_order(["a", "bb", "ccc"], 0, |s| {
             let running = &running;
             async move {
-                {
-                    let mut r = running.lock().unwrap();
-                    r.0 += 1;
-                    r.1 = r.1.max(r.0);
-                }
+                running.enter();
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                running.lock().unwrap().0 -= 1;
+                running.leave();
                 s.len()
             }
         });
@@ -125,6 +137,6 @@ mod tests {
             .await
             .expect("nothing ran");
         assert_eq!(results, vec![1, 2, 3]);
-        assert_eq!(running.into_inner().unwrap().1, 1);
+        assert_eq!(running.most(), 1);
     }
 }

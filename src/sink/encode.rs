@@ -472,8 +472,8 @@ impl ChunkPages {
 /// of its children, a value beside its neighbours). A table of 2^12 entries stays in L1:
 /// compressing the 3,568 pages (108.6 MB) of four frozen conversation days took 10–15% less
 /// time at level 1, 27% less at level 2 and 6% less at level -3, and the output was 0.5% and
-/// 2% smaller and 0.3% larger (benches/profile.md, "Eighteenth round"). Levels 3 and above search
-/// differently (more than one table, longer chains) and keep zstd's choice.
+/// 2% smaller and 0.3% larger (benches/profile.md, "Eighteenth round"). Levels 3 and above
+/// search differently (more than one table, longer chains) and keep zstd's choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PageZstd {
     level: i32,
