@@ -15,7 +15,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
+use super::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::datasets::conversations::interval;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
@@ -299,12 +299,7 @@ impl Dataset for ConversationAggregates {
     /// field counts, and is the one written), without a tree of owned maps per row, which
     /// made this dataset's decode six times as costly per byte as a conversation's
     /// (benches/profile.md, "Ninth round").
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         let fail = |message: String| Error::Payload {
             path: "results[]".into(),
             message,
@@ -409,8 +404,8 @@ impl Dataset for ConversationAggregates {
             }
         }
         Ok(match (rows.is_empty(), outside, dups) {
-            (true, o, _) if o > 0 => Admitted::Owned(Admission::Outside),
-            (true, _, d) if d > 0 => Admitted::Owned(Admission::Duplicate),
+            (true, o, _) if o > 0 => Admitted::Outside,
+            (true, _, d) if d > 0 => Admitted::Duplicate,
             _ => Admitted::Rows(rows),
         })
     }
@@ -571,7 +566,7 @@ mod tests {
         let item = Json::parse(text).unwrap();
         let mut seen = Seen::default();
         let Admitted::Rows(rows) = CONVERSATION_AGGREGATES
-            .admit_json(item, &chunk, &mut seen)
+            .admit(item, &chunk, &mut seen)
             .unwrap()
         else {
             panic!("not admitted");

@@ -362,12 +362,7 @@ impl Dataset for Listing {
 
     /// Keeps each entity once (listings shift while paged, and split listings overlap the
     /// part of the whole listing that was read before the cap).
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }
 

@@ -287,37 +287,16 @@ impl std::hash::Hasher for KeptHash {
 
 /// What a served item becomes.
 #[derive(Debug)]
-pub enum Admission {
-    /// Root rows for the decoder, each with its partition date.
-    Rows(Vec<(Value, NaiveDate)>),
+pub enum Admitted<'a> {
+    /// Root rows, each with its partition date. They borrow from the page: a dataset that
+    /// reshapes its items (aggregates, adherence, schedules, evaluations, recordings) builds
+    /// rows of the item's own keys and strings, in the order a `Map` would have taken them, so
+    /// the last of a field served twice counts, as it would in a `Value`.
+    Rows(Vec<(Json<'a>, NaiveDate)>),
     /// Seen before in this chunk (pages shift while data is live): written once.
     Duplicate,
     /// Outside the chunk (it belongs to another day or run).
     Outside,
-}
-
-/// What a served item read as [`Json`] becomes (see [`Dataset::admit_json`]).
-#[derive(Debug)]
-pub enum Admitted<'a> {
-    /// Root rows that borrow from the page, each with its partition date.
-    Rows(Vec<(Json<'a>, NaiveDate)>),
-    /// Anything else: no rows (a duplicate, or outside the chunk), or rows [`Dataset::admit`]
-    /// made as owned `Value`s.
-    Owned(Admission),
-}
-
-impl Admitted<'_> {
-    /// The same admission with its rows owned.
-    pub fn into_owned(self) -> Admission {
-        match self {
-            Admitted::Rows(rows) => Admission::Rows(
-                rows.into_iter()
-                    .map(|(row, day)| (row.to_value(), day))
-                    .collect(),
-            ),
-            Admitted::Owned(admission) => admission,
-        }
-    }
 }
 
 /// A dataset: the one seam between the pipeline and what it extracts.
@@ -336,30 +315,15 @@ pub trait Dataset: Send + Sync + 'static {
         tx: &'a PageSender,
     ) -> BoxFuture<'a, Result<u64>>;
 
-    /// Turns one served item (already parsed) into root rows. `seen` holds the keys admitted
-    /// so far in the chunk, for de-duplication.
+    /// Turns one served item, parsed as [`Json`] borrowed from its page, into root rows. `seen`
+    /// holds the keys admitted so far in the chunk, for de-duplication.
     ///
-    /// A dataset implements this or [`Dataset::admit_json`] (each defaults to the other).
-    /// `admit_json` is the faster: its rows borrow from the page, whether it only reads keys
-    /// (conversations, dimensions) or reshapes items into rows (aggregates, adherence).
-    /// `admit` gets each item as an owned value, simpler to reshape, at the cost of copying
-    /// it (evaluations, recordings, schedules).
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
-        self.admit_json(Json::from_value(&item), chunk, seen)
-            .map(Admitted::into_owned)
-    }
-
-    /// [`Dataset::admit`] of an item read as [`Json`], borrowed from its page: what the
-    /// pipeline calls.
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
-        self.admit(item.to_value(), chunk, seen)
-            .map(Admitted::Owned)
-    }
+    /// Rows that borrow from the page cost no copy of the item: reshaping through owned
+    /// `serde_json::Value`s (a `Value` made of each item, rows built as maps, viewed as `Json`
+    /// again for the decoder) was 36% of the aggregates' instructions, 62% of adherence's and
+    /// about 40% of the WFM schedules' (benches/profile.md, "Ninth round" and "Twentieth
+    /// round").
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>>;
 
     /// The smallest requests that show whether the client can read the dataset: `(method,
     /// path, body)`, for `preflight`.
@@ -503,7 +467,7 @@ pub(crate) fn admit_listed<'a>(item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -
     if let Some(id) = item.get("id").and_then(Json::as_str)
         && !seen.insert(id.to_string())
     {
-        return Admitted::Owned(Admission::Duplicate);
+        return Admitted::Duplicate;
     }
     Admitted::Rows(vec![(item, chunk.partition)])
 }
@@ -557,37 +521,6 @@ mod tests {
         let distinct: std::collections::BTreeSet<u32> = numbers.iter().copied().collect();
         assert_eq!(distinct.len(), texts.len());
         assert!(seen.is_empty());
-    }
-
-    /// `admit` and `admit_json` default to each other: every dataset implements one of them
-    /// (one implementing neither would recurse here without end), and both paths agree.
-    #[test]
-    fn every_dataset_admits_through_both_paths_alike() {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
-        let item = r#"{"id": "e1", "conversationId": "c1", "conversationStart": "2026-11-02T10:00:00.000Z", "conversationDate": "2026-11-02T10:00:00.000Z"}"#;
-        for ds in registry() {
-            let chunk = Chunk {
-                dataset: ds.spec().name,
-                partition: day,
-                start: day_start(day),
-                end: day_start(day) + chrono::Duration::days(1),
-                method: "raw",
-            };
-            let owned = ds.admit(
-                serde_json::from_str(item).unwrap(),
-                &chunk,
-                &mut Seen::default(),
-            );
-            let borrowed = ds
-                .admit_json(Json::parse(item).unwrap(), &chunk, &mut Seen::default())
-                .map(Admitted::into_owned);
-            assert_eq!(
-                format!("{owned:?}"),
-                format!("{borrowed:?}"),
-                "{}",
-                ds.spec().name
-            );
-        }
     }
 
     #[test]

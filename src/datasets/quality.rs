@@ -20,18 +20,18 @@ use chrono::{DateTime, Days, Duration, NaiveDate, SecondsFormat, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::{
-    Admission, Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec,
-    admit_listed, entity_id,
+    Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec, admit_listed,
+    entity_id,
 };
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender, Paging};
-use crate::json::Json;
+use crate::json::{FieldVec, Json, field, take_field};
 use crate::plan::{Range, day_chunks, day_start};
 
 const SEARCH_PATH: &str = "/api/v2/quality/evaluations/search";
@@ -328,15 +328,22 @@ impl Evaluations {
 
 /// The evaluated conversation's start (`conversationDate`).
 fn conversation_date(v: &Value) -> Result<DateTime<Utc>> {
-    v.get("conversationDate")
-        .and_then(Value::as_str)
-        .and_then(parse_instant)
+    conversation_date_of(
+        v.get("conversationDate").and_then(Value::as_str),
+        entity_id(v),
+    )
+}
+
+/// The instant of an evaluation's `conversationDate` as served (`text`), or an error naming
+/// the evaluation (`id`).
+fn conversation_date_of(text: Option<&str>, id: Option<&str>) -> Result<DateTime<Utc>> {
+    text.and_then(parse_instant)
         .and_then(DateTime::from_timestamp_micros)
         .ok_or_else(|| Error::Payload {
             path: "results[].conversationDate".into(),
             message: format!(
                 "evaluation {}: no readable conversationDate",
-                entity_id(v).unwrap_or("without an id")
+                id.unwrap_or("without an id")
             ),
         })
 }
@@ -406,41 +413,53 @@ impl Dataset for Evaluations {
 
     /// Keeps evaluations of conversations that started in the chunk, once each, and flattens
     /// the scoring set (`answers`) into the evaluation: its totals become columns of
-    /// `quality_evaluations` and its question group scores that table's children.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
-        let start = conversation_date(&item)?;
-        let id = entity_id(&item)
+    /// `quality_evaluations` and its question group scores that table's children. The row
+    /// borrows from the page; a field served twice counts by its last value, as in a `Value`.
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
+        let id = item.get("id").and_then(Json::as_str);
+        let start = conversation_date_of(item.get("conversationDate").and_then(Json::as_str), id)?;
+        let id = id
             .ok_or_else(|| Error::Payload {
                 path: "results[].id".into(),
                 message: "an evaluation has no id".into(),
             })?
             .to_string();
-        let Value::Object(mut obj) = item else {
+        let Json::Object(mut obj) = item else {
             unreachable!("an evaluation with an id is an object")
         };
         if start < chunk.start || start >= chunk.end {
-            return Ok(Admission::Outside);
+            return Ok(Admitted::Outside);
         }
         if !seen.insert(id) {
-            return Ok(Admission::Duplicate);
+            return Ok(Admitted::Duplicate);
         }
-        if let Some(Value::Object(answers)) = obj.remove("answers") {
-            let mut rest = Map::new();
-            for (k, v) in answers {
-                if obj.contains_key(&k) {
-                    // A name the evaluation itself uses stays under `answers` (and lands in
-                    // extra_fields, with a warning) rather than overwrite it.
-                    rest.insert(k, v);
-                } else {
-                    obj.insert(k, v);
+        match take_field(&mut obj, "answers") {
+            Some(Json::Object(answers)) => {
+                // Checked against the evaluation's own fields only: a name the scoring set
+                // serves twice goes the same way both times, and its last value counts.
+                let own = obj.len();
+                let mut rest: FieldVec<'a> = Vec::new();
+                for (k, v) in answers {
+                    if field(&obj[..own], &k).is_some() {
+                        // A name the evaluation itself uses stays under `answers` (and lands
+                        // in extra_fields, with a warning) rather than overwrite it.
+                        rest.push((k, v));
+                    } else {
+                        obj.push((k, v));
+                    }
+                }
+                if !rest.is_empty() {
+                    obj.push(("answers".into(), Json::Object(rest)));
                 }
             }
-            if !rest.is_empty() {
-                obj.insert("answers".into(), Value::Object(rest));
+            // Anything else is not a scoring set: kept as served, in extra_fields.
+            Some(other @ (Json::Bool(_) | Json::Number(_) | Json::Str(_) | Json::Array(_))) => {
+                obj.push(("answers".into(), other));
             }
+            Some(Json::Null) | None => {}
         }
-        Ok(Admission::Rows(vec![(
-            Value::Object(obj),
+        Ok(Admitted::Rows(vec![(
+            Json::Object(obj),
             start.date_naive(),
         )]))
     }
@@ -548,12 +567,7 @@ impl Dataset for EvaluationForms {
         .boxed()
     }
 
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }
 
@@ -603,24 +617,40 @@ mod tests {
             end: day_start(NaiveDate::from_ymd_opt(2026, 10, 2).unwrap()),
             method: "search",
         };
-        let item = json!({"id": "e1", "conversationDate": "2026-10-01T10:00:00.000Z", "status": "FINISHED",
-            "answers": {"totalScore": 90.0, "status": "clash", "questionGroupScores": []}});
         let mut seen = Seen::default();
-        let Admission::Rows(rows) = EVALUATIONS.admit(item.clone(), &chunk, &mut seen).unwrap()
-        else {
-            panic!("not admitted")
+        // The row as the decoder reads it (the last of a field served twice), or what else
+        // the item became.
+        let mut admit = |text: &str| match EVALUATIONS
+            .admit(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .unwrap()
+        {
+            Admitted::Rows(rows) => {
+                assert_eq!(rows.len(), 1);
+                rows[0].0.to_value()
+            }
+            other => json!(format!("{other:?}")),
         };
-        assert_eq!(rows[0].0["totalScore"], json!(90.0));
-        assert_eq!(rows[0].0["status"], json!("FINISHED"));
-        assert_eq!(rows[0].0["answers"], json!({"status": "clash"}));
-        assert!(matches!(
-            EVALUATIONS.admit(item, &chunk, &mut seen).unwrap(),
-            Admission::Duplicate
-        ));
-        let other_day = json!({"id": "e2", "conversationDate": "2026-09-30T23:59:59.000Z"});
-        assert!(matches!(
-            EVALUATIONS.admit(other_day, &chunk, &mut seen).unwrap(),
-            Admission::Outside
-        ));
+        let item = r#"{"id": "e1", "conversationDate": "2026-10-01T10:00:00.000Z", "status": "FINISHED",
+            "answers": {"totalScore": 80.0, "status": "clash", "questionGroupScores": [], "totalScore": 90.0}}"#;
+        assert_eq!(
+            admit(item),
+            json!({"id": "e1", "conversationDate": "2026-10-01T10:00:00.000Z", "status": "FINISHED",
+                "totalScore": 90.0, "questionGroupScores": [], "answers": {"status": "clash"}})
+        );
+        assert_eq!(admit(item), json!("Duplicate"));
+        assert_eq!(
+            admit(r#"{"id": "e2", "conversationDate": "2026-09-30T23:59:59.000Z"}"#),
+            json!("Outside")
+        );
+        // A null scoring set is nothing to keep; one that is not an object stays as served
+        // (in extra_fields), not dropped.
+        assert_eq!(
+            admit(r#"{"id": "e3", "conversationDate": "2026-10-01T10:00:00Z", "answers": null}"#),
+            json!({"id": "e3", "conversationDate": "2026-10-01T10:00:00Z"})
+        );
+        assert_eq!(
+            admit(r#"{"id": "e4", "conversationDate": "2026-10-01T10:00:00Z", "answers": [1]}"#),
+            json!({"id": "e4", "conversationDate": "2026-10-01T10:00:00Z", "answers": [1]})
+        );
     }
 }

@@ -21,11 +21,12 @@ use serde_json::{Value, json};
 
 use super::conversations::{DETAIL_ENDPOINTS, DETAIL_PERMISSIONS, scan};
 use super::quality::scrub;
-use super::{Admission, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec};
+use super::{Admitted, Chunk, Dataset, Group, LoadMode, Route, RunContext, Seen, Spec};
 use crate::decode::parse_instant;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{self, PageSender};
+use crate::json::{Json, field, take_field};
 use crate::plan::{Range, day_chunks};
 
 const METADATA_PATH: &str = "/api/v2/conversations/{conversationId}/recordingmetadata";
@@ -79,16 +80,24 @@ static SPEC: Spec = Spec {
     }],
 };
 
-/// Flattens nested annotations into `out`, each naming the annotation it was nested in.
-fn flatten(list: Vec<Value>, parent: Option<&str>, out: &mut Vec<Value>) {
+/// Flattens nested annotations into `out`, each naming the annotation it was nested in. A
+/// nested `annotations` that is not a list stays in its annotation (in `extra_fields`).
+fn flatten<'a>(list: Vec<Json<'a>>, parent: Option<&str>, out: &mut Vec<Json<'a>>) {
     for mut a in list {
-        let nested = a.as_object_mut().and_then(|o| o.remove("annotations"));
-        if let (Some(p), Some(o)) = (parent, a.as_object_mut()) {
-            o.insert("parentAnnotationId".into(), json!(p));
+        let mut nested = None;
+        if let Json::Object(o) = &mut a {
+            match take_field(o, "annotations") {
+                Some(Json::Null) | None => {}
+                Some(list @ Json::Array(_)) => nested = Some(list),
+                Some(other) => o.push(("annotations".into(), other)),
+            }
+            if let Some(p) = parent {
+                o.push(("parentAnnotationId".into(), Json::Str(p.to_string().into())));
+            }
         }
-        let id = a.get("id").and_then(Value::as_str).map(str::to_string);
+        let id = a.get("id").and_then(Json::as_str).map(str::to_string);
         out.push(a);
-        if let Some(Value::Array(children)) = nested {
+        if let Some(Json::Array(children)) = nested {
             flatten(children, id.as_deref(), out);
         }
     }
@@ -159,20 +168,21 @@ impl Dataset for Recordings {
     }
 
     /// One row per recording of a conversation that started in the chunk, each once, with
-    /// the conversation's start and its annotations flattened.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
+    /// the conversation's start and its annotations flattened. The rows borrow from the page;
+    /// a field served twice counts by its last value, as in a `Value`.
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         let bad = |message: String| Error::Payload {
             path: "entities[]".into(),
             message,
         };
         let conversation = item
             .get("conversationId")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .ok_or_else(|| bad("an item has no conversationId".into()))?
             .to_string();
         let start_text = item
             .get("conversationStart")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .ok_or_else(|| bad(format!("conversation {conversation}: no conversationStart")))?
             .to_string();
         let start = parse_instant(&start_text)
@@ -183,23 +193,25 @@ impl Dataset for Recordings {
                 ))
             })?;
         if start < chunk.start || start >= chunk.end {
-            return Ok(Admission::Outside);
+            return Ok(Admitted::Outside);
         }
-        let Some(Value::Array(recordings)) = item.get("recordings").cloned() else {
+        let Json::Object(mut item) = item else {
+            unreachable!("an item with a conversationId is an object")
+        };
+        let Some(Json::Array(recordings)) = take_field(&mut item, "recordings") else {
             return Err(bad(format!(
                 "conversation {conversation}: recordings is not a list"
             )));
         };
         let mut rows = Vec::new();
-        for mut r in recordings {
-            let Some(obj) = r.as_object_mut() else {
+        for r in recordings {
+            let Json::Object(mut obj) = r else {
                 return Err(bad(format!(
                     "conversation {conversation}: a recording is not an object"
                 )));
             };
-            let id = obj
-                .get("id")
-                .and_then(Value::as_str)
+            let id = field(&obj, "id")
+                .and_then(Json::as_str)
                 .ok_or_else(|| {
                     bad(format!(
                         "conversation {conversation}: a recording has no id"
@@ -209,18 +221,30 @@ impl Dataset for Recordings {
             if !seen.insert(id) {
                 continue;
             }
-            obj.insert("conversationStart".into(), json!(start_text));
-            if let Some(Value::Array(nested)) = obj.remove("annotations") {
-                let mut flat = Vec::new();
-                flatten(nested, None, &mut flat);
-                obj.insert("annotations".into(), Value::Array(flat));
+            obj.push((
+                "conversationStart".into(),
+                Json::Str(start_text.clone().into()),
+            ));
+            match take_field(&mut obj, "annotations") {
+                Some(Json::Array(nested)) => {
+                    let mut flat = Vec::new();
+                    flatten(nested, None, &mut flat);
+                    obj.push(("annotations".into(), Json::Array(flat)));
+                }
+                // Not a list: kept as served, for the decoder to refuse the record.
+                Some(
+                    other @ (Json::Bool(_) | Json::Number(_) | Json::Str(_) | Json::Object(_)),
+                ) => {
+                    obj.push(("annotations".into(), other));
+                }
+                Some(Json::Null) | None => {}
             }
-            rows.push((r, start.date_naive()));
+            rows.push((Json::Object(obj), start.date_naive()));
         }
         if rows.is_empty() {
-            return Ok(Admission::Duplicate);
+            return Ok(Admitted::Duplicate);
         }
-        Ok(Admission::Rows(rows))
+        Ok(Admitted::Rows(rows))
     }
 
     fn probes(&self, _yesterday: DateTime<Utc>) -> Vec<(&'static str, String, Option<Value>)> {
@@ -247,22 +271,25 @@ mod tests {
 
     #[test]
     fn nested_annotations_become_rows_naming_their_parent() {
+        let text = r#"[
+            {"id": "a", "annotations": [{"id": "b", "annotations": [{"id": "c"}]}]},
+            {"id": "d", "annotations": null},
+            {"id": "e", "annotations": {"odd": 1}}
+        ]"#;
+        let Json::Array(list) = Json::parse(text).unwrap() else {
+            panic!("a list")
+        };
         let mut out = Vec::new();
-        flatten(
-            vec![
-                json!({"id": "a", "annotations": [{"id": "b", "annotations": [{"id": "c"}]}]}),
-                json!({"id": "d"}),
-            ],
-            None,
-            &mut out,
-        );
+        flatten(list, None, &mut out);
         assert_eq!(
-            out,
+            out.iter().map(Json::to_value).collect::<Vec<_>>(),
             vec![
                 json!({"id": "a"}),
                 json!({"id": "b", "parentAnnotationId": "a"}),
                 json!({"id": "c", "parentAnnotationId": "b"}),
                 json!({"id": "d"}),
+                // Not a list: kept in its annotation, not dropped.
+                json!({"id": "e", "annotations": {"odd": 1}}),
             ]
         );
     }

@@ -302,7 +302,7 @@ pub fn decode_page(
     page.parse_items(field, |raw_item, item| {
         // A record that cannot be decoded is kept aside (quarantined) with the reason, and the
         // rest of the page goes on; the run decides whether that many is acceptable.
-        let admitted = match ds.admit_json(item, chunk, &mut seen) {
+        let admitted = match ds.admit(item, chunk, &mut seen) {
             Ok(a) => a,
             Err(e) => {
                 quarantined.push(quarantine_line(&e, raw_item));
@@ -310,22 +310,13 @@ pub fn decode_page(
                 return Ok(());
             }
         };
-        // Rows the dataset made as owned values are decoded through a borrowed view.
-        let owned: Vec<(Value, NaiveDate)>;
-        let rows: Vec<(Json<'_>, NaiveDate)> = match admitted {
+        let rows = match admitted {
             Admitted::Rows(rows) => rows,
-            Admitted::Owned(Admission::Rows(rows)) => {
-                owned = rows;
-                owned
-                    .iter()
-                    .map(|(v, d)| (Json::from_value(v), *d))
-                    .collect()
-            }
-            Admitted::Owned(Admission::Duplicate) => {
+            Admitted::Duplicate => {
                 duplicates += 1;
                 return Ok(());
             }
-            Admitted::Owned(Admission::Outside) => {
+            Admitted::Outside => {
                 outside += 1;
                 return Ok(());
             }

@@ -33,13 +33,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::datasets::{self, Admission, Admitted, Chunk, Dataset, LoadMode, Options, RunContext};
+use crate::datasets::{self, Admitted, Chunk, Dataset, LoadMode, Options, RunContext};
 use crate::decode::TreeDecoder;
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Allowlist;
 use crate::genesys::paging::{self, Page};
 use crate::genesys::{ApiConfig, ApiStats, access};
-use crate::json::Json;
 use crate::plan::{Range, day_chunks, fmt};
 use crate::schema::{Catalog, TableKind, TableSchema};
 use crate::sink::{Output, PartitionWriter, WriterSettings, raw};
@@ -49,7 +48,6 @@ use crate::snowflake::manifest::{
 };
 use crate::snowflake::{load, steps};
 use crate::state::{ChunkOutcome, RunState, run_key};
-use chrono::NaiveDate;
 
 /// Where records that cannot be decoded are kept: `_quarantine/<run_id>/<dataset>/...`.
 pub const QUARANTINE_DIR: &str = "_quarantine";

@@ -16,7 +16,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
+use super::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::decode::{ConversationKey, conversation_key_json};
 use crate::error::Result;
 use crate::genesys::allowlist::Endpoint;
@@ -127,15 +127,10 @@ impl Dataset for Conversations {
 
     /// Keeps conversations that started in the chunk, once each: jobs return every
     /// conversation overlapping their interval, and query pages shift while data is live.
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         Ok(match place(conversation_key_json(&item)?, chunk, seen)? {
             Ok(day) => Admitted::Rows(vec![(item, day)]),
-            Err(not) => Admitted::Owned(not),
+            Err(not) => not,
         })
     }
 
@@ -164,14 +159,14 @@ fn place(
     key: ConversationKey,
     chunk: &Chunk,
     seen: &mut Seen,
-) -> Result<std::result::Result<chrono::NaiveDate, Admission>> {
+) -> Result<std::result::Result<chrono::NaiveDate, Admitted<'static>>> {
     let (start, end) = (chunk.start.timestamp_micros(), chunk.end.timestamp_micros());
     if key.start_micros < start || key.start_micros >= end {
-        return Ok(Err(Admission::Outside));
+        return Ok(Err(Admitted::Outside));
     }
     let day = key.day()?;
     if !seen.insert(key.id) {
-        return Ok(Err(Admission::Duplicate));
+        return Ok(Err(Admitted::Duplicate));
     }
     Ok(Ok(day))
 }

@@ -21,9 +21,7 @@ use serde_json::{Map, Value, json};
 use super::{
     business_units, instant_json, iso, management_units, send_items, shifted, whole_day_chunks,
 };
-use crate::datasets::{
-    Admission, Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec,
-};
+use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
@@ -205,12 +203,7 @@ impl Dataset for WfmAdherence {
     /// the chunk's day, with UTC instants computed from the offsets (relative to the job's
     /// start). The rows borrow from the page; a field served twice counts by its last value,
     /// as in a `Value`.
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         let what = "userResults[]";
         let fail = |message: String| Error::Payload {
             path: what.into(),
@@ -314,11 +307,11 @@ impl Dataset for WfmAdherence {
             exceptions.push(Json::Object(exception));
         }
         if days.is_empty() && exceptions.is_empty() {
-            return Ok(Admitted::Owned(if repeated {
-                Admission::Duplicate
+            return Ok(if repeated {
+                Admitted::Duplicate
             } else {
-                Admission::Outside
-            }));
+                Admitted::Outside
+            });
         }
         let envelope = vec![
             ("dayMetrics".into(), Json::Array(days)),
@@ -367,7 +360,7 @@ mod tests {
               {"startOffsetSeconds": 90000, "endOffsetSeconds": 90060}]}"#;
         let mut seen = Seen::default();
         let admitted = WFM_ADHERENCE
-            .admit_json(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .admit(Json::parse(text).unwrap(), &chunk, &mut seen)
             .unwrap();
         let Admitted::Rows(rows) = admitted else {
             panic!("not admitted");
@@ -391,14 +384,14 @@ mod tests {
         assert_eq!(exceptions[1]["secondaryPresenceId"], Value::Null);
         // The same result again adds nothing.
         let again = WFM_ADHERENCE
-            .admit_json(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .admit(Json::parse(text).unwrap(), &chunk, &mut seen)
             .unwrap();
-        assert!(matches!(again, Admitted::Owned(Admission::Duplicate)));
+        assert!(matches!(again, Admitted::Duplicate));
         // An offset beyond what an instant holds fails the record, naming it.
         let huge = r#"{"userId": "u", "jobStartDate": "2026-11-28T00:00:00Z",
             "exceptionInfo": [{"startOffsetSeconds": 9223372036854775807}]}"#;
         let err = WFM_ADHERENCE
-            .admit_json(Json::parse(huge).unwrap(), &chunk, &mut seen)
+            .admit(Json::parse(huge).unwrap(), &chunk, &mut seen)
             .unwrap_err();
         assert!(
             err.to_string()

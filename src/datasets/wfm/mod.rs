@@ -72,7 +72,7 @@ pub(crate) async fn business_units(api: &ApiClient) -> Result<Vec<BusinessUnit>>
         let full: Map<String, Value> = parse(&path, &api.get(&path).await?.body)?;
         let settings = full.get("settings").cloned().unwrap_or(Value::Null);
         out.push(BusinessUnit {
-            time_zone: time_zone(settings.get("timeZone"), &path)?,
+            time_zone: time_zone(settings.get("timeZone").and_then(Value::as_str), &path)?,
             week_start: week_start(settings.get("startDayOfWeek"), &path)?,
             id,
         });
@@ -103,8 +103,8 @@ pub(crate) async fn management_unit_users(api: &ApiClient, unit: &str) -> Result
 }
 
 /// An IANA time zone as served (`America/New_York`).
-pub(crate) fn time_zone(v: Option<&Value>, what: &str) -> Result<Tz> {
-    let name = v.and_then(Value::as_str).unwrap_or_default();
+pub(crate) fn time_zone(name: Option<&str>, what: &str) -> Result<Tz> {
+    let name = name.unwrap_or_default();
     name.parse::<Tz>().map_err(|_| Error::Payload {
         path: what.to_string(),
         message: format!("{name:?} is not an IANA time zone"),
@@ -207,12 +207,7 @@ pub(crate) async fn send_items(
     send(tx, items, &raw).await
 }
 
-/// A field as an instant, for `admit`.
-pub(crate) fn instant(item: &Map<String, Value>, field: &str, what: &str) -> Result<DateTime<Utc>> {
-    instant_of(item.get(field).and_then(Value::as_str), field, what)
-}
-
-/// [`instant`] of an item read as [`Json`].
+/// A field of an item read as [`Json`] as an instant.
 pub(crate) fn instant_json(item: &Fields<'_>, name: &str, what: &str) -> Result<DateTime<Utc>> {
     instant_of(field(item, name).and_then(Json::as_str), name, what)
 }

@@ -18,14 +18,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    BUSINESS_UNITS, BusinessUnit, business_units, instant, iso, local_midnight,
+    BUSINESS_UNITS, BusinessUnit, business_units, instant_json, iso, local_midnight,
     management_unit_users, management_units, send_items, shifted, time_zone, weeks_covering,
     whole_day_chunks,
 };
-use crate::datasets::{Admission, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
+use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
+use crate::json::{FieldVec, Json, field, take_field};
 use crate::plan::Range;
 
 const ITEMS: &str = "agentSchedules";
@@ -285,94 +286,94 @@ impl Dataset for WfmSchedules {
 
     /// One agent schedule becomes an envelope of the shifts and markers that start on the
     /// chunk's UTC day, each carrying the agent, business unit and time zone; a marker's UTC
-    /// start and end are its business-unit date's local midnight plus its offsets.
-    fn admit(&self, item: Value, chunk: &Chunk, seen: &mut Seen) -> Result<Admission> {
+    /// start and end are its business-unit date's local midnight plus its offsets. The rows
+    /// borrow from the page; a field served twice counts by its last value, as in a `Value`.
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         let what = "agentSchedules[]";
         let fail = |message: String| Error::Payload {
             path: what.into(),
             message,
         };
-        let Value::Object(schedule) = item else {
+        let Json::Object(mut schedule) = item else {
             return Err(fail("an agent schedule is not an object".into()));
         };
-        let user = schedule
-            .get("user")
+        let user = field(&schedule, "user")
             .and_then(|u| u.get("id"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .ok_or_else(|| fail("an agent schedule has no user id".into()))?
             .to_string();
-        let zone_value = schedule.get("timeZone").cloned().unwrap_or(Value::Null);
-        let tz = time_zone(Some(&zone_value), what)?;
-        let mut common = Map::new();
-        common.insert("userId".into(), json!(user));
-        common.insert(
-            "businessUnitId".into(),
+        let zone = field(&schedule, "timeZone").cloned().unwrap_or(Json::Null);
+        let tz = time_zone(zone.as_str(), what)?;
+        let shifts = take_field(&mut schedule, "shifts");
+        let markers = take_field(&mut schedule, "fullDayTimeOffMarkers");
+        // What every row of the schedule carries, in the order a `Map` took the inserts: a
+        // field of the schedule that `fetch` did not add overrides the three before it.
+        let mut common: FieldVec<'a> = vec![
+            ("userId".into(), Json::Str(user.clone().into())),
+            (
+                "businessUnitId".into(),
+                field(&schedule, "businessUnitId")
+                    .cloned()
+                    .unwrap_or(Json::Null),
+            ),
+            ("timeZone".into(), zone),
+        ];
+        common.extend(
             schedule
-                .get("businessUnitId")
-                .cloned()
-                .unwrap_or(Value::Null),
+                .iter()
+                .filter(|(k, _)| !SCHEDULE_FIELDS.contains(&&**k))
+                .cloned(),
         );
-        common.insert("timeZone".into(), zone_value);
-        for (k, v) in &schedule {
-            if !SCHEDULE_FIELDS.contains(&k.as_str()) {
-                common.insert(k.clone(), v.clone());
-            }
-        }
         // A user reference with more than id and selfUri keeps the rest.
-        if let Some(Value::Object(u)) = schedule.get("user")
-            && u.keys().any(|k| k != "id" && k != "selfUri")
+        if let Some(Json::Object(u)) = field(&schedule, "user")
+            && u.iter().any(|(k, _)| k != "id" && k != "selfUri")
         {
-            common.insert("user".into(), Value::Object(u.clone()));
+            common.push(("user".into(), Json::Object(u.clone())));
         }
-        let list = |field: &str| -> Result<Vec<Map<String, Value>>> {
-            match schedule.get(field) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_object()
-                            .cloned()
-                            .ok_or_else(|| fail(format!("{field}[] holds a non-object")))
+        let list = |value: Option<Json<'a>>, name: &str| -> Result<Vec<FieldVec<'a>>> {
+            match value {
+                None | Some(Json::Null) => Ok(Vec::new()),
+                Some(Json::Array(a)) => a
+                    .into_iter()
+                    .map(|v| match v {
+                        Json::Object(o) => Ok(o),
+                        _ => Err(fail(format!("{name}[] holds a non-object"))),
                     })
                     .collect(),
-                Some(_) => Err(fail(format!("{field} is not a list"))),
+                Some(_) => Err(fail(format!("{name} is not a list"))),
             }
         };
-        let (mut shifts, mut markers, mut repeated) = (Vec::new(), Vec::new(), false);
-        for mut shift in list("shifts")? {
-            let start = instant(&shift, "startDate", "shifts[]")?;
+        let (mut rows, mut repeated) = (Vec::new(), false);
+        for mut shift in list(shifts, "shifts")? {
+            let start = instant_json(&shift, "startDate", "shifts[]")?;
             if start.date_naive() != chunk.partition {
                 continue;
             }
-            let id = shift
-                .get("id")
-                .and_then(Value::as_str)
+            let id = field(&shift, "id")
+                .and_then(Json::as_str)
                 .ok_or_else(|| fail("a shift has no id".into()))?;
             if !seen.insert(format!("shift/{id}")) {
                 repeated = true;
                 continue;
             }
-            shift.extend(common.clone());
-            shifts.push(Value::Object(shift));
+            shift.extend(common.iter().cloned());
+            rows.push(Json::Object(shift));
         }
-        for mut marker in list("fullDayTimeOffMarkers")? {
-            let date = marker
-                .get("businessUnitDate")
-                .and_then(Value::as_str)
+        let mut kept_markers = Vec::new();
+        for mut marker in list(markers, "fullDayTimeOffMarkers")? {
+            let date = field(&marker, "businessUnitDate")
+                .and_then(Json::as_str)
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
                 .ok_or_else(|| fail("a time-off marker has no businessUnitDate".into()))?;
-            let offset = |field: &str| marker.get(field).and_then(Value::as_i64);
+            let offset = |name: &str| field(&marker, name).and_then(Json::as_i64);
             let midnight = local_midnight(tz, date);
-            let start = offset("startOffsetMinutes").unwrap_or(0);
-            let start = shifted(midnight, start, chrono::TimeDelta::try_minutes)
-                .ok_or_else(|| fail(format!("startOffsetMinutes {start} is out of range")))?;
+            let minutes = offset("startOffsetMinutes").unwrap_or(0);
+            let start = shifted(midnight, minutes, chrono::TimeDelta::try_minutes)
+                .ok_or_else(|| fail(format!("startOffsetMinutes {minutes} is out of range")))?;
             if start.date_naive() != chunk.partition {
                 continue;
             }
-            if !seen.insert(format!(
-                "marker/{user}/{date}/{}",
-                offset("startOffsetMinutes").unwrap_or(0)
-            )) {
+            if !seen.insert(format!("marker/{user}/{date}/{minutes}")) {
                 repeated = true;
                 continue;
             }
@@ -383,20 +384,27 @@ impl Dataset for WfmSchedules {
                         .ok_or_else(|| fail(format!("endOffsetMinutes {m} is out of range")))
                 })
                 .transpose()?;
-            marker.insert("startDate".into(), json!(iso(start)));
-            marker.insert("endDate".into(), json!(end));
-            marker.extend(common.clone());
-            markers.push(Value::Object(marker));
+            marker.push(("startDate".into(), Json::Str(iso(start).into())));
+            marker.push((
+                "endDate".into(),
+                end.map_or(Json::Null, |e| Json::Str(e.into())),
+            ));
+            marker.extend(common.iter().cloned());
+            kept_markers.push(Json::Object(marker));
         }
-        if shifts.is_empty() && markers.is_empty() {
+        if rows.is_empty() && kept_markers.is_empty() {
             return Ok(if repeated {
-                Admission::Duplicate
+                Admitted::Duplicate
             } else {
-                Admission::Outside
+                Admitted::Outside
             });
         }
-        Ok(Admission::Rows(vec![(
-            json!({"shifts": shifts, "fullDayTimeOffMarkers": markers}),
+        let envelope = vec![
+            ("shifts".into(), Json::Array(rows)),
+            ("fullDayTimeOffMarkers".into(), Json::Array(kept_markers)),
+        ];
+        Ok(Admitted::Rows(vec![(
+            Json::Object(envelope),
             chunk.partition,
         )]))
     }

@@ -145,12 +145,7 @@ impl Dataset for WfmUnits {
         .boxed()
     }
 
-    fn admit_json<'a>(
-        &self,
-        item: Json<'a>,
-        chunk: &Chunk,
-        seen: &mut Seen,
-    ) -> Result<Admitted<'a>> {
+    fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>> {
         Ok(admit_listed(item, chunk, seen))
     }
 
