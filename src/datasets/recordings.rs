@@ -293,4 +293,52 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_conversations_recordings_become_rows_once_each() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let chunk = Chunk {
+            dataset: SPEC.name,
+            partition: day,
+            start: crate::plan::day_start(day),
+            end: crate::plan::day_start(day) + chrono::Duration::days(1),
+            method: "per-conversation",
+        };
+        let mut seen = Seen::default();
+        let mut admit = |text: &str| match RECORDINGS
+            .admit(Json::parse(text).unwrap(), &chunk, &mut seen)
+            .unwrap()
+        {
+            Admitted::Rows(rows) => json!(
+                rows.iter()
+                    .map(|(r, d)| {
+                        assert_eq!(*d, day);
+                        r.to_value()
+                    })
+                    .collect::<Vec<_>>()
+            ),
+            other => json!(format!("{other:?}")),
+        };
+        let item = r#"{"conversationId": "c1", "conversationStart": "2026-11-02T10:00:00.000Z",
+            "recordings": [
+                {"id": "r1", "annotations": [{"id": "a", "annotations": [{"id": "b"}]}]},
+                {"id": "r2", "annotations": {"odd": 1}},
+                {"id": "r3", "annotations": null, "id": "r4"}
+            ]}"#;
+        let start = "2026-11-02T10:00:00.000Z";
+        assert_eq!(
+            admit(item),
+            json!([
+                {"id": "r1", "conversationStart": start,
+                    "annotations": [{"id": "a"}, {"id": "b", "parentAnnotationId": "a"}]},
+                // Not a list: kept as served, for the decoder to refuse the record.
+                {"id": "r2", "conversationStart": start, "annotations": {"odd": 1}},
+                {"id": "r4", "conversationStart": start},
+            ])
+        );
+        assert_eq!(admit(item), json!("Duplicate"));
+        let earlier = r#"{"conversationId": "c2", "conversationStart": "2026-11-01T23:59:59Z",
+            "recordings": [{"id": "r5"}]}"#;
+        assert_eq!(admit(earlier), json!("Outside"));
+    }
 }

@@ -415,3 +415,112 @@ impl Dataset for WfmSchedules {
         vec![("GET", BUSINESS_UNITS.to_string(), None)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::day_start;
+
+    /// The rows a schedule makes, as the decoder reads them (the last of a field served twice
+    /// counts), or what else it became.
+    fn admit(text: &str, seen: &mut Seen) -> Value {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let chunk = Chunk {
+            dataset: SPEC.name,
+            partition: day,
+            start: day_start(day),
+            end: day_start(day) + chrono::Duration::days(1),
+            method: "query",
+        };
+        match WFM_SCHEDULES
+            .admit(Json::parse(text).unwrap(), &chunk, seen)
+            .unwrap()
+        {
+            Admitted::Rows(rows) => {
+                assert_eq!(rows.len(), 1);
+                assert_eq!(rows[0].1, day);
+                rows[0].0.to_value()
+            }
+            other => json!(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn a_schedule_becomes_the_days_shifts_and_markers_carrying_the_agent() {
+        let item = r#"{
+            "user": {"id": "u1", "selfUri": "/u1", "name": "Ann"},
+            "businessUnitId": "b1", "timeZone": "America/New_York", "note": "x",
+            "shifts": [
+                {"id": "s1", "startDate": "2026-11-02T14:00:00Z", "activities": [{"activityCodeId": "a"}]},
+                {"id": "s2", "startDate": "2026-11-03T14:00:00Z"},
+                {"id": "s3", "startDate": "2026-11-02T20:00:00Z", "userId": "other", "id": "s4"}
+            ],
+            "fullDayTimeOffMarkers": [
+                {"businessUnitDate": "2026-11-02", "startOffsetMinutes": 0, "endOffsetMinutes": 1440},
+                {"businessUnitDate": "2026-11-01", "startOffsetMinutes": 0}
+            ]
+        }"#;
+        let common = json!({
+            "userId": "u1", "businessUnitId": "b1", "timeZone": "America/New_York", "note": "x",
+            "user": {"id": "u1", "selfUri": "/u1", "name": "Ann"},
+        });
+        let with_common = |mut row: Value| {
+            for (k, v) in common.as_object().unwrap() {
+                row[k] = v.clone();
+            }
+            row
+        };
+        let mut seen = Seen::default();
+        assert_eq!(
+            admit(item, &mut seen),
+            json!({
+                "shifts": [
+                    with_common(json!({"id": "s1", "startDate": "2026-11-02T14:00:00Z",
+                        "activities": [{"activityCodeId": "a"}]})),
+                    // A field served twice counts by its last value; the agent's id is the
+                    // schedule's, whatever the shift says.
+                    with_common(json!({"id": "s4", "startDate": "2026-11-02T20:00:00Z"})),
+                ],
+                // Local midnight in New York (UTC-5 after 1 November) plus the offsets; the
+                // marker of 1 November starts on that UTC day and is not this chunk's.
+                "fullDayTimeOffMarkers": [with_common(json!({
+                    "businessUnitDate": "2026-11-02", "startOffsetMinutes": 0,
+                    "endOffsetMinutes": 1440, "startDate": "2026-11-02T05:00:00Z",
+                    "endDate": "2026-11-03T05:00:00Z"}))],
+            })
+        );
+        assert_eq!(admit(item, &mut seen), json!("Duplicate"));
+        let later = r#"{"user": {"id": "u1"}, "timeZone": "UTC",
+            "shifts": [{"id": "s9", "startDate": "2026-11-03T00:00:00Z"}]}"#;
+        assert_eq!(admit(later, &mut seen), json!("Outside"));
+    }
+
+    #[test]
+    fn a_schedule_without_an_agent_or_a_zone_is_refused() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let chunk = Chunk {
+            dataset: SPEC.name,
+            partition: day,
+            start: day_start(day),
+            end: day_start(day) + chrono::Duration::days(1),
+            method: "query",
+        };
+        for (text, message) in [
+            (r#"{"timeZone": "UTC", "shifts": []}"#, "no user id"),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "Mars/Base"}"#,
+                "not an IANA time zone",
+            ),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "UTC", "shifts": {}}"#,
+                "shifts is not a list",
+            ),
+            (r#"[1]"#, "not an object"),
+        ] {
+            let e = WFM_SCHEDULES
+                .admit(Json::parse(text).unwrap(), &chunk, &mut Seen::default())
+                .unwrap_err();
+            assert!(e.to_string().contains(message), "{text}: {e}");
+        }
+    }
+}
