@@ -318,11 +318,12 @@ pub trait Dataset: Send + Sync + 'static {
     /// Turns one served item, parsed as [`Json`] borrowed from its page, into root rows. `seen`
     /// holds the keys admitted so far in the chunk, for de-duplication.
     ///
-    /// Rows that borrow from the page cost no copy of the item: reshaping through owned
-    /// `serde_json::Value`s (a `Value` made of each item, rows built as maps, viewed as `Json`
-    /// again for the decoder) was 36% of the aggregates' instructions, 62% of adherence's and
-    /// about 40% of the WFM schedules' (benches/profile.md, "Ninth round" and "Twentieth
-    /// round").
+    /// Rows that borrow from the page copy no string of the item (fields a dataset repeats on
+    /// each row, such as an agent's, are cloned as borrowed slices). Reshaping through owned
+    /// `serde_json::Value`s instead (a `Value` made of each item, rows built as maps, viewed as
+    /// `Json` again for the decoder) cost 36% of the aggregates' instructions, 62% of
+    /// adherence's, 40% of the WFM schedules', 31% of the recordings' and 26% of the
+    /// evaluations' (benches/profile.md, "Ninth round" and "Twentieth round").
     fn admit<'a>(&self, item: Json<'a>, chunk: &Chunk, seen: &mut Seen) -> Result<Admitted<'a>>;
 
     /// The smallest requests that show whether the client can read the dataset: `(method,

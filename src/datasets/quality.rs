@@ -652,5 +652,30 @@ mod tests {
             admit(r#"{"id": "e4", "conversationDate": "2026-10-01T10:00:00Z", "answers": [1]}"#),
             json!({"id": "e4", "conversationDate": "2026-10-01T10:00:00Z", "answers": [1]})
         );
+        // A scoring set's own `answers` is flattened like any name, and the names that clash
+        // with the evaluation's take its place; the last `answers` served is the one read.
+        assert_eq!(
+            admit(
+                r#"{"id": "e5", "conversationDate": "2026-10-01T10:00:00Z", "status": "s",
+                "answers": {"answers": 1, "status": "c"}}"#
+            ),
+            json!({"id": "e5", "conversationDate": "2026-10-01T10:00:00Z", "status": "s",
+                "answers": {"status": "c"}})
+        );
+        assert_eq!(
+            admit(
+                r#"{"id": "e6", "conversationDate": "2026-10-01T10:00:00Z",
+                "answers": {"answers": 1}, "answers": {"answers": 2, "totalScore": 3}}"#
+            ),
+            json!({"id": "e6", "conversationDate": "2026-10-01T10:00:00Z", "answers": 2,
+                "totalScore": 3})
+        );
+        assert_eq!(
+            admit(
+                r#"{"id": "e7", "conversationDate": "2026-10-01T10:00:00Z",
+                "answers": {"totalScore": 3}, "answers": 4}"#
+            ),
+            json!({"id": "e7", "conversationDate": "2026-10-01T10:00:00Z", "answers": 4})
+        );
     }
 }

@@ -321,7 +321,8 @@ mod tests {
         };
         let item = r#"{"conversationId": "c1", "conversationStart": "2026-11-02T10:00:00.000Z",
             "recordings": [
-                {"id": "r1", "annotations": [{"id": "a", "annotations": [{"id": "b"}]}]},
+                {"id": "r1", "conversationStart": "own", "annotations": [{"id": "a",
+                    "annotations": [{"id": "b", "parentAnnotationId": "own"}]}]},
                 {"id": "r2", "annotations": {"odd": 1}},
                 {"id": "r3", "annotations": null, "id": "r4"}
             ]}"#;

@@ -493,6 +493,15 @@ mod tests {
         let later = r#"{"user": {"id": "u1"}, "timeZone": "UTC",
             "shifts": [{"id": "s9", "startDate": "2026-11-03T00:00:00Z"}]}"#;
         assert_eq!(admit(later, &mut seen), json!("Outside"));
+        // A field of the schedule that `fetch` did not add is carried too, and overrides the
+        // agent's id and the computed start, as the schedule's own fields did in a `Map`.
+        let own = r#"{"user": {"id": "u2"}, "timeZone": "UTC", "userId": "x", "startDate": "s",
+            "fullDayTimeOffMarkers": [{"businessUnitDate": "2026-11-02", "startDate": "m"}]}"#;
+        assert_eq!(
+            admit(own, &mut seen)["fullDayTimeOffMarkers"][0],
+            json!({"businessUnitDate": "2026-11-02", "startDate": "s", "endDate": null,
+                "userId": "x", "businessUnitId": null, "timeZone": "UTC"})
+        );
     }
 
     #[test]
