@@ -19,13 +19,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    business_units, instant_json, iso, management_units, send_items, shifted, whole_day_chunks,
+    business_units, envelope, instant_json, iso, management_units, object_list, send_items,
+    shifted, whole_day_chunks,
 };
 use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
 use crate::genesys::paging::{PageSender, parse};
-use crate::json::{FieldVec, Fields, Json, field, take_field};
+use crate::json::{Fields, Json, field, take_field};
 use crate::plan::Range;
 
 pub(crate) const BULK_PATH: &str = "/api/v2/workforcemanagement/adherence/historical/bulk";
@@ -217,19 +218,7 @@ impl Dataset for WfmAdherence {
             .ok_or_else(|| fail("a user result has no userId".into()))?
             .to_string();
         let origin = instant_json(&result, "jobStartDate", what)?;
-        let list = |value: Option<Json<'a>>, name: &str| -> Result<Vec<FieldVec<'a>>> {
-            match value {
-                None | Some(Json::Null) => Ok(Vec::new()),
-                Some(Json::Array(a)) => a
-                    .into_iter()
-                    .map(|v| match v {
-                        Json::Object(o) => Ok(o),
-                        _ => Err(fail(format!("{name}[] holds a non-object"))),
-                    })
-                    .collect(),
-                Some(_) => Err(fail(format!("{name} is not a list"))),
-            }
-        };
+        let list = |value, name| object_list(value, name, what);
         let day_metrics = take_field(&mut result, "dayMetrics");
         let exception_info = take_field(&mut result, "exceptionInfo");
         let common = [
@@ -306,21 +295,11 @@ impl Dataset for WfmAdherence {
             exception.extend(common.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())));
             exceptions.push(Json::Object(exception));
         }
-        if days.is_empty() && exceptions.is_empty() {
-            return Ok(if repeated {
-                Admitted::Duplicate
-            } else {
-                Admitted::Outside
-            });
-        }
-        let envelope = vec![
-            ("dayMetrics".into(), Json::Array(days)),
-            ("exceptionInfo".into(), Json::Array(exceptions)),
-        ];
-        Ok(Admitted::Rows(vec![(
-            Json::Object(envelope),
+        Ok(envelope(
+            [("dayMetrics", days), ("exceptionInfo", exceptions)],
+            repeated,
             chunk.partition,
-        )]))
+        ))
     }
 
     /// A job with no items asks for nothing, but the permission is checked all the same.

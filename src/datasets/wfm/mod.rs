@@ -20,10 +20,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::datasets::Admitted;
 use crate::error::{Error, Result};
 use crate::genesys::ApiClient;
 use crate::genesys::paging::{PageSender, parse, send};
-use crate::json::{Fields, Json, field};
+use crate::json::{FieldVec, Fields, Json, field};
 use crate::plan::{Range, day_chunks, fmt};
 
 use super::Chunk;
@@ -205,6 +206,54 @@ pub(crate) async fn send_items(
         })
         .collect::<Result<Vec<Box<RawValue>>>>()?;
     send(tx, items, &raw).await
+}
+
+/// What an item that holds the lists of two root tables (a schedule's shifts and markers, an
+/// agent's adherence days and exceptions) becomes: an envelope of the rows kept for `day`, or,
+/// when none was kept, a duplicate if any was `repeated` (seen before in the chunk), else
+/// outside the chunk.
+pub(crate) fn envelope<'a>(
+    lists: [(&'static str, Vec<Json<'a>>); 2],
+    repeated: bool,
+    day: NaiveDate,
+) -> Admitted<'a> {
+    if lists.iter().all(|(_, rows)| rows.is_empty()) {
+        return if repeated {
+            Admitted::Duplicate
+        } else {
+            Admitted::Outside
+        };
+    }
+    let fields = lists
+        .into_iter()
+        .map(|(name, rows)| (name.into(), Json::Array(rows)))
+        .collect();
+    Admitted::Rows(vec![(Json::Object(fields), day)])
+}
+
+/// The objects of a list taken out of an item (`name` the list's field, `what` the item's
+/// path, for messages): none when it is absent or null; anything but a list of objects fails the
+/// item.
+pub(crate) fn object_list<'a>(
+    value: Option<Json<'a>>,
+    name: &str,
+    what: &str,
+) -> Result<Vec<FieldVec<'a>>> {
+    let fail = |message: String| Error::Payload {
+        path: what.to_string(),
+        message,
+    };
+    match value {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(a)) => a
+            .into_iter()
+            .map(|v| match v {
+                Json::Object(o) => Ok(o),
+                _ => Err(fail(format!("{name}[] holds a non-object"))),
+            })
+            .collect(),
+        Some(_) => Err(fail(format!("{name} is not a list"))),
+    }
 }
 
 /// A field of an item read as [`Json`] as an instant.

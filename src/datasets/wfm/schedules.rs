@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    BUSINESS_UNITS, BusinessUnit, business_units, instant_json, iso, local_midnight,
-    management_unit_users, management_units, send_items, shifted, time_zone, weeks_covering,
-    whole_day_chunks,
+    BUSINESS_UNITS, BusinessUnit, business_units, envelope, instant_json, iso, local_midnight,
+    management_unit_users, management_units, object_list, send_items, shifted, time_zone,
+    weeks_covering, whole_day_chunks,
 };
 use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
@@ -330,19 +330,7 @@ impl Dataset for WfmSchedules {
         {
             common.push(("user".into(), Json::Object(u.clone())));
         }
-        let list = |value: Option<Json<'a>>, name: &str| -> Result<Vec<FieldVec<'a>>> {
-            match value {
-                None | Some(Json::Null) => Ok(Vec::new()),
-                Some(Json::Array(a)) => a
-                    .into_iter()
-                    .map(|v| match v {
-                        Json::Object(o) => Ok(o),
-                        _ => Err(fail(format!("{name}[] holds a non-object"))),
-                    })
-                    .collect(),
-                Some(_) => Err(fail(format!("{name} is not a list"))),
-            }
-        };
+        let list = |value, name| object_list(value, name, what);
         let (mut rows, mut repeated) = (Vec::new(), false);
         for mut shift in list(shifts, "shifts")? {
             let start = instant_json(&shift, "startDate", "shifts[]")?;
@@ -392,21 +380,11 @@ impl Dataset for WfmSchedules {
             marker.extend(common.iter().cloned());
             kept_markers.push(Json::Object(marker));
         }
-        if rows.is_empty() && kept_markers.is_empty() {
-            return Ok(if repeated {
-                Admitted::Duplicate
-            } else {
-                Admitted::Outside
-            });
-        }
-        let envelope = vec![
-            ("shifts".into(), Json::Array(rows)),
-            ("fullDayTimeOffMarkers".into(), Json::Array(kept_markers)),
-        ];
-        Ok(Admitted::Rows(vec![(
-            Json::Object(envelope),
+        Ok(envelope(
+            [("shifts", rows), ("fullDayTimeOffMarkers", kept_markers)],
+            repeated,
             chunk.partition,
-        )]))
+        ))
     }
 
     /// The schedule search needs a business unit's id, which only a listing gives: the probe
@@ -421,24 +399,29 @@ mod tests {
     use super::*;
     use crate::plan::day_start;
 
-    /// The rows a schedule makes, as the decoder reads them (the last of a field served twice
-    /// counts), or what else it became.
-    fn admit(text: &str, seen: &mut Seen) -> Value {
+    /// The chunk of 2 November 2026.
+    fn chunk() -> Chunk {
         let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
-        let chunk = Chunk {
+        Chunk {
             dataset: SPEC.name,
             partition: day,
             start: day_start(day),
             end: day_start(day) + chrono::Duration::days(1),
             method: "query",
-        };
+        }
+    }
+
+    /// The rows a schedule makes, as the decoder reads them (the last of a field served twice
+    /// counts), or what else it became.
+    fn admit(text: &str, seen: &mut Seen) -> Value {
+        let chunk = chunk();
         match WFM_SCHEDULES
             .admit(Json::parse(text).unwrap(), &chunk, seen)
             .unwrap()
         {
             Admitted::Rows(rows) => {
                 assert_eq!(rows.len(), 1);
-                assert_eq!(rows[0].1, day);
+                assert_eq!(rows[0].1, chunk.partition);
                 rows[0].0.to_value()
             }
             other => json!(format!("{other:?}")),
@@ -506,14 +489,7 @@ mod tests {
 
     #[test]
     fn a_schedule_without_an_agent_or_a_zone_is_refused() {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
-        let chunk = Chunk {
-            dataset: SPEC.name,
-            partition: day,
-            start: day_start(day),
-            end: day_start(day) + chrono::Duration::days(1),
-            method: "query",
-        };
+        let chunk = chunk();
         for (text, message) in [
             (r#"{"timeZone": "UTC", "shifts": []}"#, "no user id"),
             (
