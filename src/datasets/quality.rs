@@ -452,11 +452,9 @@ impl Dataset for Evaluations {
                     obj.push(("answers".into(), Json::Object(rest)));
                 }
             }
-            // Anything else is not a scoring set: kept as served, in extra_fields.
-            Some(other @ (Json::Bool(_) | Json::Number(_) | Json::Str(_) | Json::Array(_))) => {
-                obj.push(("answers".into(), other));
-            }
             Some(Json::Null) | None => {}
+            // Anything else is not a scoring set: kept as served, in extra_fields.
+            Some(other) => obj.push(("answers".into(), other)),
         }
         Ok(Admitted::Rows(vec![(
             Json::Object(obj),

@@ -82,7 +82,7 @@ static SPEC: Spec = Spec {
 
 /// Flattens nested annotations into `out`, each naming the annotation it was nested in. A
 /// nested `annotations` that is not a list stays in its annotation (in `extra_fields`).
-fn flatten<'a>(list: Vec<Json<'a>>, parent: Option<&str>, out: &mut Vec<Json<'a>>) {
+fn flatten<'a>(list: Vec<Json<'a>>, parent: Option<&Json<'a>>, out: &mut Vec<Json<'a>>) {
     for mut a in list {
         let mut nested = None;
         if let Json::Object(o) = &mut a {
@@ -92,13 +92,13 @@ fn flatten<'a>(list: Vec<Json<'a>>, parent: Option<&str>, out: &mut Vec<Json<'a>
                 Some(other) => o.push(("annotations".into(), other)),
             }
             if let Some(p) = parent {
-                o.push(("parentAnnotationId".into(), Json::Str(p.to_string().into())));
+                o.push(("parentAnnotationId".into(), p.clone()));
             }
         }
-        let id = a.get("id").and_then(Json::as_str).map(str::to_string);
+        let id = a.get("id").filter(|id| id.as_str().is_some()).cloned();
         out.push(a);
         if let Some(Json::Array(children)) = nested {
-            flatten(children, id.as_deref(), out);
+            flatten(children, id.as_ref(), out);
         }
     }
 }
@@ -180,12 +180,13 @@ impl Dataset for Recordings {
             .and_then(Json::as_str)
             .ok_or_else(|| bad("an item has no conversationId".into()))?
             .to_string();
-        let start_text = item
+        let start_value = item
             .get("conversationStart")
-            .and_then(Json::as_str)
-            .ok_or_else(|| bad(format!("conversation {conversation}: no conversationStart")))?
-            .to_string();
-        let start = parse_instant(&start_text)
+            .filter(|s| s.as_str().is_some())
+            .cloned()
+            .ok_or_else(|| bad(format!("conversation {conversation}: no conversationStart")))?;
+        let start_text = start_value.as_str().unwrap_or_default();
+        let start = parse_instant(start_text)
             .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(|| {
                 bad(format!(
@@ -221,23 +222,16 @@ impl Dataset for Recordings {
             if !seen.insert(id) {
                 continue;
             }
-            obj.push((
-                "conversationStart".into(),
-                Json::Str(start_text.clone().into()),
-            ));
+            obj.push(("conversationStart".into(), start_value.clone()));
             match take_field(&mut obj, "annotations") {
                 Some(Json::Array(nested)) => {
                     let mut flat = Vec::new();
                     flatten(nested, None, &mut flat);
                     obj.push(("annotations".into(), Json::Array(flat)));
                 }
-                // Not a list: kept as served, for the decoder to refuse the record.
-                Some(
-                    other @ (Json::Bool(_) | Json::Number(_) | Json::Str(_) | Json::Object(_)),
-                ) => {
-                    obj.push(("annotations".into(), other));
-                }
                 Some(Json::Null) | None => {}
+                // Not a list: kept as served, so the decoder refuses (quarantines) the record.
+                Some(other) => obj.push(("annotations".into(), other)),
             }
             rows.push((Json::Object(obj), start.date_naive()));
         }

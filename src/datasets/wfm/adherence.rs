@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    business_units, envelope, instant_json, iso, management_units, object_list, send_items,
-    shifted, whole_day_chunks,
+    business_units, instant, iso, management_units, object_list, root_lists, send_items, shifted,
+    whole_day_chunks,
 };
 use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
@@ -217,8 +217,7 @@ impl Dataset for WfmAdherence {
             .and_then(Json::as_str)
             .ok_or_else(|| fail("a user result has no userId".into()))?
             .to_string();
-        let origin = instant_json(&result, "jobStartDate", what)?;
-        let list = |value, name| object_list(value, name, what);
+        let origin = instant(&result, "jobStartDate", what)?;
         let day_metrics = take_field(&mut result, "dayMetrics");
         let exception_info = take_field(&mut result, "exceptionInfo");
         let common = [
@@ -240,7 +239,7 @@ impl Dataset for WfmAdherence {
                 .ok_or_else(|| fail(format!("{name} {s} is out of range"))),
         };
         let (mut days, mut exceptions, mut repeated) = (Vec::new(), Vec::new(), false);
-        for mut day in list(day_metrics, "dayMetrics")? {
+        for mut day in object_list(day_metrics, "dayMetrics", what)? {
             let start = at(&day, "dayStartOffsetSeconds")?.unwrap_or(origin);
             if start.date_naive() != chunk.partition {
                 continue;
@@ -269,7 +268,7 @@ impl Dataset for WfmAdherence {
             days.push(Json::Object(day));
         }
         let lookup = field(&result, "lookupIdToSecondaryPresenceId").and_then(Json::as_object);
-        for mut exception in list(exception_info, "exceptionInfo")? {
+        for mut exception in object_list(exception_info, "exceptionInfo", what)? {
             let start = at(&exception, "startOffsetSeconds")?
                 .ok_or_else(|| fail("an exception has no startOffsetSeconds".into()))?;
             if start.date_naive() != chunk.partition {
@@ -295,7 +294,7 @@ impl Dataset for WfmAdherence {
             exception.extend(common.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())));
             exceptions.push(Json::Object(exception));
         }
-        Ok(envelope(
+        Ok(root_lists(
             [("dayMetrics", days), ("exceptionInfo", exceptions)],
             repeated,
             chunk.partition,

@@ -8,6 +8,8 @@
 //! URL. Items whose parts come from several endpoints are assembled into one composite item
 //! and sent as a page whose body is `{"<items_field>": [...]}`, so the raw zone and `rebuild`
 //! read exactly what was decoded, and a download URL (a credential) is never part of a page.
+//! Schedules and adherence also share how an item becomes rows of their two root tables
+//! ([`root_lists`], [`object_list`]).
 
 pub mod adherence;
 pub mod schedules;
@@ -208,11 +210,11 @@ pub(crate) async fn send_items(
     send(tx, items, &raw).await
 }
 
-/// What an item that holds the lists of two root tables (a schedule's shifts and markers, an
-/// agent's adherence days and exceptions) becomes: an envelope of the rows kept for `day`, or,
-/// when none was kept, a duplicate if any was `repeated` (seen before in the chunk), else
-/// outside the chunk.
-pub(crate) fn envelope<'a>(
+/// What an item that feeds two root tables (a schedule's shifts and markers, an agent's
+/// adherence days and exceptions) becomes: one record naming each table's list of the rows
+/// kept for `day` (see [`crate::decode::TreeDecoder`]), or, when none was kept, a duplicate if
+/// any was `repeated` (seen before in the chunk), else outside the chunk.
+pub(crate) fn root_lists<'a>(
     lists: [(&'static str, Vec<Json<'a>>); 2],
     repeated: bool,
     day: NaiveDate,
@@ -256,14 +258,11 @@ pub(crate) fn object_list<'a>(
     }
 }
 
-/// A field of an item read as [`Json`] as an instant.
-pub(crate) fn instant_json(item: &Fields<'_>, name: &str, what: &str) -> Result<DateTime<Utc>> {
-    instant_of(field(item, name).and_then(Json::as_str), name, what)
-}
-
-/// The instant `text` of the field `name`, or an error naming the field.
-fn instant_of(text: Option<&str>, name: &str, what: &str) -> Result<DateTime<Utc>> {
-    text.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+/// The field `name` of an item as an instant, or an error naming the field.
+pub(crate) fn instant(item: &Fields<'_>, name: &str, what: &str) -> Result<DateTime<Utc>> {
+    field(item, name)
+        .and_then(Json::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| Error::Payload {
             path: what.to_string(),

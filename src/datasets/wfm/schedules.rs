@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    BUSINESS_UNITS, BusinessUnit, business_units, envelope, instant_json, iso, local_midnight,
-    management_unit_users, management_units, object_list, send_items, shifted, time_zone,
-    weeks_covering, whole_day_chunks,
+    BUSINESS_UNITS, BusinessUnit, business_units, instant, iso, local_midnight,
+    management_unit_users, management_units, object_list, root_lists, send_items, shifted,
+    time_zone, weeks_covering, whole_day_chunks,
 };
 use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
@@ -297,11 +297,12 @@ impl Dataset for WfmSchedules {
         let Json::Object(mut schedule) = item else {
             return Err(fail("an agent schedule is not an object".into()));
         };
-        let user = field(&schedule, "user")
+        let user_id = field(&schedule, "user")
             .and_then(|u| u.get("id"))
-            .and_then(Json::as_str)
-            .ok_or_else(|| fail("an agent schedule has no user id".into()))?
-            .to_string();
+            .filter(|id| id.as_str().is_some())
+            .cloned()
+            .ok_or_else(|| fail("an agent schedule has no user id".into()))?;
+        let user = user_id.as_str().unwrap_or_default().to_string();
         let zone = field(&schedule, "timeZone").cloned().unwrap_or(Json::Null);
         let tz = time_zone(zone.as_str(), what)?;
         let shifts = take_field(&mut schedule, "shifts");
@@ -309,7 +310,7 @@ impl Dataset for WfmSchedules {
         // What every row of the schedule carries, in the order a `Map` took the inserts: a
         // field of the schedule that `fetch` did not add overrides the three before it.
         let mut common: FieldVec<'a> = vec![
-            ("userId".into(), Json::Str(user.clone().into())),
+            ("userId".into(), user_id),
             (
                 "businessUnitId".into(),
                 field(&schedule, "businessUnitId")
@@ -330,10 +331,9 @@ impl Dataset for WfmSchedules {
         {
             common.push(("user".into(), Json::Object(u.clone())));
         }
-        let list = |value, name| object_list(value, name, what);
-        let (mut rows, mut repeated) = (Vec::new(), false);
-        for mut shift in list(shifts, "shifts")? {
-            let start = instant_json(&shift, "startDate", "shifts[]")?;
+        let (mut kept_shifts, mut repeated) = (Vec::new(), false);
+        for mut shift in object_list(shifts, "shifts", what)? {
+            let start = instant(&shift, "startDate", "shifts[]")?;
             if start.date_naive() != chunk.partition {
                 continue;
             }
@@ -345,10 +345,10 @@ impl Dataset for WfmSchedules {
                 continue;
             }
             shift.extend(common.iter().cloned());
-            rows.push(Json::Object(shift));
+            kept_shifts.push(Json::Object(shift));
         }
         let mut kept_markers = Vec::new();
-        for mut marker in list(markers, "fullDayTimeOffMarkers")? {
+        for mut marker in object_list(markers, "fullDayTimeOffMarkers", what)? {
             let date = field(&marker, "businessUnitDate")
                 .and_then(Json::as_str)
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -380,8 +380,11 @@ impl Dataset for WfmSchedules {
             marker.extend(common.iter().cloned());
             kept_markers.push(Json::Object(marker));
         }
-        Ok(envelope(
-            [("shifts", rows), ("fullDayTimeOffMarkers", kept_markers)],
+        Ok(root_lists(
+            [
+                ("shifts", kept_shifts),
+                ("fullDayTimeOffMarkers", kept_markers),
+            ],
             repeated,
             chunk.partition,
         ))
@@ -488,7 +491,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schedule_without_an_agent_or_a_zone_is_refused() {
+    fn a_schedule_that_cannot_be_read_is_refused_naming_why() {
         let chunk = chunk();
         for (text, message) in [
             (r#"{"timeZone": "UTC", "shifts": []}"#, "no user id"),
@@ -499,6 +502,22 @@ mod tests {
             (
                 r#"{"user": {"id": "u1"}, "timeZone": "UTC", "shifts": {}}"#,
                 "shifts is not a list",
+            ),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "UTC", "shifts": [1]}"#,
+                "shifts[] holds a non-object",
+            ),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "UTC", "shifts": [{"startDate": "2026-11-02T01:00:00Z"}]}"#,
+                "a shift has no id",
+            ),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "UTC", "fullDayTimeOffMarkers": [{}]}"#,
+                "no businessUnitDate",
+            ),
+            (
+                r#"{"user": {"id": "u1"}, "timeZone": "UTC", "fullDayTimeOffMarkers": [{"businessUnitDate": "2026-11-02", "startOffsetMinutes": 9223372036854775807}]}"#,
+                "out of range",
             ),
             (r#"[1]"#, "not an object"),
         ] {
