@@ -225,6 +225,54 @@ async fn a_range_across_a_dst_change_gives_the_right_utc_instants() {
     assert!(markers > 0, "no time-off marker in the range");
 }
 
+/// An adherence job that takes a while is polled with backoff, as analytics jobs are: a job
+/// of 1.5 s polled from a first wait of 20 ms (`--job-poll-ms 20`) costs about ten polls, not
+/// the 68 a fixed interval made. A slow host makes fewer polls, never more (the schedule is
+/// counted from the submission), so the bound holds whatever the machine's speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_adherence_job_is_polled_with_backoff() {
+    let mut config = sim_config(utc(2026, 10, 9, 12));
+    config.job_processing_time = Some(std::time::Duration::from_millis(1500));
+    let sim = Sim::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = extract(
+        &sim,
+        dir.path().to_str().unwrap(),
+        &[
+            "--dataset",
+            "wfm-adherence",
+            "--from",
+            "2026-10-05",
+            "--to",
+            "2026-10-06",
+            // The run's own pacing (240 a minute by default) would space fixed polls too.
+            "--max-requests-per-minute",
+            "100000",
+        ],
+        &[],
+    )
+    .await;
+    assert!(run.ok(), "{}", run.stderr);
+    let polls: u64 = sim
+        .stats()
+        .by_path()
+        .iter()
+        .filter(|(p, _)| p.contains("adherence/historical/bulk/jobs/{jobId}"))
+        .map(|(_, n)| *n)
+        .sum();
+    // It was Processing when first polled, and complete within a dozen polls.
+    assert!(
+        (2..=12).contains(&polls),
+        "{polls} polls of the adherence job"
+    );
+    let rows: usize = batches(dir.path())
+        .iter()
+        .filter(|(t, _)| t == "wfm_adherence_days")
+        .map(|(_, b)| b.num_rows())
+        .sum();
+    assert!(rows > 0, "no adherence rows");
+}
+
 /// A client without the WFM permissions fails the schedules by name (exit 4).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_wfm_permission_fails_the_dataset_by_name() {

@@ -68,7 +68,8 @@ pub struct SimConfig {
     pub job_polls_before_fulfilled: u32,
     /// When set, a job is FULFILLED this long after its submission however often it is polled
     /// (as the platform's jobs are: by time, not by polls), and `job_polls_before_fulfilled`
-    /// is not used.
+    /// is not used. WFM's bulk adherence jobs are `Processing` for as long; without it they
+    /// are `Complete` from the first poll.
     pub job_processing_time: Option<Duration>,
     /// Largest `paging.pageSize` the sync query accepts.
     pub max_query_page_size: u32,

@@ -96,8 +96,9 @@ struct Args {
     /// Enforce this many /api/v2 requests per minute (429 with Retry-After beyond).
     #[arg(long)]
     rate_limit_per_minute: Option<u32>,
-    /// Details jobs complete this many milliseconds after submission, however often they are
-    /// polled (as the platform's do); without it, after two polls.
+    /// Details jobs (and WFM bulk adherence jobs) complete this many milliseconds after
+    /// submission, however often they are polled (as the platform's do); without it, details
+    /// jobs after two polls and adherence jobs at the first.
     #[arg(long)]
     job_processing_ms: Option<u64>,
     /// Fraction of sync-query pages that repeat the previous page's last conversation.

@@ -556,10 +556,18 @@ impl Org {
     }
 }
 
-/// Bulk adherence jobs: id → (polls so far, download URLs).
+/// Bulk adherence jobs by id.
 #[derive(Debug, Default)]
 pub(crate) struct AdherenceJobs {
-    jobs: Mutex<HashMap<String, (u32, Vec<String>)>>,
+    jobs: Mutex<HashMap<String, AdherenceJob>>,
+}
+
+/// One bulk adherence job: its results' download URLs, and when it was submitted (it completes
+/// by time when the simulator has a job processing time).
+#[derive(Debug)]
+struct AdherenceJob {
+    urls: Vec<String>,
+    submitted: std::time::Instant,
 }
 
 fn wfm(state: &AppState) -> Wfm {
@@ -885,7 +893,13 @@ pub(crate) async fn adherence_bulk(
         .jobs
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(id.clone(), (0, urls));
+        .insert(
+            id.clone(),
+            AdherenceJob {
+                urls,
+                submitted: std::time::Instant::now(),
+            },
+        );
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"job": {"id": id, "status": "Processing", "selfUri": format!("{BASE}/adherence/historical/bulk/jobs/{id}")}})),
@@ -893,21 +907,27 @@ pub(crate) async fn adherence_bulk(
         .into_response())
 }
 
-/// `GET .../adherence/historical/bulk/jobs/{jobId}`: complete from the first poll on.
+/// `GET .../adherence/historical/bulk/jobs/{jobId}`: `Processing` until the configured job
+/// processing time has passed since the submission (by time, however often it is polled),
+/// then complete with its download URLs; complete from the first poll without one.
 pub(crate) async fn adherence_job(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut jobs = state
+    let jobs = state
         .adherence_jobs
         .jobs
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let (polls, urls) = jobs
-        .get_mut(&id)
+    let job = jobs
+        .get(&id)
         .ok_or_else(|| ApiError::not_found(format!("Job {id} was not found.")))?;
-    *polls += 1;
+    if let Some(processing) = state.config.job_processing_time
+        && job.submitted.elapsed() < processing
+    {
+        return Ok(Json(json!({"job": {"id": id, "status": "Processing"}})));
+    }
     Ok(Json(
-        json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": urls}),
+        json!({"job": {"id": id, "status": "Complete"}, "downloadUrls": job.urls}),
     ))
 }

@@ -49,6 +49,40 @@ impl Default for JobSettings {
     }
 }
 
+/// When to poll a job: on a schedule counted from its submission, each wait `poll_backoff`
+/// times the one before, up to `max_poll_interval` ([`JobSettings`]). A job that takes minutes
+/// then costs a handful of polls, not one every few seconds; every kind of job the platform
+/// runs (analytics jobs, WFM's bulk adherence) is polled this way, since all share the run's
+/// request budget.
+#[derive(Debug)]
+pub struct PollSchedule {
+    next: Instant,
+    wait: Duration,
+    ceiling: Duration,
+    backoff: f64,
+}
+
+impl PollSchedule {
+    /// The first poll `first` after `submitted` (kept between `poll_interval` and the ceiling).
+    pub fn new(submitted: Instant, first: Duration, settings: &JobSettings) -> Self {
+        let ceiling = settings.max_poll_interval.max(settings.poll_interval);
+        let wait = first.clamp(settings.poll_interval, ceiling);
+        PollSchedule {
+            next: submitted + wait,
+            wait,
+            ceiling,
+            backoff: settings.poll_backoff.max(1.0),
+        }
+    }
+
+    /// Waits until the next poll is due, and schedules the one after it.
+    pub async fn tick(&mut self) {
+        tokio::time::sleep_until(self.next.into()).await;
+        self.wait = self.wait.mul_f64(self.backoff).min(self.ceiling);
+        self.next = self.next.max(Instant::now()) + self.wait;
+    }
+}
+
 /// The jobs a run will run, in order, and those submitted ahead of their turn; shared by the
 /// run's chunks. Keys are the jobs' request bodies.
 #[derive(Debug, Default)]
@@ -226,17 +260,12 @@ pub async fn run(
         tracing::debug!(%job_id, %what, "submitted a job");
         // Polls on a schedule from the submission, each wait longer than the one before: a
         // job submitted ahead is polled at once, and a slow job costs few polls.
-        let ceiling = settings.max_poll_interval.max(settings.poll_interval);
-        let mut wait = queue
+        let first = queue
             .and_then(JobQueue::first_wait)
-            .map_or(settings.poll_interval, |w| {
-                w.clamp(settings.poll_interval, ceiling)
-            });
-        let mut next_poll = submitted + wait;
+            .unwrap_or(settings.poll_interval);
+        let mut polls = PollSchedule::new(submitted, first, settings);
         loop {
-            tokio::time::sleep_until(next_poll.into()).await;
-            wait = wait.mul_f64(settings.poll_backoff.max(1.0)).min(ceiling);
-            next_poll = next_poll.max(Instant::now()) + wait;
+            polls.tick().await;
             let status: Status = parse(&status_path, &api.get(&status_path).await?.body)?;
             match status.state.as_str() {
                 "FULFILLED" => {

@@ -25,6 +25,7 @@ use super::{
 use crate::datasets::{Admitted, Chunk, Dataset, Group, LoadMode, RunContext, Seen, Spec};
 use crate::error::{Error, Result};
 use crate::genesys::allowlist::Endpoint;
+use crate::genesys::jobs::{JobSettings, PollSchedule};
 use crate::genesys::paging::{PageSender, parse};
 use crate::json::{Fields, Json, field, take_field};
 use crate::plan::Range;
@@ -95,11 +96,18 @@ impl WfmAdherence {
         let body = json!({"timeZone": "UTC", "items": items});
         let resp = run.api.post_json(BULK_PATH, &body).await?;
         let mut answer: Answer = parse(BULK_PATH, &resp.body)?;
-        let settings = &run.options.details;
+        // Polled as analytics jobs are, backing off from `--job-poll-ms`: a job that takes
+        // minutes costs a handful of the run's requests.
+        let settings = JobSettings {
+            poll_interval: run.options.details.job_poll_interval,
+            timeout: run.options.details.job_timeout,
+            ..JobSettings::default()
+        };
         let started = Instant::now();
+        let mut polls = PollSchedule::new(started, settings.poll_interval, &settings);
         while answer.job.status != "Complete" {
             let path = format!("{BULK_PATH}/jobs/{}", answer.job.id);
-            if answer.job.status == "Error" || started.elapsed() > settings.job_timeout {
+            if answer.job.status == "Error" || started.elapsed() > settings.timeout {
                 return Err(Error::Api {
                     method: "GET".into(),
                     path,
@@ -112,7 +120,7 @@ impl WfmAdherence {
                     ),
                 });
             }
-            tokio::time::sleep(settings.job_poll_interval).await;
+            polls.tick().await;
             answer = parse(&path, &run.api.get(&path).await?.body)?;
         }
         let mut pages = 0;
