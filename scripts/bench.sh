@@ -84,11 +84,14 @@ start_moto() {
 }
 start_sim() { # per-day [sim flags...]
   local log="$B/sim.log"
+  # A fresh file: the shell truncates a redirect in the child, which may run after the loop
+  # below has read the last simulator's address from the old one.
+  rm -f "$log"
   target/release/genesys-sim --port 0 --client-id bench --client-secret bench --per-day "$@" >"$log" 2>&1 &
   SIM_PID=$!
   URL=""
   for _ in $(seq 1 200); do
-    URL=$(sed -n 's/^genesys-sim listening on //p' "$log"); [ -n "$URL" ] && break; sleep 0.1
+    URL=$(sed -n 's/^genesys-sim listening on //p' "$log" 2>/dev/null); [ -n "$URL" ] && break; sleep 0.1
   done
   [ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$log" >&2; exit 1; }
 }
