@@ -15,7 +15,8 @@
 #    `rebuild` of every other partitioned dataset on the same days (aggregates grouped by
 #    queue, media type, user and direction), per MB of its pages, beside conversations; and
 #    DuckDB making the aggregates' rows from the same pages (scripts/bench/duckdb_aggregates.py),
-#    since an aggregate page holds four to five times a conversation page's values per byte.
+#    since an aggregate page makes 2.8 times a conversation page's values per byte (counted in
+#    benches/profile.md, "Twentieth round").
 #    Recordings take one request per recorded conversation: their pages are extracted from a
 #    simulator that advertises a request budget no run reaches (at the platform's 300 a
 #    minute, which the simulator advertises by default, a day of 5,000 conversations takes
@@ -23,6 +24,9 @@
 # 4. API requests per 1,000 conversations on the job and the query path, and the wall time of
 #    a 7-day backfill against a simulator enforcing 300 requests a minute; jobs there finish
 #    BENCH_JOB_MS (default 5,000) after submission, polled as the loader does by default.
+#
+# BENCH_LOADER names the loader binary to time (default target/release/genesys-loader; the
+# profile-guided build of scripts/build-release.sh is target/pgo/release/genesys-loader).
 #
 # Each tool is timed BENCH_RUNS times (default 3), the tools taking turns, and reported by its
 # median run: on a shared VM one run can be 20% off its neighbours.
@@ -47,6 +51,11 @@ LOG="$B/runs.jsonl"
 
 echo "building release binaries..." >&2
 cargo build --release --locked --quiet -p genesys-loader -p genesys-sim --bins
+# The loader timed: the plain release build, or BENCH_LOADER (the binary that
+# scripts/build-release.sh builds with profile-guided optimization, for one).
+LOADER="${BENCH_LOADER:-target/release/genesys-loader}"
+[ -x "$LOADER" ] || { echo "BENCH_LOADER $LOADER is not an executable" >&2; exit 1; }
+echo "timing $LOADER" >&2
 # Pinned, so the comparison is with the same tools from run to run.
 PINS=(duckdb==2.0.1 pyarrow==26.0.1 "moto[s3,server]==5.2.5")
 if ! "$PY" -c 'import duckdb, pyarrow, moto' 2>/dev/null || [ "$(cat "$VENV/pins" 2>/dev/null)" != "${PINS[*]}" ]; then
@@ -97,7 +106,7 @@ start_sim() { # per-day [sim flags...]
 }
 extract_datasets() { # datasets out from to [flags...]; prints the run summary
   local datasets=$1 out=$2 from=$3 to=$4; shift 4
-  GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench target/release/genesys-loader extract \
+  GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench "$LOADER" extract \
     --api-url "$URL" --login-url "$URL" --dataset "$datasets" --from "$from" --to "$to" \
     --out "$out" "$@" 2>>"$B/extract.log"
 }
@@ -169,7 +178,7 @@ for _ in $(seq 1 "$RUNS"); do
   # Each rebuild commits a run of its own beside the last; the others write afresh.
   rm -rf "$B/duckdb" "$B/python"
   python3 $M run "$LOG" "genesys-loader rebuild (15 tables, zstd)" "$BYTES" -- \
-    target/release/genesys-loader rebuild --dataset conversations --from "$FROM" --to "$TO" --out "$B/zone"
+    "$LOADER" rebuild --dataset conversations --from "$FROM" --to "$TO" --out "$B/zone"
   python3 $M run "$LOG" "DuckDB read_json → 5 tables → zstd Parquet, 2 threads" "$BYTES" -- \
     "$PY" scripts/bench/duckdb_etl.py "$B/pages" "$B/duckdb"
   python3 $M run "$LOG" "Python json + pyarrow, 5 tables, zstd" "$BYTES" -- \
@@ -187,7 +196,7 @@ done
 for _ in $(seq 1 "$RUNS"); do
   for ds in "${OTHERS[@]}"; do
     python3 $M run "$LOG" "dataset:$ds" "${DS_BYTES[$ds]}" -- \
-      target/release/genesys-loader rebuild --dataset "$ds" --from "$FROM" --to "$TO" --out "$B/others"
+      "$LOADER" rebuild --dataset "$ds" --from "$FROM" --to "$TO" --out "$B/others"
   done
   # DuckDB refuses an empty glob: no pages (a range without aggregates), no comparison.
   if [ "${DS_BYTES[conversation-aggregates]}" -gt 0 ]; then
@@ -204,9 +213,9 @@ FROM30=$(day 33); TO30=$(day 3)
 extract "$B/mem1k" "$FROM30" "$TO30" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null
 stop_sim
 python3 $M run "$LOG" "rss:1 day × 1,000 conversations" "$(page_bytes "$B/mem1k" "$FROM30")" -- \
-  target/release/genesys-loader rebuild --dataset conversations --date "$FROM30" --out "$B/mem1k"
+  "$LOADER" rebuild --dataset conversations --date "$FROM30" --out "$B/mem1k"
 python3 $M run "$LOG" "rss:30 days × 1,000 conversations" "$(page_bytes "$B/mem1k" '*')" -- \
-  target/release/genesys-loader rebuild --dataset conversations --from "$FROM30" --to "$TO30" --out "$B/mem1k"
+  "$LOADER" rebuild --dataset conversations --from "$FROM30" --to "$TO30" --out "$B/mem1k"
 rm -rf "$B/mem1k"
 start_sim 50000
 D50=$(day 5)
@@ -216,14 +225,14 @@ start_moto
 (export "${S3ENV[@]}"; extract "s3://bench/mem50k" "$D50" "$(day 3)" --keep-raw --job-poll-ms 200 --max-requests-per-minute 100000 >/dev/null)
 stop_sim
 python3 $M run "$LOG" "rss:1 day × 50,000 conversations" "$(page_bytes "$B/mem50k" "$D50")" -- \
-  target/release/genesys-loader rebuild --dataset conversations --date "$D50" --out "$B/mem50k"
+  "$LOADER" rebuild --dataset conversations --date "$D50" --out "$B/mem50k"
 # Two such days: the default --concurrency 2 rebuilds them at once.
 BYTES50=$(page_bytes "$B/mem50k" '*')
 python3 $M run "$LOG" "rss:2 days × 50,000 conversations" "$BYTES50" -- \
-  target/release/genesys-loader rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "$B/mem50k"
+  "$LOADER" rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "$B/mem50k"
 # On S3 parts must be full (5 MiB), so upload buffers cannot be sent early: they wait on disk.
 python3 $M run "$LOG" "rss:2 days × 50,000 conversations, into S3" "$BYTES50" -- \
-  env "${S3ENV[@]}" target/release/genesys-loader rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "s3://bench/mem50k"
+  env "${S3ENV[@]}" "$LOADER" rebuild --dataset conversations --from "$D50" --to "$(day 3)" --out "s3://bench/mem50k"
 stop_moto
 rm -rf "$B/mem50k"
 
