@@ -54,7 +54,13 @@ done
 [ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$T/sim.log" >&2; exit 1; }
 
 LOADER=target/pgo-gen/release/genesys-loader
-run() { GENESYS_CLIENT_ID=train GENESYS_CLIENT_SECRET=train "$LOADER" "$@" >/dev/null 2>>"$T/train.log"; }
+run() {
+  GENESYS_CLIENT_ID=train GENESYS_CLIENT_SECRET=train "$LOADER" "$@" >/dev/null 2>>"$T/train.log" || {
+    echo "the training run '$*' failed; the end of $T/train.log:" >&2
+    tail -20 "$T/train.log" >&2
+    exit 1
+  }
+}
 echo "training against the simulated org..." >&2
 FROM=2026-03-08 TO=2026-03-11 # three days across a DST change in North America
 run extract --api-url "$URL" --login-url "$URL" --dataset all --from $FROM --to $TO \
