@@ -68,6 +68,7 @@ fi
 rm -rf "$B"
 mkdir -p "$B"
 
+. scripts/lib/sim.sh
 SIM_PID=""
 stop_sim() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""; }
 MOTO_PID=""
@@ -91,19 +92,7 @@ start_moto() {
   done
   echo "the S3 server did not start:" >&2; cat "$B/moto.log" >&2; exit 1
 }
-start_sim() { # per-day [sim flags...]
-  local log="$B/sim.log"
-  # A fresh file: the shell truncates a redirect in the child, which may run after the loop
-  # below has read the last simulator's address from the old one.
-  rm -f "$log"
-  target/release/genesys-sim --port 0 --client-id bench --client-secret bench --per-day "$@" >"$log" 2>&1 &
-  SIM_PID=$!
-  URL=""
-  for _ in $(seq 1 200); do
-    URL=$(sed -n 's/^genesys-sim listening on //p' "$log" 2>/dev/null); [ -n "$URL" ] && break; sleep 0.1
-  done
-  [ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$log" >&2; exit 1; }
-}
+start_sim() { launch_sim "$B/sim.log" --client-id bench --client-secret bench --per-day "$@"; } # per-day [flags...]
 extract_datasets() { # datasets out from to [flags...]; prints the run summary
   local datasets=$1 out=$2 from=$3 to=$4; shift 4
   GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench "$LOADER" extract \

@@ -44,14 +44,9 @@ rm -f "$T"/raw/*
 
 SIM_PID=""
 trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; true' EXIT
-target/release/genesys-sim --port 0 --client-id train --client-secret train --per-day 2000 \
-  --rate-limit-per-minute 1000000 --job-processing-ms 200 >"$T/sim.log" 2>&1 &
-SIM_PID=$!
-URL=""
-for _ in $(seq 1 200); do
-  URL=$(sed -n 's/^genesys-sim listening on //p' "$T/sim.log" 2>/dev/null); [ -n "$URL" ] && break; sleep 0.1
-done
-[ -n "$URL" ] || { echo "the simulator did not start:" >&2; cat "$T/sim.log" >&2; exit 1; }
+. scripts/lib/sim.sh
+launch_sim "$T/sim.log" --client-id train --client-secret train --per-day 2000 \
+  --rate-limit-per-minute 1000000 --job-processing-ms 200
 
 LOADER=target/pgo-gen/release/genesys-loader
 run() {
