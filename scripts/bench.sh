@@ -234,7 +234,7 @@ BACKFILL_REQ=$(per_1000 "$B/backfill" "$BSUM")
 stop_sim
 rm -rf "$B/backfill"
 
-python3 $M table "$LOG" benches/results.json $RECORD
+python3 $M table "$LOG" benches/results.json $RECORD --loader "$LOADER"
 echo
 echo "requests per 1,000 conversations ($PER_DAY a day):"
 echo "  job path (extract of $DAYS days): $JOB_REQ"

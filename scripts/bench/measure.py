@@ -4,14 +4,16 @@
         runs the command, appends {label, bytes, wall, cpu, sys, faults, rss_mb} to the log; CPU
         is user + system time of the child and its children (getrusage), `sys` the system part,
         `faults` their minor page faults, peak RSS their largest.
-    measure.py table <log.jsonl> <results.json> [--record]
+    measure.py table <log.jsonl> <results.json> [--record] [--loader PATH]
         prints the table (tool | wall MB/s | MB per CPU-second | peak RSS) with the loader's
         ratios to the others and each tool's system time and page faults, the memory cases
         (labels `rss:...`) and the other datasets' rebuilds (labels `dataset:<name>`) against
         conversations and, where DuckDB made the same dataset's rows (labels
         `duckdb:<name>`), against DuckDB; warns when the loader is more than 15% slower than
         the recorded figures, and records this run's figures with --record (or when none are
-        recorded yet).
+        recorded yet). --loader names the loader binary timed (plain release or the
+        profile-guided build): it is recorded, and a run of another binary than the recorded
+        one says so beside the comparison.
         A tool run several times (alternating with the others) is reported by its median run.
 
 Why medians of alternating runs, and why the ratios are checked too: on a shared VM the same
@@ -71,7 +73,7 @@ def medians(runs):
              "rss_mb": max(r["rss_mb"] for r in rs)} for label, rs in by.items()]
 
 
-def table(log, results, record):
+def table(log, results, record, binary=None):
     runs = [json.loads(l) for l in pathlib.Path(log).read_text().splitlines() if l.strip()]
     tools = medians([r for r in runs if not r["label"].startswith(("rss:", "dataset:", "duckdb:"))])
     mb = tools[0]["bytes"] / 1e6
@@ -160,12 +162,18 @@ def table(log, results, record):
                       "not the loader.")
             print(f"\nrecorded ({old['recorded_at']}): {first} {prev['wall_mb_s']:.1f} MB/s wall, "
                   f"{prev['mb_per_cpu_s']:.1f} MB per CPU-second, {prev['peak_rss_mb']:.0f} MB")
+            # The plain and the profile-guided build differ by about 10% of CPU (benches/profile.md,
+            # "Twenty-first round"): a comparison across builds says which is which.
+            then_binary = old.get("loader", "target/release/genesys-loader")
+            if binary and binary != then_binary:
+                print(f"(the recorded figures timed {then_binary}; this run timed {binary})")
     if record or not path.exists():
         path.write_text(json.dumps({
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end",
             "page_json_mb": round(mb, 1),
             "runs_per_tool": n,
+            **({"loader": binary} if binary else {}),
             "tools": {k: {kk: round(vv, 1) for kk, vv in v.items()} for k, v in figs.items()},
             "rss": {r["label"][4:]: {"page_json_mb": round(r["bytes"] / 1e6, 1), "peak_rss_mb": round(r["rss_mb"])}
                     for r in rss},
@@ -184,6 +192,8 @@ if __name__ == "__main__":
         sep = sys.argv.index("--")
         run(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[sep + 1:])
     elif sys.argv[1] == "table":
-        table(sys.argv[2], sys.argv[3], "--record" in sys.argv)
+        args = sys.argv[4:]
+        binary = args[args.index("--loader") + 1] if "--loader" in args else None
+        table(sys.argv[2], sys.argv[3], "--record" in args, binary)
     else:
         sys.exit(__doc__)
