@@ -211,9 +211,7 @@ impl ChunkSink {
                         });
                     }
                 }
-                for (writer, (_, batch)) in writers.iter_mut().zip(d.batches.iter()) {
-                    writer.write(batch).await?;
-                }
+                write_tables(&mut writers, d.batches).await?;
             }
             Ok(())
         }
@@ -224,15 +222,26 @@ impl ChunkSink {
             }
             return Err(e);
         }
+        // Closing a file encodes and compresses its last row group, which for most tables of a
+        // day is all of it (a day's column chunk rarely fills a data page before then). The
+        // writers close side by side, each on a task of its own: the last chunk of a run
+        // would otherwise close its tables one after another on one core while the other
+        // cores have nothing left to do (benches/profile.md, "Twenty-second round").
+        let closing: Vec<_> = writers
+            .into_iter()
+            .map(|w| tokio::spawn(w.finish()))
+            .collect();
         let mut failed = None;
-        for w in writers {
-            if failed.is_some() {
-                w.abort().await;
-                continue;
-            }
-            match w.finish().await {
-                Ok(files) => outcome.files.extend(files),
-                Err(e) => failed = Some(e),
+        for task in closing {
+            // A writer that fails to close aborts its own upload and deletes its files.
+            match task.await {
+                Ok(Ok(files)) => outcome.files.extend(files),
+                Ok(Err(e)) => {
+                    failed.get_or_insert(e);
+                }
+                Err(e) => {
+                    failed.get_or_insert(joined(e));
+                }
             }
         }
         if let Some(e) = failed {
@@ -276,6 +285,52 @@ impl ChunkSink {
                 .entry(format!("{table}.{field}"))
                 .or_default() += n;
         }
+    }
+}
+
+/// Writes a page's batches, one per table in `writers`' order, each table's on a task of its
+/// own: encoding a page's tables one after another kept a chunk's writes on one core, so the
+/// cores sat idle whenever the chunks running were fewer than the cores, at every run's end
+/// above all (benches/profile.md, "Twenty-second round"). A table's batches still reach its
+/// writer in page order: the next page's are written after every task of this one is back.
+async fn write_tables(
+    writers: &mut Vec<PartitionWriter>,
+    batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
+) -> Result<()> {
+    // The decoder makes one batch per table, in the tables' order, as the writers were made
+    // (a batch given to another table's writer fails its schema check). A writer is lent to
+    // its task and handed back with the result; an empty batch returns at once.
+    let tasks: Vec<_> = std::mem::take(writers)
+        .into_iter()
+        .zip(batches)
+        .map(|(mut writer, (_, batch))| {
+            tokio::spawn(async move {
+                let written = writer.write(&batch).await;
+                (writer, written)
+            })
+        })
+        .collect();
+    // Every writer comes back before a failure is returned: the caller aborts them all.
+    let mut failed = None;
+    for task in tasks {
+        let (writer, written) = task.await.map_err(joined)?;
+        if let Err(e) = written {
+            failed.get_or_insert(e);
+        }
+        writers.push(writer);
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// A writer's task that did not return: its panic goes on unwinding here, as it would have had
+/// the write run inline; a task cancelled (the runtime shutting down) fails the chunk.
+fn joined(e: tokio::task::JoinError) -> Error {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => Error::Encode {
+            table: "(a table of the chunk)".into(),
+            message: format!("the writing task was cancelled: {e}"),
+        },
     }
 }
 
