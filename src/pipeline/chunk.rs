@@ -227,20 +227,13 @@ impl ChunkSink {
         // writers close side by side, each on a task of its own: the last chunk of a run
         // would otherwise close its tables one after another on one core while the other
         // cores have nothing left to do (benches/profile.md, "Twenty-second round").
-        let closing: Vec<_> = writers
-            .into_iter()
-            .map(|w| tokio::spawn(w.finish()))
-            .collect();
         let mut failed = None;
-        for task in closing {
+        for closed in side_by_side(writers, |w| w.finish()).await? {
             // A writer that fails to close aborts its own upload and deletes its files.
-            match task.await {
-                Ok(Ok(files)) => outcome.files.extend(files),
-                Ok(Err(e)) => {
-                    failed.get_or_insert(e);
-                }
+            match closed {
+                Ok(files) => outcome.files.extend(files),
                 Err(e) => {
-                    failed.get_or_insert(joined(e));
+                    failed.get_or_insert(e);
                 }
             }
         }
@@ -300,21 +293,16 @@ async fn write_tables(
     // The decoder makes one batch per table, in the tables' order, as the writers were made
     // (a batch given to another table's writer fails its schema check). A writer is lent to
     // its task and handed back with the result; an empty batch returns at once.
-    let tasks: Vec<_> = std::mem::take(writers)
-        .into_iter()
-        .zip(batches)
-        .map(|(mut writer, (_, batch))| {
-            tokio::spawn(async move {
-                let written = writer.write(&batch).await;
-                (writer, written)
-            })
-        })
-        .collect();
+    let lent = std::mem::take(writers).into_iter().zip(batches);
+    let written = side_by_side(lent, |(mut writer, (_, batch))| async move {
+        let written = writer.write(&batch).await;
+        (writer, written)
+    })
+    .await?;
     // Every writer comes back before a failure is returned: the caller aborts them all.
     let mut failed = None;
-    for task in tasks {
-        let (writer, written) = task.await.map_err(joined)?;
-        if let Err(e) = written {
+    for (writer, result) in written {
+        if let Err(e) = result {
             failed.get_or_insert(e);
         }
         writers.push(writer);
@@ -322,16 +310,39 @@ async fn write_tables(
     failed.map_or(Ok(()), Err)
 }
 
-/// A writer's task that did not return: its panic goes on unwinding here, as it would have had
-/// the write run inline; a task cancelled (the runtime shutting down) fails the chunk.
-fn joined(e: tokio::task::JoinError) -> Error {
-    match e.try_into_panic() {
-        Ok(panic) => std::panic::resume_unwind(panic),
-        Err(e) => Error::Encode {
-            table: "(a table of the chunk)".into(),
-            message: format!("the writing task was cancelled: {e}"),
-        },
+/// Runs `work` on each item, each on a task of its own, and returns the results in the items'
+/// order. The tasks belong to this future: dropped (its chunk's task aborted, see
+/// [`ChunkTask`]), it aborts them, so no write goes on after its chunk is gone. A task that
+/// panicked goes on unwinding here, as it would have had the work run inline; one cancelled
+/// (the runtime shutting down) fails the chunk.
+async fn side_by_side<I, F, Fut>(items: I, work: F) -> Result<Vec<Fut::Output>>
+where
+    I: IntoIterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let task = work(item);
+        tasks.spawn(async move { (i, task.await) });
     }
+    let mut done: Vec<Option<Fut::Output>> = (0..tasks.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, output)) => done[i] = Some(output),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => {
+                    return Err(Error::Encode {
+                        table: "(a table of the chunk)".into(),
+                        message: format!("a writing task was cancelled: {e}"),
+                    });
+                }
+            },
+        }
+    }
+    Ok(done.into_iter().flatten().collect())
 }
 
 /// Decodes one page (call it on the blocking pool): each item parsed, admitted by the dataset
@@ -540,5 +551,48 @@ mod tests {
         })
         .await
         .expect("the work is dropped once its task is");
+    }
+
+    /// Results come back in the items' order, however the tasks finish: a chunk's files are
+    /// listed by table, and each writer goes back to its table's place.
+    #[tokio::test]
+    async fn side_by_side_returns_results_in_the_items_order() {
+        // The first item's task finishes last: it yields the most times.
+        let out = side_by_side(0..8u32, |i| async move {
+            for _ in 0..(8 - i) * 3 {
+                tokio::task::yield_now().await;
+            }
+            i * 10
+        })
+        .await
+        .unwrap();
+        assert_eq!(out, (0..8).map(|i| i * 10).collect::<Vec<_>>());
+    }
+
+    /// A chunk task aborted stops its writers' tasks too: dropping `side_by_side` drops the
+    /// work it spawned, so no file goes on being written after its chunk is gone.
+    #[tokio::test]
+    async fn dropping_side_by_side_stops_its_tasks() {
+        let gone = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(gone.clone());
+        let chunk = ChunkTask::<Vec<()>>::spawn("conversations", async move {
+            side_by_side([guard], |guard| async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            })
+            .await
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!gone.load(Ordering::SeqCst), "the work runs until dropped");
+        drop(chunk);
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while !gone.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the spawned work is dropped once its chunk's task is");
     }
 }
