@@ -516,6 +516,19 @@ mod tests {
         }
     }
 
+    /// Waits (10 s at most, else fails with `what`) for `gone` to be set: an aborted task's
+    /// work is dropped when the runtime next gets to it, not at once.
+    async fn dropped_soon(gone: &AtomicBool, what: &str) {
+        let dropped = async {
+            while !gone.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), dropped)
+            .await
+            .expect(what);
+    }
+
     #[tokio::test]
     async fn a_chunk_task_gives_its_result_and_a_panic_becomes_an_error_naming_the_dataset() {
         let done = ChunkTask::spawn("evaluations", async { Ok(7) }).await;
@@ -544,13 +557,7 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!gone.load(Ordering::SeqCst), "the work runs until dropped");
         drop(task);
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while !gone.load(Ordering::SeqCst) {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("the work is dropped once its task is");
+        dropped_soon(&gone, "the work is dropped once its task is").await;
     }
 
     /// Results come back in the items' order, however the tasks finish: a chunk's files are
@@ -587,12 +594,10 @@ mod tests {
         }
         assert!(!gone.load(Ordering::SeqCst), "the work runs until dropped");
         drop(chunk);
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while !gone.load(Ordering::SeqCst) {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("the spawned work is dropped once its chunk's task is");
+        dropped_soon(
+            &gone,
+            "the spawned work is dropped once its chunk's task is",
+        )
+        .await;
     }
 }
