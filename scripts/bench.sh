@@ -69,8 +69,6 @@ rm -rf "$B"
 mkdir -p "$B"
 
 . scripts/lib/sim.sh
-SIM_PID=""
-stop_sim() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""; }
 MOTO_PID=""
 stop_moto() { [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null || true; MOTO_PID=""; }
 trap 'stop_sim; stop_moto; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$B"' EXIT

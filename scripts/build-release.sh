@@ -42,9 +42,8 @@ CARGO_TARGET_DIR=target/pgo-gen RUSTFLAGS="-Cprofile-generate=$PWD/$T/raw" \
   cargo build --release --locked --quiet -p genesys-loader --bin genesys-loader
 rm -f "$T"/raw/*
 
-SIM_PID=""
-trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; true' EXIT
 . scripts/lib/sim.sh
+trap stop_sim EXIT
 launch_sim "$T/sim.log" --client-id train --client-secret train --per-day 2000 \
   --rate-limit-per-minute 1000000 --job-processing-ms 200
 
@@ -66,7 +65,7 @@ run extract --api-url "$URL" --login-url "$URL" --dataset conversations \
 for ds in conversations conversation-aggregates evaluations wfm-schedules wfm-adherence recordings; do
   run rebuild --dataset $ds --from $FROM --to $TO --out "$T/zone"
 done
-kill "$SIM_PID"; SIM_PID=""
+stop_sim
 "$profdata" merge -o "$PWD/$T/genesys.profdata" "$T"/raw/*.profraw
 
 echo "optimized build (target/pgo)..." >&2

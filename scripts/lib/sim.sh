@@ -2,6 +2,9 @@
 #
 # launch_sim LOG [genesys-sim flags...]: starts the release simulator on a free loopback port,
 # its output in LOG; sets SIM_PID and URL, or exits naming why it did not start.
+# stop_sim: stops it, if one runs (safe in an EXIT trap).
+SIM_PID=""
+stop_sim() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""; }
 launch_sim() {
   local log=$1
   shift
