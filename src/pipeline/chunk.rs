@@ -211,7 +211,7 @@ impl ChunkSink {
                         });
                     }
                 }
-                write_tables(&mut writers, d.batches).await?;
+                write_tables(name, &mut writers, d.batches).await?;
             }
             Ok(())
         }
@@ -228,7 +228,7 @@ impl ChunkSink {
         // would otherwise close its tables one after another on one core while the other
         // cores have nothing left to do (benches/profile.md, "Twenty-second round").
         let mut failed = None;
-        for closed in side_by_side(writers, |w| w.finish()).await? {
+        for closed in side_by_side(name, writers, |w| w.finish()).await? {
             // A writer that fails to close aborts its own upload and deletes its files.
             match closed {
                 Ok(files) => outcome.files.extend(files),
@@ -287,6 +287,7 @@ impl ChunkSink {
 /// above all (benches/profile.md, "Twenty-second round"). A table's batches still reach its
 /// writer in page order: the next page's are written after every task of this one is back.
 async fn write_tables(
+    dataset: &'static str,
     writers: &mut Vec<PartitionWriter>,
     batches: Vec<(Arc<TableSchema>, arrow_array::RecordBatch)>,
 ) -> Result<()> {
@@ -294,7 +295,7 @@ async fn write_tables(
     // (a batch given to another table's writer fails its schema check). A writer is lent to
     // its task and handed back with the result; an empty batch returns at once.
     let lent = std::mem::take(writers).into_iter().zip(batches);
-    let written = side_by_side(lent, |(mut writer, (_, batch))| async move {
+    let written = side_by_side(dataset, lent, |(mut writer, (_, batch))| async move {
         let written = writer.write(&batch).await;
         (writer, written)
     })
@@ -310,39 +311,28 @@ async fn write_tables(
     failed.map_or(Ok(()), Err)
 }
 
-/// Runs `work` on each item, each on a task of its own, and returns the results in the items'
-/// order. The tasks belong to this future: dropped (its chunk's task aborted, see
-/// [`ChunkTask`]), it aborts them, so no write goes on after its chunk is gone. A task that
-/// panicked goes on unwinding here, as it would have had the work run inline; one cancelled
-/// (the runtime shutting down) fails the chunk.
-async fn side_by_side<I, F, Fut>(items: I, work: F) -> Result<Vec<Fut::Output>>
+/// Runs `work` on each item, each on a [`ChunkTask`] of `dataset`'s, and returns the results
+/// in the items' order (`schedule::in_any_order`). The tasks belong to this future: dropped
+/// (its chunk's own task aborted), it drops them and they are aborted, so no write goes on
+/// after its chunk is gone; one that panics fails with an error naming the dataset.
+async fn side_by_side<I, F, Fut>(
+    dataset: &'static str,
+    items: I,
+    work: F,
+) -> Result<Vec<Fut::Output>>
 where
     I: IntoIterator,
     F: Fn(I::Item) -> Fut,
     Fut: std::future::Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, item) in items.into_iter().enumerate() {
+    super::schedule::in_any_order(items, usize::MAX, |item| {
         let task = work(item);
-        tasks.spawn(async move { (i, task.await) });
-    }
-    let mut done: Vec<Option<Fut::Output>> = (0..tasks.len()).map(|_| None).collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, output)) => done[i] = Some(output),
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => {
-                    return Err(Error::Encode {
-                        table: "(a table of the chunk)".into(),
-                        message: format!("a writing task was cancelled: {e}"),
-                    });
-                }
-            },
-        }
-    }
-    Ok(done.into_iter().flatten().collect())
+        ChunkTask::spawn(dataset, async move { Ok(task.await) })
+    })
+    .await
+    .into_iter()
+    .collect()
 }
 
 /// Decodes one page (call it on the blocking pool): each item parsed, admitted by the dataset
@@ -565,7 +555,7 @@ mod tests {
     #[tokio::test]
     async fn side_by_side_returns_results_in_the_items_order() {
         // The first item's task finishes last: it yields the most times.
-        let out = side_by_side(0..8u32, |i| async move {
+        let out = side_by_side("conversations", 0..8u32, |i| async move {
             for _ in 0..(8 - i) * 3 {
                 tokio::task::yield_now().await;
             }
@@ -583,7 +573,7 @@ mod tests {
         let gone = Arc::new(AtomicBool::new(false));
         let guard = Dropped(gone.clone());
         let chunk = ChunkTask::<Vec<()>>::spawn("conversations", async move {
-            side_by_side([guard], |guard| async move {
+            side_by_side("conversations", [guard], |guard| async move {
                 let _guard = guard;
                 std::future::pending::<()>().await;
             })
