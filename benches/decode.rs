@@ -3,11 +3,17 @@
 //! - `decode`: page bodies → record batches of every conversation table, through the same
 //!   function the pipeline runs per page (envelope scan, item parse, admission, decoder);
 //! - `write`: those batches → zstd Parquet files in a local folder, through the pipeline's
-//!   partition writers.
+//!   partition writers;
+//! - `parse`: the same pages parsed and dropped, with nothing decoded or written: serde_json
+//!   skipping every value (`IgnoredAny`, a validating scan), serde_json into `Value` trees, and
+//!   the loader's own reader (`Json`, which borrows its strings). They are the ceiling of any
+//!   decoder built on these parsers, against which the other two are read.
 //!
-//! Both report throughput in bytes of page JSON, so the two figures add up to the path's cost.
+//! All report throughput in bytes of page JSON, so `decode` and `write` add up to the path's
+//! cost, and `parse` says how much of `decode` is the parse.
 //! `cargo bench --bench decode` (add `-- --quick` for a short run). Nothing here asserts a time.
 
+use std::hint::black_box;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -17,6 +23,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genesys_loader::datasets::{self, Chunk};
 use genesys_loader::decode::TreeDecoder;
 use genesys_loader::genesys::paging::Page;
+use genesys_loader::json::Json;
 use genesys_loader::pipeline::decode_page;
 use genesys_loader::plan::day_start;
 use genesys_loader::schema::TableSchema;
@@ -132,9 +139,45 @@ fn write(rt: &tokio::runtime::Runtime, batches: &[Vec<(Arc<TableSchema>, RecordB
     })
 }
 
+/// Parses every page whole with `parse`, which drops what it parsed (passed through
+/// `black_box` first, so that nothing is optimized away).
+fn parse_only(pages: &[Bytes], parse: impl Fn(&[u8])) {
+    for p in pages {
+        parse(p);
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let pages = pages();
     let bytes: u64 = pages.iter().map(|p| p.len() as u64).sum();
+
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("serde_json_ignored", |b| {
+        b.iter(|| {
+            parse_only(&pages, |p| {
+                black_box(serde_json::from_slice::<serde::de::IgnoredAny>(p).unwrap());
+            })
+        })
+    });
+    g.bench_function("serde_json_value", |b| {
+        b.iter(|| {
+            parse_only(&pages, |p| {
+                black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
+            })
+        })
+    });
+    g.bench_function("loader_json", |b| {
+        b.iter(|| {
+            parse_only(&pages, |p| {
+                // The check `Page` makes before the reader runs, counted with it.
+                let text = simdutf8::basic::from_utf8(p).unwrap();
+                black_box(Json::parse(text).unwrap());
+            })
+        })
+    });
+    g.finish();
 
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Bytes(bytes));
