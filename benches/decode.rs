@@ -6,7 +6,7 @@
 //!   partition writers;
 //! - `parse`: the same pages parsed and dropped, with nothing decoded or written: serde_json
 //!   skipping every value (`IgnoredAny`, a validating scan), serde_json into `Value` trees, and
-//!   the loader's own reader (`Json`, which borrows its strings). They are the ceiling of any
+//!   the loader's own reading of a raw page (`Page::parse_items`: its borrowed `Json` items). They are the ceiling of any
 //!   decoder built on these parsers, against which the other two are read.
 //!
 //! All report throughput in bytes of page JSON, so `decode` and `write` add up to the path's
@@ -19,11 +19,11 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use chrono::{NaiveDate, TimeZone, Utc};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use genesys_loader::datasets::{self, Chunk};
 use genesys_loader::decode::TreeDecoder;
 use genesys_loader::genesys::paging::Page;
-use genesys_loader::json::Json;
 use genesys_loader::pipeline::decode_page;
 use genesys_loader::plan::day_start;
 use genesys_loader::schema::TableSchema;
@@ -139,12 +139,15 @@ fn write(rt: &tokio::runtime::Runtime, batches: &[Vec<(Arc<TableSchema>, RecordB
     })
 }
 
-/// Parses every page whole with `parse`, which drops what it parsed (passed through
-/// `black_box` first, so that nothing is optimized away).
-fn parse_only(pages: &[Bytes], parse: impl Fn(&[u8])) {
-    for p in pages {
-        parse(p);
-    }
+/// Adds to `g` a bench that parses every page with `parse`, which drops what it parsed (passed
+/// through `black_box` first, so that nothing is optimized away).
+fn parse_bench(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    pages: &[Bytes],
+    parse: impl Fn(&Bytes),
+) {
+    g.bench_function(name, |b| b.iter(|| pages.iter().for_each(&parse)));
 }
 
 fn benches(c: &mut Criterion) {
@@ -154,28 +157,21 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    g.bench_function("serde_json_ignored", |b| {
-        b.iter(|| {
-            parse_only(&pages, |p| {
-                black_box(serde_json::from_slice::<serde::de::IgnoredAny>(p).unwrap());
-            })
-        })
+    parse_bench(&mut g, "serde_json_ignored", &pages, |p| {
+        black_box(serde_json::from_slice::<serde::de::IgnoredAny>(p).unwrap());
     });
-    g.bench_function("serde_json_value", |b| {
-        b.iter(|| {
-            parse_only(&pages, |p| {
-                black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
-            })
-        })
+    parse_bench(&mut g, "serde_json_value", &pages, |p| {
+        black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
     });
-    g.bench_function("loader_json", |b| {
-        b.iter(|| {
-            parse_only(&pages, |p| {
-                // The check `Page` makes before the reader runs, counted with it.
-                let text = simdutf8::basic::from_utf8(p).unwrap();
-                black_box(Json::parse(text).unwrap());
+    // As `rebuild` reads a raw page: checked to be UTF-8, its items found as they are parsed,
+    // each dropped before the next.
+    parse_bench(&mut g, "loader_json", &pages, |p| {
+        Page::whole("bench", p.clone())
+            .parse_items("conversations", |_, item| {
+                black_box(item);
+                Ok(())
             })
-        })
+            .unwrap();
     });
     g.finish();
 
