@@ -21,13 +21,18 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Two arenas (the pipeline decodes on a few threads, not many) and freed pages returned after
-/// five seconds: each page's builders and Parquet buffers reuse the memory of the page before
-/// instead of faulting in fresh zeroed pages (half a second cost 12% more CPU and 40% more
-/// page faults on `rebuild`, for 25 MB less peak RSS). jemalloc reads this C string
-/// (`malloc_conf`) at start; `_RJEM_MALLOC_CONF` in the environment still overrides it.
+/// One arena, and freed pages returned after five seconds: each page's builders and Parquet
+/// buffers reuse the memory of the page before instead of faulting in fresh zeroed pages (half
+/// a second cost 12% more CPU and 40% more page faults on `rebuild`, for 25 MB less peak RSS).
+/// Two arenas likely kept memory freed in one (a batch written on one thread) from the other
+/// (the next page decoded on another thread): one arena gave the bench's rebuilds 10–27% less
+/// peak RSS and 11% fewer page faults, at the same or 2% less CPU (benches/profile.md,
+/// "Twenty-fourth round"). Small allocations come from each thread's cache either way; on a
+/// worker with many cores running many chunks at once, `_RJEM_MALLOC_CONF=narenas:4` (say)
+/// trades memory back for less locking. jemalloc reads this C string (`malloc_conf`) at start;
+/// `_RJEM_MALLOC_CONF` in the environment still overrides it.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:5000,muzzy_decay_ms:0\0";
+static MALLOC_CONF: &[u8; 47] = b"narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0\0";
 
 fn main() -> ExitCode {
     // The config file's settings join the command line under the flags and the environment.
