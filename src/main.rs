@@ -25,8 +25,8 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// buffers reuse the memory of the page before instead of faulting in fresh zeroed pages (half
 /// a second cost 12% more CPU and 40% more page faults on `rebuild`, for 25 MB less peak RSS).
 /// Two arenas likely kept memory freed in one (a batch written on one thread) from the other
-/// (the next page decoded on another thread): one arena gave the bench's rebuilds 10–27% less
-/// peak RSS and 11% fewer page faults, at the same or 2% less CPU (benches/profile.md,
+/// (the next page decoded on another thread): one arena gave the bench's rebuilds 10–21% less
+/// peak RSS and 10–14% fewer page faults, at the same or 2% less CPU (benches/profile.md,
 /// "Twenty-fourth round"). Small allocations come from each thread's cache either way; on a
 /// worker with many cores running many chunks at once, `_RJEM_MALLOC_CONF=narenas:4` (say)
 /// trades memory back for less locking. jemalloc reads this C string (`malloc_conf`) at start;
